@@ -1,0 +1,1197 @@
+/* finwidth.h - the theory of wide neural networks, in one C header.
+
+   What it is
+     finwidth simulates finite-width neural networks and solves the theory that predicts them:
+     the infinite-width dynamical mean field theory (DMFT) of feature learning and the O(1/sqrt(N))
+     fluctuations around it. This version holds the numerical core the solvers stand on: status
+     codes, allocators and workspaces, a counter-based RNG, dense linear algebra and activations.
+
+   How to include it (STB style)
+     In exactly one C or C++ file:
+         #define FINWIDTH_IMPLEMENTATION
+         #include "finwidth.h"
+     Everywhere else include it without the define: you get the declarations only.
+     Link with -lm. With a CBLAS (e.g. Debian's libopenblas-dev), also define FW_USE_CBLAS in the
+     implementation file and link -lopenblas: gemm, gemv and syrk then go to CBLAS (finwidth_blas.h).
+
+   Twenty lines
+     #define FINWIDTH_IMPLEMENTATION
+     #include "finwidth.h"
+     #include <stdio.h>
+     int main(void) {
+         fw_real A[4] = {4, 2, 2, 3}, b[2] = {1, 2};      // row-major 2 x 2, lda = 2
+         fw_rng rng;
+         fw_status s = fw_cholesky(2, A, 2);              // A = L L^T, L in the lower triangle
+         if (s != FW_OK) { printf("%s\n", fw_status_string(s)); return 1; }
+         s = fw_cholesky_solve(2, 1, A, 2, b, 1);         // b <- A^-1 b
+         printf("x = %g %g\n", b[0], b[1]);                // -0.125 0.75
+         fw_rng_init(&rng, 42, 0);                         // seed 42, stream 0
+         printf("z = %g\n", fw_rng_normal(&rng));          // same value on every platform
+         return s == FW_OK ? 0 : 1;
+     }
+
+   Config macros (define before including; each has a default)
+     FW_REAL        the floating type, double by default; float works (tests run in both).
+     FW_API         storage of public functions, extern by default (define as static for private use).
+     FW_MALLOC(n)   default allocation, malloc(n);   FW_FREE(p) default release, free(p).
+     FW_ASSERT(x)   internal invariants (never user input), assert(x) by default.
+     FW_NO_STDIO    accepted for bare-metal builds; this version has no FILE* helpers either way.
+     FW_USE_CBLAS   dispatch gemm/gemv/syrk to CBLAS through finwidth_blas.h.
+     FW_GEMM_KC     depth of the gemm packing block (default 256); the blocked gemm keeps
+                    8 * FW_GEMM_KC reals on the stack, and only for products above 48^3.
+
+   Conventions
+     Matrices are row-major with an explicit leading dimension (the distance between rows):
+     element (i, j) of an m x n matrix A with leading dimension lda >= n is A[i * lda + j].
+     Sizes are ints and must be >= 1. Every function that can fail returns fw_status; results go
+     through out-parameters. The library never prints, exits or aborts on user input, holds no
+     global mutable state and is thread-safe by construction (parallelism belongs to the caller).
+     Memory: every allocation goes through an fw_allocator (NULL means FW_MALLOC/FW_FREE), and every
+     solver also runs in a caller buffer (the "_ws" variants) sized by a *_workspace_size query.
+
+   Model conventions (science.md section 1; used by the solvers that build on this core)
+     h1 = W0 x / sqrt(D),  h(l+1) = W(l) phi(h(l)) / sqrt(N),  f = w . phi(hL) / (gamma0 N),
+     all weights N(0, 1); gradient descent with step eta gamma0^2 N on every weight; gamma0 = 1/sqrt(N)
+     is the NTK parameterization, gamma0 -> 0 the lazy limit.
+
+   Licence: MIT. Copyright (c) 2026 the finwidth authors.
+*/
+#ifndef FINWIDTH_H
+#define FINWIDTH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifndef FW_REAL
+#define FW_REAL double
+#endif
+#ifndef FW_API
+#define FW_API extern
+#endif
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+// ==== core: types, status, allocator, workspace =================================================
+
+typedef FW_REAL fw_real;
+
+/* Every fallible function returns one of these; FW_OK is zero. */
+typedef enum fw_status {
+    FW_OK = 0,
+    FW_ERR_NULL,           /* a required pointer argument is NULL */
+    FW_ERR_SIZE,           /* a size is zero or negative */
+    FW_ERR_LD,             /* a leading dimension is smaller than the row it must hold */
+    FW_ERR_ARG,            /* another argument is outside its documented range */
+    FW_ERR_NONFINITE,      /* an input or a result holds NaN or Inf */
+    FW_ERR_NOMEM,          /* the allocator returned NULL */
+    FW_ERR_WORKSPACE,      /* the caller's workspace is smaller than the size query asked for */
+    FW_ERR_NOT_PD,         /* a matrix that must be symmetric positive definite is not */
+    FW_ERR_SINGULAR,       /* a matrix is singular to working precision */
+    FW_ERR_DIVERGED,       /* an iteration or training run blew up (NaN/Inf); lower the learning rate */
+    FW_ERR_NO_CONVERGENCE, /* an iteration hit its cap before meeting its tolerance */
+    FW_STATUS_COUNT
+} fw_status;
+
+/* A sentence describing s; never NULL. */
+FW_API const char *fw_status_string(fw_status s);
+
+/* User allocator. Both members NULL (or a NULL fw_allocator pointer) means FW_MALLOC/FW_FREE;
+   setting only one of the two is an error (FW_ERR_ARG). */
+typedef struct fw_allocator {
+    void *(*alloc)(size_t bytes, void *user);
+    void (*free)(void *ptr, void *user);
+    void *user;
+} fw_allocator;
+
+/* Optional log callback, carried in solver descriptions: the library's only way of speaking.
+   where: the function or field concerned; what: a sentence. */
+typedef struct fw_log {
+    void (*fn)(void *user, fw_status status, const char *where, const char *what);
+    void *user;
+} fw_log;
+
+/* Workspace arena over a caller buffer. Every block is aligned to FW_ALIGN bytes. With a NULL
+   buffer the arena only measures: pushes return NULL and `used` grows, so a solver's size query
+   and its real run lay out memory with the same code. */
+#define FW_ALIGN 64
+typedef struct fw_arena {
+    unsigned char *base;
+    size_t size;   /* bytes available */
+    size_t used;   /* bytes consumed (in measuring mode: bytes needed, alignment slack included) */
+    int failed;    /* set when a push did not fit */
+} fw_arena;
+
+FW_API void fw_arena_init(fw_arena *a, void *buf, size_t bytes);
+/* A block of `bytes` (rounded up to FW_ALIGN), or NULL when measuring or when it does not fit. */
+FW_API void *fw_arena_push(fw_arena *a, size_t bytes);
+
+// ==== core: counter-based random numbers (Philox4x32-10) =======================================
+
+/* The stream of a (seed, stream) pair is a sequence of 128-bit Philox4x32-10 blocks:
+   key = (seed low 32 bits, seed high 32 bits), counter = (i low, i high, stream low, stream high)
+   for block i = 0, 1, 2, ... Words are consumed in order w0, w1, w2, w3 of each block.
+   uniform: two words a, b -> ((a >> 5) * 2^26 + (b >> 6) + 0.5) / 2^53, in (0, 1).
+   normal:  two uniforms u1, u2 -> z0 = sqrt(-2 ln u1) cos(2 pi u2), then z1 = ... sin(2 pi u2)
+            (Box-Muller; z1 is kept for the next call).
+   These rules are the contract: the same seed gives the same numbers on every platform, within
+   the rounding of log, sqrt, cos and sin (and of the float type if FW_REAL is float). */
+typedef struct fw_rng {
+    uint32_t key[2];
+    uint32_t ctr[4];
+    uint32_t block[4];
+    int next_word;       /* 0..4; 4 means the block is used up */
+    int has_spare;
+    fw_real spare;
+} fw_rng;
+
+/* The raw block function: out = Philox4x32-10(ctr, key). */
+FW_API void fw_philox4x32(const uint32_t ctr[4], const uint32_t key[2], uint32_t out[4]);
+/* Independent streams of one seed: one per ensemble member, per Monte Carlo shard, ... */
+FW_API void fw_rng_init(fw_rng *r, uint64_t seed, uint64_t stream);
+FW_API uint32_t fw_rng_u32(fw_rng *r);
+/* These three cannot fail on a valid rng; given NULL they return 0, NaN and NaN. */
+FW_API fw_real fw_rng_uniform(fw_rng *r);   /* in (0, 1) */
+FW_API fw_real fw_rng_normal(fw_rng *r);    /* N(0, 1) */
+/* x[i] = scale * N(0,1) for i < n. FW_ERR_NULL on NULL, FW_ERR_SIZE for n < 1. */
+FW_API fw_status fw_rng_fill_normal(fw_rng *r, fw_real *x, int n, fw_real scale);
+
+// ==== core: dense linear algebra ================================================================
+
+typedef enum fw_trans { FW_NO_TRANS = 0, FW_TRANS = 1 } fw_trans;
+typedef enum fw_uplo { FW_LOWER = 0, FW_UPPER = 1 } fw_uplo;
+typedef enum fw_diag { FW_NON_UNIT = 0, FW_UNIT = 1 } fw_diag;
+
+/* Common errors of all routines below: FW_ERR_NULL (NULL array), FW_ERR_SIZE (a size < 1),
+   FW_ERR_LD (leading dimension too small), FW_ERR_ARG (bad enum), FW_ERR_NONFINITE (NaN/Inf in
+   the inputs a routine scans, or in its result). op(X) is X or X^T as the fw_trans says. */
+
+/* C = alpha op(A) op(B) + beta C.  C: m x n (ldc >= n); op(A): m x k; op(B): k x n.
+   A is stored m x k (lda >= k) without transpose, k x m (lda >= m) with; likewise B.
+   beta = 0 means C is not read. The result is checked for NaN/Inf. */
+FW_API fw_status fw_gemm(fw_trans ta, fw_trans tb, int m, int n, int k, fw_real alpha,
+                         const fw_real *A, int lda, const fw_real *B, int ldb, fw_real beta,
+                         fw_real *C, int ldc);
+/* y = alpha op(A) x + beta y.  A stored m x n (lda >= n); x has n entries (m with FW_TRANS),
+   y has m (n with FW_TRANS). */
+FW_API fw_status fw_gemv(fw_trans ta, int m, int n, fw_real alpha, const fw_real *A, int lda,
+                         const fw_real *x, fw_real beta, fw_real *y);
+/* C = alpha op(A) op(A)^T + beta C, C: n x n, op(A): n x k (A stored n x k, or k x n with
+   FW_TRANS). Both triangles of C are written and exactly symmetric. */
+FW_API fw_status fw_syrk(fw_trans ta, int n, int k, fw_real alpha, const fw_real *A, int lda,
+                         fw_real beta, fw_real *C, int ldc);
+/* The library's own kernels, whatever FW_USE_CBLAS says (for tests and benches); no checks on
+   values, the same argument checks as above. */
+FW_API fw_status fw_gemm_portable(fw_trans ta, fw_trans tb, int m, int n, int k, fw_real alpha,
+                                  const fw_real *A, int lda, const fw_real *B, int ldb,
+                                  fw_real beta, fw_real *C, int ldc);
+FW_API fw_status fw_gemv_portable(fw_trans ta, int m, int n, fw_real alpha, const fw_real *A,
+                                  int lda, const fw_real *x, fw_real beta, fw_real *y);
+FW_API fw_status fw_syrk_portable(fw_trans ta, int n, int k, fw_real alpha, const fw_real *A,
+                                  int lda, fw_real beta, fw_real *C, int ldc);
+
+/* Cholesky A = L L^T of a symmetric positive definite n x n matrix, reading the lower triangle.
+   On success L is in the lower triangle and the strict upper triangle is zeroed.
+   FW_ERR_NOT_PD when a pivot is not positive (A is left partly factored). */
+FW_API fw_status fw_cholesky(int n, fw_real *A, int lda);
+/* Solves A X = B given the Cholesky factor L (lower triangle of L). B: n x nrhs, ldb >= nrhs. */
+FW_API fw_status fw_cholesky_solve(int n, int nrhs, const fw_real *L, int ldl, fw_real *B, int ldb);
+/* Solves op(T) X = B for triangular T (the uplo triangle of T is read; with FW_UNIT its diagonal
+   is taken as 1). B: n x nrhs, overwritten by X. FW_ERR_SINGULAR on a zero diagonal entry. */
+FW_API fw_status fw_solve_triangular(fw_uplo uplo, fw_trans t, fw_diag diag, int n, int nrhs,
+                                     const fw_real *T, int ldt, fw_real *B, int ldb);
+/* LU with partial pivoting, P A = L U, in place (unit L below, U on and above the diagonal).
+   piv[i] (n ints) is the row swapped with row i at step i. FW_ERR_SINGULAR on an exactly zero
+   pivot or on a pivot below n * eps * max|A| (A is then numerically singular). */
+FW_API fw_status fw_lu(int n, fw_real *A, int lda, int *piv);
+/* Solves A X = B from fw_lu's output; B: n x nrhs, overwritten. */
+FW_API fw_status fw_lu_solve(int n, int nrhs, const fw_real *LU, int lda, const int *piv,
+                             fw_real *B, int ldb);
+/* A X = B in one call: fw_lu then fw_lu_solve. A is overwritten by its factors. */
+FW_API fw_status fw_solve(int n, int nrhs, fw_real *A, int lda, int *piv, fw_real *B, int ldb);
+/* Symmetric eigendecomposition A = V diag(w) V^T by cyclic Jacobi (accurate to working precision
+   in every eigenvalue, also the small ones). Reads the lower triangle of A and overwrites A.
+   w: n eigenvalues ascending; V: n x n (ldv >= n), column j the eigenvector of w[j].
+   FW_ERR_NO_CONVERGENCE if 100 sweeps do not diagonalise A (not seen in practice). */
+FW_API fw_status fw_eigh(int n, fw_real *A, int lda, fw_real *w, fw_real *V, int ldv);
+/* E = exp(t A) for symmetric A (lower triangle read), through fw_eigh. E: n x n, lde >= n.
+   FW_ERR_NONFINITE if t A has an eigenvalue whose exponential overflows. */
+FW_API fw_status fw_expm_sym_workspace_size(int n, size_t *bytes);
+FW_API fw_status fw_expm_sym_ws(int n, fw_real t, const fw_real *A, int lda, fw_real *E, int lde,
+                                void *ws, size_t ws_bytes);
+FW_API fw_status fw_expm_sym(int n, fw_real t, const fw_real *A, int lda, fw_real *E, int lde,
+                             const fw_allocator *alloc);
+
+// ==== core: activations =========================================================================
+
+typedef enum fw_activation {
+    FW_ACT_LINEAR = 0,  /* phi(x) = x */
+    FW_ACT_RELU = 1,    /* phi(x) = max(0, x); phi'(0) = 0 */
+    FW_ACT_TANH = 2,    /* phi(x) = tanh(x) */
+    FW_ACT_ERF = 3,     /* phi(x) = erf(x) */
+    FW_ACT_COUNT
+} fw_activation;
+
+/* phi and its first two derivatives at x; NaN for an activation outside the enum. */
+FW_API fw_real fw_act(fw_activation act, fw_real x);
+FW_API fw_real fw_act_d1(fw_activation act, fw_real x);
+FW_API fw_real fw_act_d2(fw_activation act, fw_real x);
+/* Vector form over n entries; any of phi, d1, d2 may be NULL (not computed), not all three. */
+FW_API fw_status fw_act_eval(fw_activation act, int n, const fw_real *x, fw_real *phi,
+                             fw_real *d1, fw_real *d2);
+/* The name ("linear", "relu", "tanh", "erf") of act, or NULL. */
+FW_API const char *fw_act_name(fw_activation act);
+/* Parses a name back; FW_ERR_ARG if unknown. */
+FW_API fw_status fw_act_parse(const char *name, fw_activation *act);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* FINWIDTH_H */
+
+/* =============================================================================================
+   Implementation
+   ============================================================================================= */
+#ifdef FINWIDTH_IMPLEMENTATION
+#ifndef FINWIDTH_IMPLEMENTATION_DONE
+#define FINWIDTH_IMPLEMENTATION_DONE
+
+#include <math.h>
+#include <float.h>
+#include <string.h>
+
+#ifndef FW_MALLOC
+#include <stdlib.h>
+#define FW_MALLOC(n) malloc(n)
+#define FW_FREE(p) free(p)
+#endif
+#ifndef FW_ASSERT
+#include <assert.h>
+#define FW_ASSERT(x) assert(x)
+#endif
+#ifndef FW_GEMM_KC
+#define FW_GEMM_KC 256
+#endif
+#ifdef FW_USE_CBLAS
+#include "finwidth_blas.h"
+#endif
+
+#if defined(__cplusplus)
+#define FW_RESTRICT __restrict
+#else
+#define FW_RESTRICT restrict
+#endif
+
+#define FW__IS_FLOAT (sizeof(fw_real) == sizeof(float))
+#define FW__EPS ((fw_real)(FW__IS_FLOAT ? FLT_EPSILON : DBL_EPSILON))
+
+// ==== core implementation: math wrappers, status, allocator, arena ==============================
+
+/* libm in the precision of fw_real; the branch is a compile-time constant. */
+static fw_real fw__sqrt(fw_real x) { return FW__IS_FLOAT ? (fw_real)sqrtf((float)x) : (fw_real)sqrt((double)x); }
+static fw_real fw__exp(fw_real x) { return FW__IS_FLOAT ? (fw_real)expf((float)x) : (fw_real)exp((double)x); }
+static fw_real fw__log(fw_real x) { return FW__IS_FLOAT ? (fw_real)logf((float)x) : (fw_real)log((double)x); }
+static fw_real fw__cos(fw_real x) { return FW__IS_FLOAT ? (fw_real)cosf((float)x) : (fw_real)cos((double)x); }
+static fw_real fw__sin(fw_real x) { return FW__IS_FLOAT ? (fw_real)sinf((float)x) : (fw_real)sin((double)x); }
+static fw_real fw__tanh(fw_real x) { return FW__IS_FLOAT ? (fw_real)tanhf((float)x) : (fw_real)tanh((double)x); }
+static fw_real fw__erf(fw_real x) { return FW__IS_FLOAT ? (fw_real)erff((float)x) : (fw_real)erf((double)x); }
+static fw_real fw__abs(fw_real x) { return x < 0 ? -x : x; }
+/* NaN and Inf fail x - x == 0 (Inf - Inf is NaN); portable without isfinite's macro quirks. */
+static int fw__finite(fw_real x) { volatile fw_real d = x - x; return d == d; }
+
+static int fw__all_finite(int m, int n, const fw_real *A, int lda)
+{
+    int i, j;
+    for (i = 0; i < m; ++i) {
+        const fw_real *row = A + (size_t)i * (size_t)lda;
+        fw_real acc = 0;
+        for (j = 0; j < n; ++j) acc += row[j] * 0; /* NaN or Inf anywhere makes acc NaN */
+        if (acc != acc) return 0;
+    }
+    return 1;
+}
+
+FW_API const char *fw_status_string(fw_status s)
+{
+    switch (s) {
+    case FW_OK: return "success";
+    case FW_ERR_NULL: return "a required pointer argument is NULL";
+    case FW_ERR_SIZE: return "a size argument is zero or negative";
+    case FW_ERR_LD: return "a leading dimension is smaller than the number of columns it must hold";
+    case FW_ERR_ARG: return "an argument is outside its documented range";
+    case FW_ERR_NONFINITE: return "an input or result contains NaN or Inf";
+    case FW_ERR_NOMEM: return "out of memory: the allocator returned NULL";
+    case FW_ERR_WORKSPACE: return "the workspace is smaller than the size query asked for";
+    case FW_ERR_NOT_PD: return "the matrix is not symmetric positive definite";
+    case FW_ERR_SINGULAR: return "the matrix is singular to working precision";
+    case FW_ERR_DIVERGED: return "the run diverged (NaN or Inf appeared): the learning rate is too large";
+    case FW_ERR_NO_CONVERGENCE: return "the iteration reached its cap without meeting its tolerance";
+    case FW_STATUS_COUNT: break;
+    }
+    return "unknown fw_status value";
+}
+
+static int fw__allocator_ok(const fw_allocator *a)
+{
+    return a == NULL || ((a->alloc == NULL) == (a->free == NULL));
+}
+
+static void *fw__alloc(const fw_allocator *a, size_t bytes)
+{
+    if (a != NULL && a->alloc != NULL) return a->alloc(bytes, a->user);
+    return FW_MALLOC(bytes);
+}
+
+static void fw__free(const fw_allocator *a, void *p)
+{
+    if (p == NULL) return;
+    if (a != NULL && a->free != NULL) a->free(p, a->user);
+    else FW_FREE(p);
+}
+
+FW_API void fw_arena_init(fw_arena *a, void *buf, size_t bytes)
+{
+    if (a == NULL) return;
+    a->base = (unsigned char *)buf;
+    a->size = buf != NULL ? bytes : 0;
+    /* A measuring arena counts the worst-case alignment slack of an unknown buffer up front. */
+    a->used = buf != NULL ? 0 : FW_ALIGN - 1;
+    a->failed = 0;
+}
+
+FW_API void *fw_arena_push(fw_arena *a, size_t bytes)
+{
+    size_t rounded, pad;
+    if (a == NULL) return NULL;
+    rounded = (bytes + (FW_ALIGN - 1)) & ~(size_t)(FW_ALIGN - 1);
+    if (rounded < bytes) { a->failed = 1; return NULL; }           /* size_t overflow */
+    if (a->base == NULL) { a->used += rounded; return NULL; }      /* measuring */
+    pad = (size_t)((FW_ALIGN - ((uintptr_t)(a->base + a->used) & (FW_ALIGN - 1))) & (FW_ALIGN - 1));
+    if (a->used + pad > a->size || rounded > a->size - a->used - pad) { a->failed = 1; return NULL; }
+    a->used += pad;
+    {
+        void *p = a->base + a->used;
+        a->used += rounded;
+        return p;
+    }
+}
+
+/* Runs a solver's layout function twice: measure (NULL buffer), then real. */
+static size_t fw__arena_needed(const fw_arena *measured) { return measured->used; }
+
+// ==== core implementation: Philox4x32-10 ========================================================
+
+static void fw__mulhilo32(uint32_t a, uint32_t b, uint32_t *hi, uint32_t *lo)
+{
+    uint64_t p = (uint64_t)a * (uint64_t)b;
+    *hi = (uint32_t)(p >> 32);
+    *lo = (uint32_t)p;
+}
+
+FW_API void fw_philox4x32(const uint32_t ctr[4], const uint32_t key[2], uint32_t out[4])
+{
+    /* Salmon et al., "Parallel random numbers: as easy as 1, 2, 3" (SC 2011): 10 rounds. */
+    uint32_t c0 = ctr[0], c1 = ctr[1], c2 = ctr[2], c3 = ctr[3];
+    uint32_t k0 = key[0], k1 = key[1];
+    int round;
+    for (round = 0; round < 10; ++round) {
+        uint32_t hi0, lo0, hi1, lo1;
+        fw__mulhilo32(0xD2511F53u, c0, &hi0, &lo0);
+        fw__mulhilo32(0xCD9E8D57u, c2, &hi1, &lo1);
+        c0 = hi1 ^ c1 ^ k0;
+        c1 = lo1;
+        c2 = hi0 ^ c3 ^ k1;
+        c3 = lo0;
+        k0 += 0x9E3779B9u;
+        k1 += 0xBB67AE85u;
+    }
+    out[0] = c0; out[1] = c1; out[2] = c2; out[3] = c3;
+}
+
+FW_API void fw_rng_init(fw_rng *r, uint64_t seed, uint64_t stream)
+{
+    if (r == NULL) return;
+    r->key[0] = (uint32_t)seed;
+    r->key[1] = (uint32_t)(seed >> 32);
+    r->ctr[0] = 0; r->ctr[1] = 0;
+    r->ctr[2] = (uint32_t)stream;
+    r->ctr[3] = (uint32_t)(stream >> 32);
+    r->next_word = 4;
+    r->has_spare = 0;
+    r->spare = 0;
+}
+
+FW_API uint32_t fw_rng_u32(fw_rng *r)
+{
+    if (r == NULL) return 0;
+    if (r->next_word >= 4) {
+        fw_philox4x32(r->ctr, r->key, r->block);
+        if (++r->ctr[0] == 0) ++r->ctr[1];
+        r->next_word = 0;
+    }
+    return r->block[r->next_word++];
+}
+
+FW_API fw_real fw_rng_uniform(fw_rng *r)
+{
+    uint32_t a, b;
+    if (r == NULL) return (fw_real)NAN;
+    a = fw_rng_u32(r) >> 5;
+    b = fw_rng_u32(r) >> 6;
+    /* Exact in double; in float the one rounding is relative, so ln u stays accurate. */
+    fw_real u = ((fw_real)a * (fw_real)67108864.0 + (fw_real)b + (fw_real)0.5)
+                * (fw_real)1.1102230246251565e-16; /* 2^-53 */
+    if (u >= 1) u = 1 - FW__EPS / 2;                   /* only reachable in float */
+    return u;
+}
+
+FW_API fw_real fw_rng_normal(fw_rng *r)
+{
+    fw_real u1, u2, rad, theta;
+    if (r == NULL) return (fw_real)NAN;
+    if (r->has_spare) { r->has_spare = 0; return r->spare; }
+    u1 = fw_rng_uniform(r);
+    u2 = fw_rng_uniform(r);
+    rad = fw__sqrt(-2 * fw__log(u1));
+    theta = (fw_real)6.283185307179586 * u2;
+    r->spare = rad * fw__sin(theta);
+    r->has_spare = 1;
+    return rad * fw__cos(theta);
+}
+
+FW_API fw_status fw_rng_fill_normal(fw_rng *r, fw_real *x, int n, fw_real scale)
+{
+    int i;
+    if (r == NULL || x == NULL) return FW_ERR_NULL;
+    if (n < 1) return FW_ERR_SIZE;
+    if (!fw__finite(scale)) return FW_ERR_NONFINITE;
+    for (i = 0; i < n; ++i) x[i] = scale * fw_rng_normal(r);
+    return FW_OK;
+}
+
+// ==== core implementation: dense linear algebra =================================================
+
+/* Register tile of the gemm micro-kernel: MR = 8 rows by NR = 8 columns of C. */
+#define FW_GEMM_MR 8
+#define FW_GEMM_NR 8
+#define FW__GEMM_MC 128
+
+static fw_real fw__dot(int n, const fw_real *FW_RESTRICT x, const fw_real *FW_RESTRICT y)
+{
+    /* Eight independent partial sums: vectorisable without -ffast-math, and a fixed summation
+       order, so the result does not depend on the compiler. */
+    fw_real acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    fw_real s;
+    int i = 0, u;
+    for (; i + 8 <= n; i += 8)
+        for (u = 0; u < 8; ++u) acc[u] += x[i + u] * y[i + u];
+    s = ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
+    for (; i < n; ++i) s += x[i] * y[i];
+    return s;
+}
+
+static void fw__axpy(int n, fw_real a, const fw_real *FW_RESTRICT x, fw_real *FW_RESTRICT y)
+{
+    int i;
+    for (i = 0; i < n; ++i) y[i] += a * x[i];
+}
+
+/* C(m x n) *= beta, with beta = 0 writing zeros without reading C. */
+static void fw__scale_matrix(int m, int n, fw_real beta, fw_real *C, int ldc)
+{
+    int i, j;
+    if (beta == 1) return;
+    for (i = 0; i < m; ++i) {
+        fw_real *row = C + (size_t)i * (size_t)ldc;
+        if (beta == 0) for (j = 0; j < n; ++j) row[j] = 0;
+        else for (j = 0; j < n; ++j) row[j] *= beta;
+    }
+}
+
+/* op(X)[i][p] for a row-major X with leading dimension ld. */
+static fw_real fw__op_at(const fw_real *X, int ld, fw_trans t, int i, int p)
+{
+    return t == FW_NO_TRANS ? X[(size_t)i * (size_t)ld + (size_t)p] : X[(size_t)p * (size_t)ld + (size_t)i];
+}
+
+/* Packs alpha * op(B)[p0 .. p0+kc, j0 .. j0+nr] as kc rows of NR (zero padded past nr). */
+static void fw__pack_b(int kc, int nr, int j0, int p0, fw_real alpha, const fw_real *B, int ldb,
+                       fw_trans tb, fw_real *FW_RESTRICT dst)
+{
+    const int NR = FW_GEMM_NR;
+    int p, j;
+    for (p = 0; p < kc; ++p) {
+        fw_real *d = dst + (size_t)p * NR;
+        if (tb == FW_NO_TRANS) {
+            const fw_real *src = B + (size_t)(p0 + p) * (size_t)ldb + (size_t)j0;
+            for (j = 0; j < nr; ++j) d[j] = alpha * src[j];
+        } else {
+            for (j = 0; j < nr; ++j) d[j] = alpha * B[(size_t)(j0 + j) * (size_t)ldb + (size_t)(p0 + p)];
+        }
+        for (j = nr; j < NR; ++j) d[j] = 0;
+    }
+}
+
+/* C[0..8, 0..nr] += A-panel * packed B; a_rs / a_cs are A's row and column strides. Eight named
+   row accumulators updated in one j loop: the shape that gcc and clang both turn into eight
+   vector registers of FMAs at -O2 (measured in bench/: near the machine's DGEMM rate). */
+static void fw__kernel_full(int kc, const fw_real *FW_RESTRICT a, size_t a_rs, size_t a_cs,
+                            const fw_real *FW_RESTRICT b, fw_real *FW_RESTRICT c, int ldc, int nr)
+{
+    fw_real c0[8], c1[8], c2[8], c3[8], c4[8], c5[8], c6[8], c7[8];
+    fw_real *rows[8];
+    int p, j, r;
+    for (j = 0; j < 8; ++j) c0[j] = c1[j] = c2[j] = c3[j] = c4[j] = c5[j] = c6[j] = c7[j] = 0;
+    for (p = 0; p < kc; ++p) {
+        const fw_real *bp = b + (size_t)p * 8, *ap = a + (size_t)p * a_cs;
+        fw_real a0 = ap[0], a1 = ap[a_rs], a2 = ap[2 * a_rs], a3 = ap[3 * a_rs];
+        fw_real a4 = ap[4 * a_rs], a5 = ap[5 * a_rs], a6 = ap[6 * a_rs], a7 = ap[7 * a_rs];
+        for (j = 0; j < 8; ++j) {
+            fw_real bj = bp[j];
+            c0[j] += a0 * bj; c1[j] += a1 * bj; c2[j] += a2 * bj; c3[j] += a3 * bj;
+            c4[j] += a4 * bj; c5[j] += a5 * bj; c6[j] += a6 * bj; c7[j] += a7 * bj;
+        }
+    }
+    rows[0] = c0; rows[1] = c1; rows[2] = c2; rows[3] = c3;
+    rows[4] = c4; rows[5] = c5; rows[6] = c6; rows[7] = c7;
+    for (r = 0; r < 8; ++r) {
+        fw_real *crow = c + (size_t)r * (size_t)ldc;
+        for (j = 0; j < nr; ++j) crow[j] += rows[r][j];
+    }
+}
+
+/* The same for an edge tile of mr < MR rows. */
+static void fw__kernel_edge(int kc, int mr, const fw_real *a, size_t a_rs, size_t a_cs,
+                            const fw_real *b, fw_real *c, int ldc, int nr)
+{
+    const int NR = FW_GEMM_NR;
+    int p, r, j;
+    for (r = 0; r < mr; ++r) {
+        fw_real *crow = c + (size_t)r * (size_t)ldc;
+        fw_real acc[FW_GEMM_NR];
+        for (j = 0; j < NR; ++j) acc[j] = 0;
+        for (p = 0; p < kc; ++p) {
+            fw_real ar = a[(size_t)r * a_rs + (size_t)p * a_cs];
+            const fw_real *bp = b + (size_t)p * (size_t)NR;
+            for (j = 0; j < NR; ++j) acc[j] += ar * bp[j];
+        }
+        for (j = 0; j < nr; ++j) crow[j] += acc[j];
+    }
+}
+
+/* C += alpha op(A) op(B), blocked: depth blocks of FW_GEMM_KC, row blocks of MC (A's block stays
+   in L2), and for each NR-wide column strip a packed B panel (kc x NR, in L1) streamed against
+   MR-row slices of A. With lower_only, tiles strictly above the diagonal are skipped (syrk). */
+static void fw__gemm_blocked(fw_trans ta, fw_trans tb, int m, int n, int k, fw_real alpha,
+                             const fw_real *A, int lda, const fw_real *B, int ldb, fw_real *C,
+                             int ldc, int lower_only)
+{
+    fw_real bpack[FW_GEMM_KC * FW_GEMM_NR];
+    const int NR = FW_GEMM_NR, MR = FW_GEMM_MR;
+    const size_t a_rs = ta == FW_NO_TRANS ? (size_t)lda : 1;
+    const size_t a_cs = ta == FW_NO_TRANS ? 1 : (size_t)lda;
+    int p0, i0, j0, i;
+    for (p0 = 0; p0 < k; p0 += FW_GEMM_KC) {
+        int kc = k - p0 < FW_GEMM_KC ? k - p0 : FW_GEMM_KC;
+        for (i0 = 0; i0 < m; i0 += FW__GEMM_MC) {
+            int mc = m - i0 < FW__GEMM_MC ? m - i0 : FW__GEMM_MC;
+            for (j0 = 0; j0 < n; j0 += NR) {
+                int nr = n - j0 < NR ? n - j0 : NR;
+                if (lower_only && j0 >= i0 + mc) break;
+                fw__pack_b(kc, nr, j0, p0, alpha, B, ldb, tb, bpack);
+                for (i = i0; i < i0 + mc; i += MR) {
+                    int mr = i0 + mc - i < MR ? i0 + mc - i : MR;
+                    const fw_real *ap = A + (size_t)i * a_rs + (size_t)p0 * a_cs;
+                    fw_real *cp = C + (size_t)i * (size_t)ldc + (size_t)j0;
+                    if (lower_only && j0 >= i + mr) continue;
+                    if (mr == MR) fw__kernel_full(kc, ap, a_rs, a_cs, bpack, cp, ldc, nr);
+                    else fw__kernel_edge(kc, mr, ap, a_rs, a_cs, bpack, cp, ldc, nr);
+                }
+            }
+        }
+    }
+}
+
+/* C += alpha op(A) op(B) for small products: plain loops, no stack buffer (MCU friendly). */
+static void fw__gemm_small(fw_trans ta, fw_trans tb, int m, int n, int k, fw_real alpha,
+                           const fw_real *A, int lda, const fw_real *B, int ldb, fw_real *C, int ldc,
+                           int lower_only)
+{
+    int i, j, p;
+    for (i = 0; i < m; ++i) {
+        fw_real *crow = C + (size_t)i * (size_t)ldc;
+        int jmax = lower_only ? i + 1 : n;
+        if (tb == FW_NO_TRANS) {
+            for (p = 0; p < k; ++p)
+                fw__axpy(jmax, alpha * fw__op_at(A, lda, ta, i, p), B + (size_t)p * (size_t)ldb, crow);
+        } else if (ta == FW_NO_TRANS) {
+            for (j = 0; j < jmax; ++j)
+                crow[j] += alpha * fw__dot(k, A + (size_t)i * (size_t)lda, B + (size_t)j * (size_t)ldb);
+        } else {
+            for (j = 0; j < jmax; ++j) {
+                fw_real s = 0;
+                for (p = 0; p < k; ++p) s += fw__op_at(A, lda, ta, i, p) * B[(size_t)j * (size_t)ldb + (size_t)p];
+                crow[j] += alpha * s;
+            }
+        }
+    }
+}
+
+static void fw__gemm_update(fw_trans ta, fw_trans tb, int m, int n, int k, fw_real alpha,
+                            const fw_real *A, int lda, const fw_real *B, int ldb, fw_real *C,
+                            int ldc, int lower_only)
+{
+    /* Below about 48^3 multiply-adds the packing does not pay for itself. */
+    if ((double)m * (double)n * (double)k < 110592.0 || m < FW_GEMM_MR || n < FW_GEMM_NR)
+        fw__gemm_small(ta, tb, m, n, k, alpha, A, lda, B, ldb, C, ldc, lower_only);
+    else
+        fw__gemm_blocked(ta, tb, m, n, k, alpha, A, lda, B, ldb, C, ldc, lower_only);
+}
+
+/* Internal entry points: no argument checks (callers inside the library pass valid shapes). */
+static void fw__gemm_portable(fw_trans ta, fw_trans tb, int m, int n, int k, fw_real alpha,
+                              const fw_real *A, int lda, const fw_real *B, int ldb, fw_real beta,
+                              fw_real *C, int ldc)
+{
+    fw__scale_matrix(m, n, beta, C, ldc);
+    if (alpha != 0) fw__gemm_update(ta, tb, m, n, k, alpha, A, lda, B, ldb, C, ldc, 0);
+}
+
+static void fw__gemv_portable(fw_trans ta, int m, int n, fw_real alpha, const fw_real *A, int lda,
+                              const fw_real *x, fw_real beta, fw_real *y)
+{
+    int i, ny = ta == FW_NO_TRANS ? m : n;
+    for (i = 0; i < ny; ++i) y[i] = beta == 0 ? 0 : beta * y[i];
+    if (alpha == 0) return;
+    if (ta == FW_NO_TRANS)
+        for (i = 0; i < m; ++i) y[i] += alpha * fw__dot(n, A + (size_t)i * (size_t)lda, x);
+    else
+        for (i = 0; i < m; ++i) fw__axpy(n, alpha * x[i], A + (size_t)i * (size_t)lda, y);
+}
+
+static void fw__symmetrize_from_lower(int n, fw_real *C, int ldc)
+{
+    int i, j;
+    for (i = 0; i < n; ++i)
+        for (j = i + 1; j < n; ++j) C[(size_t)i * (size_t)ldc + (size_t)j] = C[(size_t)j * (size_t)ldc + (size_t)i];
+}
+
+static void fw__syrk_portable(fw_trans ta, int n, int k, fw_real alpha, const fw_real *A, int lda,
+                              fw_real beta, fw_real *C, int ldc)
+{
+    fw_trans tb = ta == FW_NO_TRANS ? FW_TRANS : FW_NO_TRANS;
+    fw__scale_matrix(n, n, beta, C, ldc);
+    if (alpha != 0) fw__gemm_update(ta, tb, n, n, k, alpha, A, lda, A, lda, C, ldc, 1);
+    fw__symmetrize_from_lower(n, C, ldc);
+}
+
+static void fw__gemm(fw_trans ta, fw_trans tb, int m, int n, int k, fw_real alpha, const fw_real *A,
+                     int lda, const fw_real *B, int ldb, fw_real beta, fw_real *C, int ldc)
+{
+#ifdef FW_BLAS_GEMM
+    FW_BLAS_GEMM(ta, tb, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc);
+#else
+    fw__gemm_portable(ta, tb, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc);
+#endif
+}
+
+static void fw__gemv(fw_trans ta, int m, int n, fw_real alpha, const fw_real *A, int lda,
+                     const fw_real *x, fw_real beta, fw_real *y)
+{
+#ifdef FW_BLAS_GEMV
+    FW_BLAS_GEMV(ta, m, n, alpha, A, lda, x, beta, y);
+#else
+    fw__gemv_portable(ta, m, n, alpha, A, lda, x, beta, y);
+#endif
+}
+
+static void fw__syrk(fw_trans ta, int n, int k, fw_real alpha, const fw_real *A, int lda,
+                     fw_real beta, fw_real *C, int ldc)
+{
+#ifdef FW_BLAS_SYRK
+    FW_BLAS_SYRK(ta, n, k, alpha, A, lda, beta, C, ldc);  /* fills the lower triangle */
+    fw__symmetrize_from_lower(n, C, ldc);
+#else
+    fw__syrk_portable(ta, n, k, alpha, A, lda, beta, C, ldc);
+#endif
+}
+
+/* Argument checks shared by the public wrappers. A stored matrix of r rows by c columns. */
+static fw_status fw__check_matrix(const fw_real *X, int rows, int cols, int ld)
+{
+    if (X == NULL) return FW_ERR_NULL;
+    if (rows < 1 || cols < 1) return FW_ERR_SIZE;
+    if (ld < cols) return FW_ERR_LD;
+    return FW_OK;
+}
+
+static int fw__trans_ok(fw_trans t) { return t == FW_NO_TRANS || t == FW_TRANS; }
+
+static fw_status fw__check_gemm(fw_trans ta, fw_trans tb, int m, int n, int k, fw_real alpha,
+                                const fw_real *A, int lda, const fw_real *B, int ldb, fw_real beta,
+                                const fw_real *C, int ldc)
+{
+    fw_status s;
+    if (A == NULL || B == NULL || C == NULL) return FW_ERR_NULL;
+    if (m < 1 || n < 1 || k < 1) return FW_ERR_SIZE;
+    if (!fw__trans_ok(ta) || !fw__trans_ok(tb)) return FW_ERR_ARG;
+    if ((s = fw__check_matrix(A, ta == FW_NO_TRANS ? m : k, ta == FW_NO_TRANS ? k : m, lda)) != FW_OK) return s;
+    if ((s = fw__check_matrix(B, tb == FW_NO_TRANS ? k : n, tb == FW_NO_TRANS ? n : k, ldb)) != FW_OK) return s;
+    if ((s = fw__check_matrix(C, m, n, ldc)) != FW_OK) return s;
+    if (!fw__finite(alpha) || !fw__finite(beta)) return FW_ERR_NONFINITE;
+    return FW_OK;
+}
+
+FW_API fw_status fw_gemm_portable(fw_trans ta, fw_trans tb, int m, int n, int k, fw_real alpha,
+                                  const fw_real *A, int lda, const fw_real *B, int ldb,
+                                  fw_real beta, fw_real *C, int ldc)
+{
+    fw_status s = fw__check_gemm(ta, tb, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc);
+    if (s != FW_OK) return s;
+    fw__gemm_portable(ta, tb, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc);
+    return FW_OK;
+}
+
+FW_API fw_status fw_gemm(fw_trans ta, fw_trans tb, int m, int n, int k, fw_real alpha,
+                         const fw_real *A, int lda, const fw_real *B, int ldb, fw_real beta,
+                         fw_real *C, int ldc)
+{
+    fw_status s = fw__check_gemm(ta, tb, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc);
+    if (s != FW_OK) return s;
+    fw__gemm(ta, tb, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc);
+    /* NaN/Inf in A, B or the read part of C reaches C; checking the m x n result is cheap next
+       to the m n k product. */
+    return fw__all_finite(m, n, C, ldc) ? FW_OK : FW_ERR_NONFINITE;
+}
+
+static fw_status fw__check_gemv(fw_trans ta, int m, int n, fw_real alpha, const fw_real *A, int lda,
+                                const fw_real *x, fw_real beta, const fw_real *y)
+{
+    fw_status s;
+    if (A == NULL || x == NULL || y == NULL) return FW_ERR_NULL;
+    if (!fw__trans_ok(ta)) return FW_ERR_ARG;
+    if ((s = fw__check_matrix(A, m, n, lda)) != FW_OK) return s;
+    if (!fw__finite(alpha) || !fw__finite(beta)) return FW_ERR_NONFINITE;
+    return FW_OK;
+}
+
+FW_API fw_status fw_gemv_portable(fw_trans ta, int m, int n, fw_real alpha, const fw_real *A,
+                                  int lda, const fw_real *x, fw_real beta, fw_real *y)
+{
+    fw_status s = fw__check_gemv(ta, m, n, alpha, A, lda, x, beta, y);
+    if (s != FW_OK) return s;
+    fw__gemv_portable(ta, m, n, alpha, A, lda, x, beta, y);
+    return FW_OK;
+}
+
+FW_API fw_status fw_gemv(fw_trans ta, int m, int n, fw_real alpha, const fw_real *A, int lda,
+                         const fw_real *x, fw_real beta, fw_real *y)
+{
+    fw_status s = fw__check_gemv(ta, m, n, alpha, A, lda, x, beta, y);
+    if (s != FW_OK) return s;
+    fw__gemv(ta, m, n, alpha, A, lda, x, beta, y);
+    return fw__all_finite(1, ta == FW_NO_TRANS ? m : n, y, ta == FW_NO_TRANS ? m : n) ? FW_OK : FW_ERR_NONFINITE;
+}
+
+static fw_status fw__check_syrk(fw_trans ta, int n, int k, fw_real alpha, const fw_real *A, int lda,
+                                fw_real beta, const fw_real *C, int ldc)
+{
+    fw_status s;
+    if (A == NULL || C == NULL) return FW_ERR_NULL;
+    if (n < 1 || k < 1) return FW_ERR_SIZE;
+    if (!fw__trans_ok(ta)) return FW_ERR_ARG;
+    if ((s = fw__check_matrix(A, ta == FW_NO_TRANS ? n : k, ta == FW_NO_TRANS ? k : n, lda)) != FW_OK) return s;
+    if ((s = fw__check_matrix(C, n, n, ldc)) != FW_OK) return s;
+    if (!fw__finite(alpha) || !fw__finite(beta)) return FW_ERR_NONFINITE;
+    return FW_OK;
+}
+
+FW_API fw_status fw_syrk_portable(fw_trans ta, int n, int k, fw_real alpha, const fw_real *A,
+                                  int lda, fw_real beta, fw_real *C, int ldc)
+{
+    fw_status s = fw__check_syrk(ta, n, k, alpha, A, lda, beta, C, ldc);
+    if (s != FW_OK) return s;
+    fw__syrk_portable(ta, n, k, alpha, A, lda, beta, C, ldc);
+    return FW_OK;
+}
+
+FW_API fw_status fw_syrk(fw_trans ta, int n, int k, fw_real alpha, const fw_real *A, int lda,
+                         fw_real beta, fw_real *C, int ldc)
+{
+    fw_status s = fw__check_syrk(ta, n, k, alpha, A, lda, beta, C, ldc);
+    if (s != FW_OK) return s;
+    fw__syrk(ta, n, k, alpha, A, lda, beta, C, ldc);
+    return fw__all_finite(n, n, C, ldc) ? FW_OK : FW_ERR_NONFINITE;
+}
+
+/* Lower-triangle checks for the symmetric routines (Cholesky, eigh, expm). */
+static int fw__lower_finite(int n, const fw_real *A, int lda)
+{
+    int i;
+    for (i = 0; i < n; ++i)
+        if (!fw__all_finite(1, i + 1, A + (size_t)i * (size_t)lda, i + 1)) return 0;
+    return 1;
+}
+
+FW_API fw_status fw_cholesky(int n, fw_real *A, int lda)
+{
+    fw_status s = fw__check_matrix(A, n, n, lda);
+    int i, j;
+    if (s != FW_OK) return s;
+    if (!fw__lower_finite(n, A, lda)) return FW_ERR_NONFINITE;
+    /* Row-oriented (Cholesky-Crout): row i of L from the rows above it, dot products contiguous. */
+    for (i = 0; i < n; ++i) {
+        fw_real *ri = A + (size_t)i * (size_t)lda;
+        fw_real d;
+        for (j = 0; j < i; ++j) {
+            const fw_real *rj = A + (size_t)j * (size_t)lda;
+            ri[j] = (ri[j] - fw__dot(j, ri, rj)) / rj[j];
+        }
+        d = ri[i] - fw__dot(i, ri, ri);
+        if (!(d > 0)) return FW_ERR_NOT_PD;   /* also catches NaN */
+        ri[i] = fw__sqrt(d);
+    }
+    for (i = 0; i < n; ++i)
+        for (j = i + 1; j < n; ++j) A[(size_t)i * (size_t)lda + (size_t)j] = 0;
+    return FW_OK;
+}
+
+static fw_status fw__check_solve_args(int n, int nrhs, const fw_real *T, int ldt, const fw_real *B, int ldb)
+{
+    fw_status s;
+    if (T == NULL || B == NULL) return FW_ERR_NULL;
+    if (n < 1 || nrhs < 1) return FW_ERR_SIZE;
+    if ((s = fw__check_matrix(T, n, n, ldt)) != FW_OK) return s;
+    return fw__check_matrix(B, n, nrhs, ldb);
+}
+
+/* op(T) X = B, row-oriented substitution; rows of B are contiguous so updates are axpys. */
+static fw_status fw__trsm(fw_uplo uplo, fw_trans t, fw_diag diag, int n, int nrhs, const fw_real *T,
+                          int ldt, fw_real *B, int ldb)
+{
+    /* op(T) is lower triangular iff (lower and no transpose) or (upper and transpose). */
+    int lower_eff = (uplo == FW_LOWER) == (t == FW_NO_TRANS);
+    int step, i, p, j;
+    for (step = 0; step < n; ++step) {
+        fw_real *bi;
+        i = lower_eff ? step : n - 1 - step;
+        bi = B + (size_t)i * (size_t)ldb;
+        if (lower_eff) {
+            for (p = 0; p < i; ++p)
+                fw__axpy(nrhs, -fw__op_at(T, ldt, t, i, p), B + (size_t)p * (size_t)ldb, bi);
+        } else {
+            for (p = i + 1; p < n; ++p)
+                fw__axpy(nrhs, -fw__op_at(T, ldt, t, i, p), B + (size_t)p * (size_t)ldb, bi);
+        }
+        if (diag == FW_NON_UNIT) {
+            fw_real d = T[(size_t)i * (size_t)ldt + (size_t)i];
+            if (d == 0) return FW_ERR_SINGULAR;
+            for (j = 0; j < nrhs; ++j) bi[j] /= d;
+        }
+    }
+    return FW_OK;
+}
+
+FW_API fw_status fw_solve_triangular(fw_uplo uplo, fw_trans t, fw_diag diag, int n, int nrhs,
+                                     const fw_real *T, int ldt, fw_real *B, int ldb)
+{
+    fw_status s = fw__check_solve_args(n, nrhs, T, ldt, B, ldb);
+    if (s != FW_OK) return s;
+    if ((uplo != FW_LOWER && uplo != FW_UPPER) || !fw__trans_ok(t) ||
+        (diag != FW_NON_UNIT && diag != FW_UNIT)) return FW_ERR_ARG;
+    if (!fw__all_finite(n, n, T, ldt) || !fw__all_finite(n, nrhs, B, ldb)) return FW_ERR_NONFINITE;
+    if ((s = fw__trsm(uplo, t, diag, n, nrhs, T, ldt, B, ldb)) != FW_OK) return s;
+    return fw__all_finite(n, nrhs, B, ldb) ? FW_OK : FW_ERR_NONFINITE;
+}
+
+FW_API fw_status fw_cholesky_solve(int n, int nrhs, const fw_real *L, int ldl, fw_real *B, int ldb)
+{
+    fw_status s = fw_solve_triangular(FW_LOWER, FW_NO_TRANS, FW_NON_UNIT, n, nrhs, L, ldl, B, ldb);
+    if (s != FW_OK) return s;
+    return fw_solve_triangular(FW_LOWER, FW_TRANS, FW_NON_UNIT, n, nrhs, L, ldl, B, ldb);
+}
+
+FW_API fw_status fw_lu(int n, fw_real *A, int lda, int *piv)
+{
+    fw_status s = fw__check_matrix(A, n, n, lda);
+    fw_real amax = 0, tiny;
+    int i, j, k;
+    if (s != FW_OK) return s;
+    if (piv == NULL) return FW_ERR_NULL;
+    if (!fw__all_finite(n, n, A, lda)) return FW_ERR_NONFINITE;
+    for (i = 0; i < n; ++i)
+        for (j = 0; j < n; ++j) {
+            fw_real v = fw__abs(A[(size_t)i * (size_t)lda + (size_t)j]);
+            if (v > amax) amax = v;
+        }
+    tiny = (fw_real)n * FW__EPS * amax;
+    for (k = 0; k < n; ++k) {
+        int pr = k;
+        fw_real best = fw__abs(A[(size_t)k * (size_t)lda + (size_t)k]);
+        fw_real *rk;
+        for (i = k + 1; i < n; ++i) {
+            fw_real v = fw__abs(A[(size_t)i * (size_t)lda + (size_t)k]);
+            if (v > best) { best = v; pr = i; }
+        }
+        piv[k] = pr;
+        if (best == 0 || best <= tiny) return FW_ERR_SINGULAR;
+        if (pr != k) {
+            fw_real *a = A + (size_t)k * (size_t)lda, *b = A + (size_t)pr * (size_t)lda;
+            for (j = 0; j < n; ++j) { fw_real t = a[j]; a[j] = b[j]; b[j] = t; }
+        }
+        rk = A + (size_t)k * (size_t)lda;
+        for (i = k + 1; i < n; ++i) {
+            fw_real *ri = A + (size_t)i * (size_t)lda;
+            fw_real l = ri[k] / rk[k];
+            ri[k] = l;
+            fw__axpy(n - k - 1, -l, rk + k + 1, ri + k + 1);
+        }
+    }
+    return FW_OK;
+}
+
+FW_API fw_status fw_lu_solve(int n, int nrhs, const fw_real *LU, int lda, const int *piv,
+                             fw_real *B, int ldb)
+{
+    fw_status s = fw__check_solve_args(n, nrhs, LU, lda, B, ldb);
+    int i, j;
+    if (s != FW_OK) return s;
+    if (piv == NULL) return FW_ERR_NULL;
+    for (i = 0; i < n; ++i)
+        if (piv[i] < i || piv[i] >= n) return FW_ERR_ARG;
+    if (!fw__all_finite(n, nrhs, B, ldb)) return FW_ERR_NONFINITE;
+    for (i = 0; i < n; ++i)
+        if (piv[i] != i) {
+            fw_real *a = B + (size_t)i * (size_t)ldb, *b = B + (size_t)piv[i] * (size_t)ldb;
+            for (j = 0; j < nrhs; ++j) { fw_real t = a[j]; a[j] = b[j]; b[j] = t; }
+        }
+    if ((s = fw__trsm(FW_LOWER, FW_NO_TRANS, FW_UNIT, n, nrhs, LU, lda, B, ldb)) != FW_OK) return s;
+    if ((s = fw__trsm(FW_UPPER, FW_NO_TRANS, FW_NON_UNIT, n, nrhs, LU, lda, B, ldb)) != FW_OK) return s;
+    return fw__all_finite(n, nrhs, B, ldb) ? FW_OK : FW_ERR_NONFINITE;
+}
+
+FW_API fw_status fw_solve(int n, int nrhs, fw_real *A, int lda, int *piv, fw_real *B, int ldb)
+{
+    fw_status s = fw__check_solve_args(n, nrhs, A, lda, B, ldb);
+    if (s != FW_OK) return s;
+    if ((s = fw_lu(n, A, lda, piv)) != FW_OK) return s;
+    return fw_lu_solve(n, nrhs, A, lda, piv, B, ldb);
+}
+
+/* One Jacobi rotation in the (p, q) plane: A <- R^T A R, V <- V R, with R chosen so that the new
+   A[p][q] is zero (the tangent of the smaller angle, for stability). */
+static void fw__jacobi_rotate(int n, fw_real *A, int lda, fw_real *V, int ldv, int p, int q)
+{
+    fw_real apq = A[(size_t)p * (size_t)lda + (size_t)q];
+    fw_real app = A[(size_t)p * (size_t)lda + (size_t)p], aqq = A[(size_t)q * (size_t)lda + (size_t)q];
+    fw_real theta = (aqq - app) / (2 * apq), t, c, s;
+    fw_real *rp = A + (size_t)p * (size_t)lda, *rq = A + (size_t)q * (size_t)lda;
+    int k;
+    if (fw__abs(theta) > (fw_real)1e15) t = 1 / (2 * theta);  /* theta^2 would overflow */
+    else t = (theta >= 0 ? 1 : -1) / (fw__abs(theta) + fw__sqrt(theta * theta + 1));
+    c = 1 / fw__sqrt(t * t + 1);
+    s = t * c;
+    for (k = 0; k < n; ++k) {   /* columns p and q */
+        fw_real *rk = A + (size_t)k * (size_t)lda;
+        fw_real akp = rk[p], akq = rk[q];
+        rk[p] = c * akp - s * akq;
+        rk[q] = s * akp + c * akq;
+    }
+    for (k = 0; k < n; ++k) {   /* rows p and q */
+        fw_real apk = rp[k], aqk = rq[k];
+        rp[k] = c * apk - s * aqk;
+        rq[k] = s * apk + c * aqk;
+    }
+    rp[q] = 0;
+    rq[p] = 0;
+    for (k = 0; k < n; ++k) {
+        fw_real *vk = V + (size_t)k * (size_t)ldv;
+        fw_real vkp = vk[p], vkq = vk[q];
+        vk[p] = c * vkp - s * vkq;
+        vk[q] = s * vkp + c * vkq;
+    }
+}
+
+FW_API fw_status fw_eigh(int n, fw_real *A, int lda, fw_real *w, fw_real *V, int ldv)
+{
+    fw_status s = fw__check_matrix(A, n, n, lda);
+    fw_real fro = 0;
+    int i, j, sweep, converged = 0;
+    if (s != FW_OK) return s;
+    if (w == NULL) return FW_ERR_NULL;
+    if ((s = fw__check_matrix(V, n, n, ldv)) != FW_OK) return s;
+    if (!fw__lower_finite(n, A, lda)) return FW_ERR_NONFINITE;
+    fw__symmetrize_from_lower(n, A, lda);
+    for (i = 0; i < n; ++i)
+        for (j = 0; j < n; ++j) {
+            fw_real a = A[(size_t)i * (size_t)lda + (size_t)j];
+            V[(size_t)i * (size_t)ldv + (size_t)j] = i == j ? 1 : 0;
+            fro += a * a;
+        }
+    for (sweep = 0; sweep < 100 && !converged; ++sweep) {
+        fw_real off = 0;
+        for (i = 0; i < n; ++i)
+            for (j = i + 1; j < n; ++j) {
+                fw_real a = A[(size_t)i * (size_t)lda + (size_t)j];
+                off += a * a;
+            }
+        /* Quadratic convergence: one sweep past eps^2 * ||A||^2 costs little and leaves every
+           off-diagonal entry negligible. */
+        if (off <= FW__EPS * FW__EPS * fro * (fw_real)1e-4 || off == 0) { converged = 1; break; }
+        for (i = 0; i < n; ++i)
+            for (j = i + 1; j < n; ++j)
+                if (A[(size_t)i * (size_t)lda + (size_t)j] != 0) fw__jacobi_rotate(n, A, lda, V, ldv, i, j);
+    }
+    if (!converged) return FW_ERR_NO_CONVERGENCE;
+    for (i = 0; i < n; ++i) w[i] = A[(size_t)i * (size_t)lda + (size_t)i];
+    for (i = 0; i < n; ++i) {   /* selection sort, ascending, columns of V along */
+        int best = i, k;
+        for (j = i + 1; j < n; ++j) if (w[j] < w[best]) best = j;
+        if (best == i) continue;
+        { fw_real t = w[i]; w[i] = w[best]; w[best] = t; }
+        for (k = 0; k < n; ++k) {
+            fw_real *vk = V + (size_t)k * (size_t)ldv;
+            fw_real t = vk[i]; vk[i] = vk[best]; vk[best] = t;
+        }
+    }
+    return FW_OK;
+}
+
+typedef struct fw__expm_layout { fw_real *Acopy, *V, *T, *w; } fw__expm_layout;
+
+static void fw__expm_lay(fw_arena *ar, int n, fw__expm_layout *L)
+{
+    size_t nn = (size_t)n * (size_t)n * sizeof(fw_real);
+    L->Acopy = (fw_real *)fw_arena_push(ar, nn);
+    L->V = (fw_real *)fw_arena_push(ar, nn);
+    L->T = (fw_real *)fw_arena_push(ar, nn);
+    L->w = (fw_real *)fw_arena_push(ar, (size_t)n * sizeof(fw_real));
+}
+
+FW_API fw_status fw_expm_sym_workspace_size(int n, size_t *bytes)
+{
+    fw_arena ar;
+    fw__expm_layout L;
+    if (bytes == NULL) return FW_ERR_NULL;
+    if (n < 1) return FW_ERR_SIZE;
+    fw_arena_init(&ar, NULL, 0);
+    fw__expm_lay(&ar, n, &L);
+    *bytes = fw__arena_needed(&ar);
+    return FW_OK;
+}
+
+FW_API fw_status fw_expm_sym_ws(int n, fw_real t, const fw_real *A, int lda, fw_real *E, int lde,
+                                void *ws, size_t ws_bytes)
+{
+    fw_arena ar;
+    fw__expm_layout L;
+    fw_status s = fw__check_matrix(A, n, n, lda);
+    int i, j;
+    if (s != FW_OK) return s;
+    if ((s = fw__check_matrix(E, n, n, lde)) != FW_OK) return s;
+    if (ws == NULL) return FW_ERR_NULL;
+    if (!fw__finite(t)) return FW_ERR_NONFINITE;
+    fw_arena_init(&ar, ws, ws_bytes);
+    fw__expm_lay(&ar, n, &L);
+    if (ar.failed) return FW_ERR_WORKSPACE;
+    for (i = 0; i < n; ++i)
+        for (j = 0; j <= i; ++j) L.Acopy[(size_t)i * (size_t)n + (size_t)j] = A[(size_t)i * (size_t)lda + (size_t)j];
+    if ((s = fw_eigh(n, L.Acopy, n, L.w, L.V, n)) != FW_OK) return s;
+    /* E = V diag(exp(t w)) V^T = T V^T with T = V diag(exp(t w)). */
+    for (j = 0; j < n; ++j) {
+        fw_real e = fw__exp(t * L.w[j]);
+        if (!fw__finite(e)) return FW_ERR_NONFINITE;
+        for (i = 0; i < n; ++i) L.T[(size_t)i * (size_t)n + (size_t)j] = L.V[(size_t)i * (size_t)n + (size_t)j] * e;
+    }
+    fw__gemm_portable(FW_NO_TRANS, FW_TRANS, n, n, n, 1, L.T, n, L.V, n, 0, E, lde);
+    return fw__all_finite(n, n, E, lde) ? FW_OK : FW_ERR_NONFINITE;
+}
+
+FW_API fw_status fw_expm_sym(int n, fw_real t, const fw_real *A, int lda, fw_real *E, int lde,
+                             const fw_allocator *alloc)
+{
+    size_t bytes;
+    void *ws;
+    fw_status s;
+    if (!fw__allocator_ok(alloc)) return FW_ERR_ARG;
+    if ((s = fw_expm_sym_workspace_size(n, &bytes)) != FW_OK) return s;
+    if ((ws = fw__alloc(alloc, bytes)) == NULL) return FW_ERR_NOMEM;
+    s = fw_expm_sym_ws(n, t, A, lda, E, lde, ws, bytes);
+    fw__free(alloc, ws);
+    return s;
+}
+
+// ==== core implementation: activations ==========================================================
+
+FW_API fw_real fw_act(fw_activation act, fw_real x)
+{
+    switch (act) {
+    case FW_ACT_LINEAR: return x;
+    case FW_ACT_RELU: return x > 0 ? x : 0;
+    case FW_ACT_TANH: return fw__tanh(x);
+    case FW_ACT_ERF: return fw__erf(x);
+    case FW_ACT_COUNT: break;
+    }
+    return (fw_real)NAN;
+}
+
+FW_API fw_real fw_act_d1(fw_activation act, fw_real x)
+{
+    switch (act) {
+    case FW_ACT_LINEAR: return 1;
+    case FW_ACT_RELU: return x > 0 ? 1 : 0;
+    case FW_ACT_TANH: { fw_real t = fw__tanh(x); return 1 - t * t; }
+    case FW_ACT_ERF: return (fw_real)1.1283791670955126 * fw__exp(-x * x);   /* 2/sqrt(pi) */
+    case FW_ACT_COUNT: break;
+    }
+    return (fw_real)NAN;
+}
+
+FW_API fw_real fw_act_d2(fw_activation act, fw_real x)
+{
+    switch (act) {
+    case FW_ACT_LINEAR: return 0;
+    case FW_ACT_RELU: return 0;
+    case FW_ACT_TANH: { fw_real t = fw__tanh(x); return -2 * t * (1 - t * t); }
+    case FW_ACT_ERF: return (fw_real)-2.2567583341910252 * x * fw__exp(-x * x);
+    case FW_ACT_COUNT: break;
+    }
+    return (fw_real)NAN;
+}
+
+FW_API fw_status fw_act_eval(fw_activation act, int n, const fw_real *x, fw_real *phi,
+                             fw_real *d1, fw_real *d2)
+{
+    int i;
+    if (x == NULL || (phi == NULL && d1 == NULL && d2 == NULL)) return FW_ERR_NULL;
+    if (n < 1) return FW_ERR_SIZE;
+    if ((unsigned)act >= (unsigned)FW_ACT_COUNT) return FW_ERR_ARG;
+    if (!fw__all_finite(1, n, x, n)) return FW_ERR_NONFINITE;
+    for (i = 0; i < n; ++i) {
+        if (phi != NULL) phi[i] = fw_act(act, x[i]);
+        if (d1 != NULL) d1[i] = fw_act_d1(act, x[i]);
+        if (d2 != NULL) d2[i] = fw_act_d2(act, x[i]);
+    }
+    return FW_OK;
+}
+
+static const char *const fw__act_names[FW_ACT_COUNT] = {"linear", "relu", "tanh", "erf"};
+
+FW_API const char *fw_act_name(fw_activation act)
+{
+    if ((unsigned)act >= (unsigned)FW_ACT_COUNT) return NULL;
+    return fw__act_names[act];
+}
+
+FW_API fw_status fw_act_parse(const char *name, fw_activation *act)
+{
+    int i;
+    if (name == NULL || act == NULL) return FW_ERR_NULL;
+    for (i = 0; i < FW_ACT_COUNT; ++i)
+        if (strcmp(name, fw__act_names[i]) == 0) { *act = (fw_activation)i; return FW_OK; }
+    return FW_ERR_ARG;
+}
+
+#endif /* FINWIDTH_IMPLEMENTATION_DONE */
+#endif /* FINWIDTH_IMPLEMENTATION */

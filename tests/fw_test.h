@@ -1,0 +1,64 @@
+/* A tiny test runner of our own. A test is a void function; FW_CHECK records a failure (file,
+   line, expression) and ends the test. The runner's last line is "N passed, M failed". */
+#ifndef FW_TEST_H
+#define FW_TEST_H
+
+#include "../finwidth.h"
+#include <float.h>
+#include <math.h>
+
+typedef struct fw_test_case {
+    const char *name;
+    void (*fn)(void);
+} fw_test_case;
+
+#define FW_TEST(fn) {#fn, fn}
+
+/* The suites, one table per test file, ended by {NULL, NULL}. Declared extern here so that
+   the const tables keep external linkage in C++ as well. */
+extern const fw_test_case fw_tests_core[];
+extern const fw_test_case fw_tests_rng[];
+extern const fw_test_case fw_tests_linalg[];
+
+/* Defined in test_main.c. */
+void fw_test_fail(const char *file, int line, const char *expr, double a, double b, double tol);
+
+#define FW_CHECK(cond)                                                      \
+    do {                                                                    \
+        if (!(cond)) { fw_test_fail(__FILE__, __LINE__, #cond, 0, 0, -1); return; } \
+    } while (0)
+
+/* |a - b| <= tol; the tolerance comes from the statistics or the rounding analysis stated next
+   to each use. */
+#define FW_CHECK_NEAR(a, b, tol)                                            \
+    do {                                                                    \
+        double fw_a_ = (double)(a), fw_b_ = (double)(b), fw_t_ = (double)(tol); \
+        if (!(fabs(fw_a_ - fw_b_) <= fw_t_)) {                              \
+            fw_test_fail(__FILE__, __LINE__, #a " ~ " #b, fw_a_, fw_b_, fw_t_); return; \
+        }                                                                   \
+    } while (0)
+
+#define FW_CHECK_STATUS(expr, want) FW_CHECK((expr) == (want))
+
+/* Unit roundoff of the build's fw_real: tolerances of rounding analyses are multiples of it. */
+#define TEST_EPS ((double)(sizeof(fw_real) == sizeof(float) ? FLT_EPSILON : DBL_EPSILON))
+#define TEST_IS_FLOAT (sizeof(fw_real) == sizeof(float))
+
+/* Helpers shared by the test files (test_util.c). */
+fw_real *test_alloc(size_t n);                 /* aborts the run on failure; tests only */
+void test_free(void *p);
+void test_fill_normal(fw_real *x, size_t n, unsigned seed);
+double test_max_abs(const fw_real *x, size_t n);
+/* Reference product, plain triple loop in double: C = op(A) op(B) (m x n). */
+void test_naive_gemm(int ta, int tb, int m, int n, int k, const fw_real *A, int lda,
+                     const fw_real *B, int ldb, double *C);
+
+/* An allocator that counts live blocks and can fail on its k-th call (k >= 1; 0 never fails). */
+typedef struct test_counting_alloc {
+    int calls;
+    int fail_at;
+    int live;
+} test_counting_alloc;
+fw_allocator test_counting_allocator(test_counting_alloc *state);
+
+#endif

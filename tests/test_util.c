@@ -1,0 +1,71 @@
+#include "fw_test.h"
+#include <stdio.h>
+#include <stdlib.h>
+
+fw_real *test_alloc(size_t n)
+{
+    fw_real *p = (fw_real *)malloc(n * sizeof(fw_real) + 1);
+    if (p == NULL) { fprintf(stderr, "test_alloc: out of memory\n"); exit(2); }
+    return p;
+}
+
+void test_free(void *p) { free(p); }
+
+void test_fill_normal(fw_real *x, size_t n, unsigned seed)
+{
+    fw_rng r;
+    size_t i;
+    fw_rng_init(&r, seed, 77);
+    for (i = 0; i < n; ++i) x[i] = fw_rng_normal(&r);
+}
+
+double test_max_abs(const fw_real *x, size_t n)
+{
+    double m = 0;
+    size_t i;
+    for (i = 0; i < n; ++i) if (fabs((double)x[i]) > m) m = fabs((double)x[i]);
+    return m;
+}
+
+void test_naive_gemm(int ta, int tb, int m, int n, int k, const fw_real *A, int lda,
+                     const fw_real *B, int ldb, double *C)
+{
+    int i, j, p;
+    for (i = 0; i < m; ++i)
+        for (j = 0; j < n; ++j) {
+            double s = 0;
+            for (p = 0; p < k; ++p) {
+                double a = ta ? (double)A[(size_t)p * lda + i] : (double)A[(size_t)i * lda + p];
+                double b = tb ? (double)B[(size_t)j * ldb + p] : (double)B[(size_t)p * ldb + j];
+                s += a * b;
+            }
+            C[(size_t)i * n + j] = s;
+        }
+}
+
+static void *counting_alloc(size_t bytes, void *user)
+{
+    test_counting_alloc *s = (test_counting_alloc *)user;
+    void *p;
+    s->calls++;
+    if (s->fail_at > 0 && s->calls == s->fail_at) return NULL;
+    p = malloc(bytes);
+    if (p != NULL) s->live++;
+    return p;
+}
+
+static void counting_free(void *p, void *user)
+{
+    test_counting_alloc *s = (test_counting_alloc *)user;
+    if (p != NULL) s->live--;
+    free(p);
+}
+
+fw_allocator test_counting_allocator(test_counting_alloc *state)
+{
+    fw_allocator a;
+    a.alloc = counting_alloc;
+    a.free = counting_free;
+    a.user = state;
+    return a;
+}
