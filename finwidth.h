@@ -245,6 +245,146 @@ FW_API const char *fw_act_name(fw_activation act);
 /* Parses a name back; FW_ERR_ARG if unknown. */
 FW_API fw_status fw_act_parse(const char *name, fw_activation *act);
 
+// ==== network simulator =========================================================================
+
+/* A finite network of L hidden layers of width N on inputs of dimension D (science.md section 1):
+     h1 = W0 x / sqrt(D),  h(l+1) = W(l) phi(h(l)) / sqrt(N),  f(x) = w . phi(hL) / (gamma0 N),
+   all weights i.i.d. N(0, 1) at initialization, drawn from the library's RNG with (seed, stream).
+   Training loss: 1/2 sum over the P training points of (y - f)^2 (a sum, not a mean); gradient
+   descent on every weight with step eta gamma0^2 N:  theta <- theta - eta gamma0^2 N dLoss/dtheta,
+   so predictions move at rate eta * NTK * (y - f), O(1) in N. ntk != 0 selects the NTK
+   parameterization, which is the same model with gamma0 = 1/sqrt(N). */
+typedef struct fw_net_desc {
+    int input_dim;        /* D >= 1 (required) */
+    int width;            /* N >= 1 (required) */
+    int depth;            /* L hidden layers; 0 means 1 (the two-layer network) */
+    fw_activation act;    /* default FW_ACT_LINEAR (the zero value) */
+    fw_real gamma0;       /* feature-learning strength; 0 means 1; ignored with ntk */
+    int ntk;              /* nonzero: NTK parameterization, gamma0 = 1/sqrt(N) */
+    uint64_t seed;        /* weights come from the RNG stream (seed, stream) */
+    uint64_t stream;
+    int max_points;       /* most rows one forward pass takes (P + Q, or the SGD batch); >= 1 */
+    fw_log log;           /* optional: told which field was bad */
+} fw_net_desc;
+
+/* The network and its buffers, laid out in one block (caller workspace or allocator).
+   Parameters are one vector: W0 (N x D, row-major), then W(1) .. W(L-1) (N x N each), then w (N).
+   After a forward pass on n rows, H[l] and A[l] hold h(l+1) and phi(h(l+1)) (n x N each, ld N)
+   for l = 0..L-1, and f the n outputs; after a backward pass Gr[l] holds g(l+1) = gamma0 N df/dh(l+1). */
+typedef struct fw_net {
+    fw_net_desc desc;     /* with defaults filled in */
+    fw_real gamma0;       /* effective gamma0 (1/sqrt(N) with ntk) */
+    int n_params;
+    fw_real *params;
+    fw_real *W0, *w;      /* views into params */
+    fw_real *H, *A, *Gr;  /* L blocks of max_points x N */
+    fw_real *f;           /* max_points */
+    fw_real *delta;       /* max_points: the scaled errors of the last gradient */
+    fw_real *scratch;     /* max_points x N */
+    fw_real *kx, *kt;     /* max_points x max_points scratch for the kernels */
+    fw_real *batch_x, *batch_y; /* SGD batch: max_points x D and max_points */
+    int n_rows;           /* rows of the last forward pass */
+    void *owned;          /* the block fw_net_create allocated (NULL with a caller workspace) */
+    fw_allocator alloc;
+} fw_net;
+
+/* Training (and test) data: P + Q rows of X (P training rows first, ld >= D), P targets y, and
+   optionally Q test targets y_test (only for reporting the test loss). */
+typedef struct fw_data {
+    int P, Q, D;
+    const fw_real *X;
+    int ldx;              /* 0 means D */
+    const fw_real *y;
+    const fw_real *y_test; /* may be NULL */
+} fw_data;
+
+/* Checks a description (reports the bad field through desc->log). */
+FW_API fw_status fw_net_validate(const fw_net_desc *desc);
+FW_API fw_status fw_net_workspace_size(const fw_net_desc *desc, size_t *bytes);
+/* Lays the network out in ws and draws its initial weights. */
+FW_API fw_status fw_net_init_ws(fw_net *net, const fw_net_desc *desc, void *ws, size_t ws_bytes);
+FW_API fw_status fw_net_create(fw_net *net, const fw_net_desc *desc, const fw_allocator *alloc);
+FW_API void fw_net_destroy(fw_net *net);
+/* Redraws the initial weights from (seed, stream). */
+FW_API fw_status fw_net_reinit(fw_net *net, uint64_t seed, uint64_t stream);
+/* f = network outputs on n rows of X (n <= max_points, ldx >= D); f may be NULL (net->f has them). */
+FW_API fw_status fw_net_forward(fw_net *net, int n, const fw_real *X, int ldx, fw_real *f);
+/* grad = dLoss/dparams (n_params values) of 1/2 sum_{mu < P} (y - f)^2 over the first P rows. */
+FW_API fw_status fw_net_loss_gradient(fw_net *net, const fw_data *data, fw_real *grad);
+/* One full-batch gradient-descent step with learning rate eta on the P training points. On
+   return net->f holds the outputs on all P + Q rows before the step and *train_loss (may be
+   NULL) their training loss 1/(2P) sum (y - f)^2. FW_ERR_DIVERGED if those outputs or the new
+   weights are not finite. */
+FW_API fw_status fw_net_gd_step(fw_net *net, const fw_data *data, fw_real eta, fw_real *train_loss);
+
+/* Teachers for online SGD: y = beta*.x / sqrt(D) (linear) or tanh(beta*.x / sqrt(D)) (single-
+   index tanh), plus noise * N(0, 1). beta has D entries. */
+typedef enum fw_teacher_kind { FW_TEACHER_LINEAR = 0, FW_TEACHER_TANH = 1 } fw_teacher_kind;
+typedef struct fw_teacher {
+    fw_teacher_kind kind;
+    const fw_real *beta;
+    fw_real noise;
+} fw_teacher;
+/* Labels y (n) of n rows of X under the teacher (noise drawn from rng when noise > 0). */
+FW_API fw_status fw_teacher_label(const fw_teacher *t, int D, int n, const fw_real *X, int ldx,
+                                  fw_rng *rng, fw_real *y);
+/* One online-SGD step: draws B inputs x ~ N(0, I_D) from rng (B <= max_points), labels them with
+   the teacher, and steps on 1/(2B) sum over the batch with step eta gamma0^2 N. */
+FW_API fw_status fw_net_sgd_step(fw_net *net, const fw_teacher *t, int B, fw_real eta, fw_rng *rng,
+                                 fw_real *batch_loss);
+/* Kernels of the current network on n rows of X (computes a forward and backward pass):
+   phi: (L+1) blocks of n x n, Phi(0) = X X^T / D, Phi(l) = phi(h(l)).phi(h(l)) / N;
+   g: L blocks n x n, G(l) = g(l).g(l) / N for l = 1..L;
+   ntk: n x n, NTK = sum_{l=0..L} G(l+1) o Phi(l) with G(L+1) = 1 (o: elementwise).
+   Any of the three may be NULL. */
+FW_API fw_status fw_net_kernels(fw_net *net, int n, const fw_real *X, int ldx, fw_real *phi,
+                                fw_real *g, fw_real *ntk);
+
+// ==== ensembles =================================================================================
+
+/* Running mean and variance of a vector of n values over samples (Welford), mergeable (Chan et
+   al.), so seeds can be split across threads or processes and combined. mean and m2 are caller
+   arrays of n values. */
+typedef struct fw_stats {
+    int n;
+    long count;
+    fw_real *mean;
+    fw_real *m2;          /* sum of squared deviations */
+} fw_stats;
+FW_API fw_status fw_stats_init(fw_stats *s, int n, fw_real *mean, fw_real *m2);
+FW_API fw_status fw_stats_push(fw_stats *s, const fw_real *x);
+/* a <- a combined with b (same n). */
+FW_API fw_status fw_stats_merge(fw_stats *a, const fw_stats *b);
+/* Unbiased sample variance of entry i (0 when count < 2). */
+FW_API fw_real fw_stats_var(const fw_stats *s, int i);
+
+/* An ensemble: members s = seed_begin .. seed_end-1 use RNG stream s of desc.net.seed. Each member
+   trains for `steps` GD steps at learning rate lr and records, at t = 0, every, 2 every, ..., and
+   at t = steps, one record of values:
+     f on the P + Q points, train loss, test loss (0 without y_test),
+     and with record_kernels also the NTK (n x n) and Phi(0..L) ((L+1) n x n), n = P + Q. */
+typedef struct fw_ensemble_desc {
+    fw_net_desc net;      /* max_points is set from the data */
+    fw_real lr;           /* eta > 0 */
+    int steps;            /* T >= 0 */
+    int every;            /* record interval; 0 means 1 */
+    int record_kernels;
+} fw_ensemble_desc;
+/* Number of recorded times and values per record. */
+FW_API fw_status fw_ensemble_shape(const fw_ensemble_desc *desc, const fw_data *data, int *n_records,
+                                   int *record_len);
+/* The recorded step of record r. */
+FW_API int fw_ensemble_record_time(const fw_ensemble_desc *desc, int r);
+FW_API fw_status fw_ensemble_workspace_size(const fw_ensemble_desc *desc, const fw_data *data, size_t *bytes);
+/* Adds members seed_begin .. seed_end-1 to stats (n = n_records * record_len, laid out record by
+   record). FW_ERR_DIVERGED if a member's run blows up; *diverged_step (may be NULL) tells when. */
+FW_API fw_status fw_ensemble_run_ws(const fw_ensemble_desc *desc, const fw_data *data,
+                                    uint64_t seed_begin, uint64_t seed_end, fw_stats *stats,
+                                    int *diverged_step, void *ws, size_t ws_bytes);
+FW_API fw_status fw_ensemble_run(const fw_ensemble_desc *desc, const fw_data *data,
+                                 uint64_t seed_begin, uint64_t seed_end, fw_stats *stats,
+                                 int *diverged_step, const fw_allocator *alloc);
+
 #ifdef __cplusplus
 }
 #endif
@@ -1191,6 +1331,558 @@ FW_API fw_status fw_act_parse(const char *name, fw_activation *act)
     for (i = 0; i < FW_ACT_COUNT; ++i)
         if (strcmp(name, fw__act_names[i]) == 0) { *act = (fw_activation)i; return FW_OK; }
     return FW_ERR_ARG;
+}
+
+// ==== network simulator implementation ==========================================================
+
+static void fw__report(const fw_log *log, fw_status s, const char *where, const char *what)
+{
+    if (log != NULL && log->fn != NULL) log->fn(log->user, s, where, what);
+}
+
+/* Fills the defaults of a description into out and checks it. */
+static fw_status fw__net_resolve(const fw_net_desc *desc, fw_net_desc *out)
+{
+    const fw_log *log;
+    if (desc == NULL || out == NULL) return FW_ERR_NULL;
+    *out = *desc;
+    log = &desc->log;
+    if (out->depth == 0) out->depth = 1;
+    if (out->gamma0 == 0) out->gamma0 = 1;
+    if (out->input_dim < 1) { fw__report(log, FW_ERR_SIZE, "fw_net_desc.input_dim", "must be >= 1"); return FW_ERR_SIZE; }
+    if (out->width < 1) { fw__report(log, FW_ERR_SIZE, "fw_net_desc.width", "must be >= 1"); return FW_ERR_SIZE; }
+    if (out->depth < 1) { fw__report(log, FW_ERR_SIZE, "fw_net_desc.depth", "must be >= 1 (0 means 1)"); return FW_ERR_SIZE; }
+    if (out->max_points < 1) { fw__report(log, FW_ERR_SIZE, "fw_net_desc.max_points", "must be >= 1"); return FW_ERR_SIZE; }
+    if ((unsigned)out->act >= (unsigned)FW_ACT_COUNT) { fw__report(log, FW_ERR_ARG, "fw_net_desc.act", "not an fw_activation"); return FW_ERR_ARG; }
+    if (!fw__finite(out->gamma0) || out->gamma0 < 0) {
+        fw__report(log, FW_ERR_ARG, "fw_net_desc.gamma0", "must be finite and positive (0 means 1)");
+        return FW_ERR_ARG;
+    }
+    /* Sizes must fit the int indexing of the linear algebra. */
+    if ((double)out->width * (double)(out->width > out->input_dim ? out->width : out->input_dim) > 2147483647.0 ||
+        (double)out->max_points * (double)out->width > 2147483647.0) {
+        fw__report(log, FW_ERR_SIZE, "fw_net_desc", "width, input_dim or max_points too large");
+        return FW_ERR_SIZE;
+    }
+    return FW_OK;
+}
+
+FW_API fw_status fw_net_validate(const fw_net_desc *desc)
+{
+    fw_net_desc d;
+    return fw__net_resolve(desc, &d);
+}
+
+static int fw__net_param_count(const fw_net_desc *d)
+{
+    return d->width * d->input_dim + (d->depth - 1) * d->width * d->width + d->width;
+}
+
+static void fw__net_lay(fw_arena *ar, const fw_net_desc *d, fw_net *net)
+{
+    size_t R = sizeof(fw_real), M = (size_t)d->max_points, N = (size_t)d->width, L = (size_t)d->depth;
+    net->params = (fw_real *)fw_arena_push(ar, (size_t)fw__net_param_count(d) * R);
+    net->H = (fw_real *)fw_arena_push(ar, L * M * N * R);
+    net->A = (fw_real *)fw_arena_push(ar, L * M * N * R);
+    net->Gr = (fw_real *)fw_arena_push(ar, L * M * N * R);
+    net->f = (fw_real *)fw_arena_push(ar, M * R);
+    net->delta = (fw_real *)fw_arena_push(ar, M * R);
+    net->scratch = (fw_real *)fw_arena_push(ar, M * N * R);
+    net->kx = (fw_real *)fw_arena_push(ar, M * M * R);
+    net->kt = (fw_real *)fw_arena_push(ar, M * M * R);
+    net->batch_x = (fw_real *)fw_arena_push(ar, M * (size_t)d->input_dim * R);
+    net->batch_y = (fw_real *)fw_arena_push(ar, M * R);
+}
+
+FW_API fw_status fw_net_workspace_size(const fw_net_desc *desc, size_t *bytes)
+{
+    fw_net_desc d;
+    fw_net tmp;
+    fw_arena ar;
+    fw_status s;
+    if (bytes == NULL) return FW_ERR_NULL;
+    if ((s = fw__net_resolve(desc, &d)) != FW_OK) return s;
+    fw_arena_init(&ar, NULL, 0);
+    fw__net_lay(&ar, &d, &tmp);
+    if (ar.failed) return FW_ERR_SIZE;
+    *bytes = ar.used;
+    return FW_OK;
+}
+
+FW_API fw_status fw_net_reinit(fw_net *net, uint64_t seed, uint64_t stream)
+{
+    fw_rng rng;
+    if (net == NULL || net->params == NULL) return FW_ERR_NULL;
+    fw_rng_init(&rng, seed, stream);
+    net->desc.seed = seed;
+    net->desc.stream = stream;
+    net->n_rows = 0;
+    return fw_rng_fill_normal(&rng, net->params, net->n_params, 1);
+}
+
+FW_API fw_status fw_net_init_ws(fw_net *net, const fw_net_desc *desc, void *ws, size_t ws_bytes)
+{
+    fw_net_desc d;
+    fw_arena ar;
+    fw_status s;
+    if (net == NULL || ws == NULL) return FW_ERR_NULL;
+    if ((s = fw__net_resolve(desc, &d)) != FW_OK) return s;
+    memset(net, 0, sizeof *net);
+    fw_arena_init(&ar, ws, ws_bytes);
+    fw__net_lay(&ar, &d, net);
+    if (ar.failed) {
+        fw__report(&d.log, FW_ERR_WORKSPACE, "fw_net_init_ws", "workspace smaller than fw_net_workspace_size");
+        return FW_ERR_WORKSPACE;
+    }
+    net->desc = d;
+    net->gamma0 = d.ntk ? 1 / fw__sqrt((fw_real)d.width) : d.gamma0;
+    net->n_params = fw__net_param_count(&d);
+    net->W0 = net->params;
+    net->w = net->params + (size_t)net->n_params - (size_t)d.width;
+    return fw_net_reinit(net, d.seed, d.stream);
+}
+
+FW_API fw_status fw_net_create(fw_net *net, const fw_net_desc *desc, const fw_allocator *alloc)
+{
+    size_t bytes;
+    void *ws;
+    fw_status s;
+    if (net == NULL) return FW_ERR_NULL;
+    if (!fw__allocator_ok(alloc)) return FW_ERR_ARG;
+    if ((s = fw_net_workspace_size(desc, &bytes)) != FW_OK) return s;
+    if ((ws = fw__alloc(alloc, bytes)) == NULL) return FW_ERR_NOMEM;
+    if ((s = fw_net_init_ws(net, desc, ws, bytes)) != FW_OK) { fw__free(alloc, ws); return s; }
+    net->owned = ws;
+    if (alloc != NULL) net->alloc = *alloc;
+    return FW_OK;
+}
+
+FW_API void fw_net_destroy(fw_net *net)
+{
+    if (net == NULL) return;
+    if (net->owned != NULL) fw__free(&net->alloc, net->owned);
+    memset(net, 0, sizeof *net);
+}
+
+/* Weight matrix W(l) of layer l = 0..L-1 (W0 is N x D, the others N x N). */
+static fw_real *fw__net_weight(const fw_net *net, int l)
+{
+    size_t N = (size_t)net->desc.width, D = (size_t)net->desc.input_dim;
+    return l == 0 ? net->params : net->params + N * D + (size_t)(l - 1) * N * N;
+}
+
+static fw_real *fw__net_block(const fw_net *net, fw_real *base, int l)
+{
+    return base + (size_t)l * (size_t)net->desc.max_points * (size_t)net->desc.width;
+}
+
+/* H, A and f on n rows (science.md section 1). */
+static void fw__net_forward(fw_net *net, int n, const fw_real *X, int ldx)
+{
+    const int N = net->desc.width, D = net->desc.input_dim, L = net->desc.depth;
+    int l, i;
+    for (l = 0; l < L; ++l) {
+        const fw_real *in = l == 0 ? X : fw__net_block(net, net->A, l - 1);
+        int fan = l == 0 ? D : N, ld_in = l == 0 ? ldx : N;
+        fw_real *H = fw__net_block(net, net->H, l), *A = fw__net_block(net, net->A, l);
+        fw__gemm(FW_NO_TRANS, FW_TRANS, n, N, fan, 1 / fw__sqrt((fw_real)fan), in, ld_in,
+                 fw__net_weight(net, l), fan, 0, H, N);
+        for (i = 0; i < n * N; ++i) A[i] = fw_act(net->desc.act, H[i]);
+    }
+    fw__gemv(FW_NO_TRANS, n, N, 1 / (net->gamma0 * (fw_real)N), fw__net_block(net, net->A, L - 1), N,
+             net->w, 0, net->f);
+    net->n_rows = n;
+}
+
+/* g(l) = gamma0 N df/dh(l) on the rows of the last forward pass:
+   g(L) = w o phi'(h(L)),  g(l) = phi'(h(l)) o (g(l+1) W(l) / sqrt(N)). */
+static void fw__net_backward(fw_net *net)
+{
+    const int N = net->desc.width, L = net->desc.depth, n = net->n_rows;
+    int l, i, j;
+    fw_real *G = fw__net_block(net, net->Gr, L - 1);
+    const fw_real *H = fw__net_block(net, net->H, L - 1);
+    for (i = 0; i < n; ++i)
+        for (j = 0; j < N; ++j)
+            G[(size_t)i * N + j] = net->w[j] * fw_act_d1(net->desc.act, H[(size_t)i * N + j]);
+    for (l = L - 2; l >= 0; --l) {
+        fw_real *Gl = fw__net_block(net, net->Gr, l);
+        const fw_real *Hl = fw__net_block(net, net->H, l);
+        fw__gemm(FW_NO_TRANS, FW_NO_TRANS, n, N, N, 1 / fw__sqrt((fw_real)N), fw__net_block(net, net->Gr, l + 1),
+                 N, fw__net_weight(net, l + 1), N, 0, Gl, N);
+        for (i = 0; i < n * N; ++i) Gl[i] *= fw_act_d1(net->desc.act, Hl[i]);
+    }
+}
+
+/* target += coef * (-dLoss/dparams) for Loss = 1/2 sum_{mu<P} delta_mu^2 / scale-free form:
+   -dLoss/dw = A(L)^T delta / (gamma0 N),  -dLoss/dW(l) = (delta o g(l+1))^T phi(h(l)) / (gamma0 N sqrt(N)),
+   -dLoss/dW0 = (delta o g(1))^T X / (gamma0 N sqrt(D)), with delta = net->delta on the first P rows. */
+static void fw__net_descend(fw_net *net, int P, const fw_real *X, int ldx, fw_real *target, fw_real coef)
+{
+    const int N = net->desc.width, D = net->desc.input_dim, L = net->desc.depth;
+    const fw_real base = coef / (net->gamma0 * (fw_real)N);
+    fw_real *tw = target + (size_t)net->n_params - (size_t)N;
+    int l, i, j;
+    fw__gemv(FW_TRANS, P, N, base, fw__net_block(net, net->A, L - 1), N, net->delta, 1, tw);
+    for (l = L - 1; l >= 0; --l) {
+        const fw_real *G = fw__net_block(net, net->Gr, l);
+        fw_real *Wt = target + (fw__net_weight(net, l) - net->params);
+        for (i = 0; i < P; ++i)
+            for (j = 0; j < N; ++j) net->scratch[(size_t)i * N + j] = net->delta[i] * G[(size_t)i * N + j];
+        if (l == 0)
+            fw__gemm(FW_TRANS, FW_NO_TRANS, N, D, P, base / fw__sqrt((fw_real)D), net->scratch, N, X, ldx, 1, Wt, D);
+        else
+            fw__gemm(FW_TRANS, FW_NO_TRANS, N, N, P, base / fw__sqrt((fw_real)N), net->scratch, N,
+                     fw__net_block(net, net->A, l - 1), N, 1, Wt, N);
+    }
+}
+
+static fw_status fw__check_net(const fw_net *net)
+{
+    if (net == NULL || net->params == NULL) return FW_ERR_NULL;
+    return FW_OK;
+}
+
+static fw_status fw__check_rows(const fw_net *net, int n, const fw_real *X, int ldx)
+{
+    if (X == NULL) return FW_ERR_NULL;
+    if (n < 1 || n > net->desc.max_points) return FW_ERR_SIZE;
+    if (ldx < net->desc.input_dim) return FW_ERR_LD;
+    if (!fw__all_finite(n, net->desc.input_dim, X, ldx)) return FW_ERR_NONFINITE;
+    return FW_OK;
+}
+
+static fw_status fw__check_data(const fw_net *net, const fw_data *data)
+{
+    fw_status s;
+    int ldx;
+    if (data == NULL || data->X == NULL || data->y == NULL) return FW_ERR_NULL;
+    if (data->P < 1 || data->Q < 0) return FW_ERR_SIZE;
+    if (data->D != net->desc.input_dim) return FW_ERR_ARG;
+    ldx = data->ldx == 0 ? data->D : data->ldx;
+    if ((s = fw__check_rows(net, data->P + data->Q, data->X, ldx)) != FW_OK) return s;
+    if (!fw__all_finite(1, data->P, data->y, data->P)) return FW_ERR_NONFINITE;
+    if (data->y_test != NULL && data->Q > 0 && !fw__all_finite(1, data->Q, data->y_test, data->Q)) return FW_ERR_NONFINITE;
+    return FW_OK;
+}
+
+FW_API fw_status fw_net_forward(fw_net *net, int n, const fw_real *X, int ldx, fw_real *f)
+{
+    fw_status s;
+    int i;
+    if ((s = fw__check_net(net)) != FW_OK) return s;
+    if ((s = fw__check_rows(net, n, X, ldx)) != FW_OK) return s;
+    fw__net_forward(net, n, X, ldx);
+    if (f != NULL) for (i = 0; i < n; ++i) f[i] = net->f[i];
+    return fw__all_finite(1, n, net->f, n) ? FW_OK : FW_ERR_DIVERGED;
+}
+
+/* Forward on all rows, backward, and delta = scale (y - f) on the P training rows. */
+static fw_real fw__net_errors(fw_net *net, const fw_data *data, fw_real scale)
+{
+    int ldx = data->ldx == 0 ? data->D : data->ldx, i;
+    fw_real loss = 0;
+    fw__net_forward(net, data->P + data->Q, data->X, ldx);
+    fw__net_backward(net);
+    for (i = 0; i < data->P; ++i) {
+        fw_real e = data->y[i] - net->f[i];
+        net->delta[i] = scale * e;
+        loss += e * e;
+    }
+    return loss / (2 * (fw_real)data->P);
+}
+
+FW_API fw_status fw_net_loss_gradient(fw_net *net, const fw_data *data, fw_real *grad)
+{
+    fw_status s;
+    int i;
+    if ((s = fw__check_net(net)) != FW_OK) return s;
+    if (grad == NULL) return FW_ERR_NULL;
+    if ((s = fw__check_data(net, data)) != FW_OK) return s;
+    (void)fw__net_errors(net, data, 1);
+    for (i = 0; i < net->n_params; ++i) grad[i] = 0;
+    fw__net_descend(net, data->P, data->X, data->ldx == 0 ? data->D : data->ldx, grad, -1);
+    return fw__all_finite(1, net->n_params, grad, net->n_params) ? FW_OK : FW_ERR_DIVERGED;
+}
+
+FW_API fw_status fw_net_gd_step(fw_net *net, const fw_data *data, fw_real eta, fw_real *train_loss)
+{
+    fw_status s;
+    fw_real loss;
+    if ((s = fw__check_net(net)) != FW_OK) return s;
+    if ((s = fw__check_data(net, data)) != FW_OK) return s;
+    if (!fw__finite(eta) || eta <= 0) return FW_ERR_ARG;
+    loss = fw__net_errors(net, data, 1);
+    if (train_loss != NULL) *train_loss = loss;
+    if (!fw__finite(loss) || !fw__all_finite(1, data->P + data->Q, net->f, data->P + data->Q)) return FW_ERR_DIVERGED;
+    /* Step eta gamma0^2 N on every weight (science.md section 1). */
+    fw__net_descend(net, data->P, data->X, data->ldx == 0 ? data->D : data->ldx, net->params,
+                    eta * net->gamma0 * net->gamma0 * (fw_real)net->desc.width);
+    return fw__all_finite(1, net->n_params, net->params, net->n_params) ? FW_OK : FW_ERR_DIVERGED;
+}
+
+FW_API fw_status fw_teacher_label(const fw_teacher *t, int D, int n, const fw_real *X, int ldx,
+                                  fw_rng *rng, fw_real *y)
+{
+    int i;
+    if (t == NULL || t->beta == NULL || X == NULL || y == NULL) return FW_ERR_NULL;
+    if (D < 1 || n < 1) return FW_ERR_SIZE;
+    if (ldx < D) return FW_ERR_LD;
+    if (t->kind != FW_TEACHER_LINEAR && t->kind != FW_TEACHER_TANH) return FW_ERR_ARG;
+    if (!fw__finite(t->noise) || t->noise < 0) return FW_ERR_ARG;
+    if (t->noise > 0 && rng == NULL) return FW_ERR_NULL;
+    fw__gemv(FW_NO_TRANS, n, D, 1 / fw__sqrt((fw_real)D), X, ldx, t->beta, 0, y);
+    for (i = 0; i < n; ++i) {
+        if (t->kind == FW_TEACHER_TANH) y[i] = fw__tanh(y[i]);
+        if (t->noise > 0) y[i] += t->noise * fw_rng_normal(rng);
+    }
+    return fw__all_finite(1, n, y, n) ? FW_OK : FW_ERR_NONFINITE;
+}
+
+FW_API fw_status fw_net_sgd_step(fw_net *net, const fw_teacher *t, int B, fw_real eta, fw_rng *rng,
+                                 fw_real *batch_loss)
+{
+    fw_status s;
+    fw_data batch;
+    fw_real loss;
+    const int D = net != NULL ? net->desc.input_dim : 0;
+    if ((s = fw__check_net(net)) != FW_OK) return s;
+    if (t == NULL || rng == NULL) return FW_ERR_NULL;
+    if (B < 1 || B > net->desc.max_points) return FW_ERR_SIZE;
+    if (!fw__finite(eta) || eta <= 0) return FW_ERR_ARG;
+    if ((s = fw_rng_fill_normal(rng, net->batch_x, B * D, 1)) != FW_OK) return s;
+    if ((s = fw_teacher_label(t, D, B, net->batch_x, D, rng, net->batch_y)) != FW_OK) return s;
+    batch.P = B; batch.Q = 0; batch.D = D; batch.X = net->batch_x; batch.ldx = D;
+    batch.y = net->batch_y; batch.y_test = NULL;
+    /* Loss 1/(2B) sum over the batch: the sum-loss gradient with errors scaled by 1/B. */
+    loss = fw__net_errors(net, &batch, 1 / (fw_real)B);
+    if (batch_loss != NULL) *batch_loss = loss;
+    if (!fw__finite(loss)) return FW_ERR_DIVERGED;
+    fw__net_descend(net, B, net->batch_x, D, net->params, eta * net->gamma0 * net->gamma0 * (fw_real)net->desc.width);
+    return fw__all_finite(1, net->n_params, net->params, net->n_params) ? FW_OK : FW_ERR_DIVERGED;
+}
+
+FW_API fw_status fw_net_kernels(fw_net *net, int n, const fw_real *X, int ldx, fw_real *phi,
+                                fw_real *g, fw_real *ntk)
+{
+    const int N = net != NULL ? net->desc.width : 0, L = net != NULL ? net->desc.depth : 0;
+    const size_t nn = (size_t)n * (size_t)n;
+    fw_status s;
+    int l;
+    size_t i;
+    if ((s = fw__check_net(net)) != FW_OK) return s;
+    if (phi == NULL && g == NULL && ntk == NULL) return FW_ERR_NULL;
+    if ((s = fw__check_rows(net, n, X, ldx)) != FW_OK) return s;
+    fw__net_forward(net, n, X, ldx);
+    fw__net_backward(net);
+    if (ntk != NULL) for (i = 0; i < nn; ++i) ntk[i] = 0;
+    for (l = 0; l <= L; ++l) {
+        /* Phi(l) into kx, G(l+1) into kt (G(L+1) = 1). */
+        if (l == 0) fw__syrk(FW_NO_TRANS, n, net->desc.input_dim, 1 / (fw_real)net->desc.input_dim, X, ldx, 0, net->kx, n);
+        else fw__syrk(FW_NO_TRANS, n, N, 1 / (fw_real)N, fw__net_block(net, net->A, l - 1), N, 0, net->kx, n);
+        if (l < L) fw__syrk(FW_NO_TRANS, n, N, 1 / (fw_real)N, fw__net_block(net, net->Gr, l), N, 0, net->kt, n);
+        if (phi != NULL) for (i = 0; i < nn; ++i) phi[(size_t)l * nn + i] = net->kx[i];
+        if (g != NULL && l < L) for (i = 0; i < nn; ++i) g[(size_t)l * nn + i] = net->kt[i];
+        if (ntk != NULL) for (i = 0; i < nn; ++i) ntk[i] += (l < L ? net->kt[i] : 1) * net->kx[i];
+    }
+    if (ntk != NULL && !fw__all_finite(1, (int)nn, ntk, (int)nn)) return FW_ERR_DIVERGED;
+    return FW_OK;
+}
+
+// ==== ensembles implementation ==================================================================
+
+FW_API fw_status fw_stats_init(fw_stats *s, int n, fw_real *mean, fw_real *m2)
+{
+    int i;
+    if (s == NULL || mean == NULL || m2 == NULL) return FW_ERR_NULL;
+    if (n < 1) return FW_ERR_SIZE;
+    s->n = n; s->count = 0; s->mean = mean; s->m2 = m2;
+    for (i = 0; i < n; ++i) { mean[i] = 0; m2[i] = 0; }
+    return FW_OK;
+}
+
+FW_API fw_status fw_stats_push(fw_stats *s, const fw_real *x)
+{
+    fw_real inv;
+    int i;
+    if (s == NULL || x == NULL || s->mean == NULL) return FW_ERR_NULL;
+    if (!fw__all_finite(1, s->n, x, s->n)) return FW_ERR_NONFINITE;
+    s->count++;
+    inv = 1 / (fw_real)s->count;
+    for (i = 0; i < s->n; ++i) {   /* Welford: stable in one pass */
+        fw_real d = x[i] - s->mean[i];
+        s->mean[i] += d * inv;
+        s->m2[i] += d * (x[i] - s->mean[i]);
+    }
+    return FW_OK;
+}
+
+FW_API fw_status fw_stats_merge(fw_stats *a, const fw_stats *b)
+{
+    fw_real na, nb, n;
+    int i;
+    if (a == NULL || b == NULL || a->mean == NULL || b->mean == NULL) return FW_ERR_NULL;
+    if (a->n != b->n) return FW_ERR_SIZE;
+    if (b->count == 0) return FW_OK;
+    na = (fw_real)a->count; nb = (fw_real)b->count; n = na + nb;
+    for (i = 0; i < a->n; ++i) {   /* Chan, Golub & LeVeque's pairwise combination */
+        fw_real d = b->mean[i] - a->mean[i];
+        a->mean[i] += d * nb / n;
+        a->m2[i] += b->m2[i] + d * d * na * nb / n;
+    }
+    a->count += b->count;
+    return FW_OK;
+}
+
+FW_API fw_real fw_stats_var(const fw_stats *s, int i)
+{
+    if (s == NULL || s->m2 == NULL || i < 0 || i >= s->n) return (fw_real)NAN;
+    return s->count < 2 ? 0 : s->m2[i] / (fw_real)(s->count - 1);
+}
+
+static int fw__ensemble_every(const fw_ensemble_desc *d) { return d->every > 0 ? d->every : 1; }
+
+FW_API int fw_ensemble_record_time(const fw_ensemble_desc *desc, int r)
+{
+    int t;
+    if (desc == NULL || r < 0) return -1;
+    t = r * fw__ensemble_every(desc);
+    return t < desc->steps ? t : desc->steps;
+}
+
+static fw_status fw__ensemble_net_desc(const fw_ensemble_desc *desc, const fw_data *data, fw_net_desc *nd)
+{
+    if (desc == NULL || data == NULL) return FW_ERR_NULL;
+    if (desc->steps < 0 || desc->every < 0) return FW_ERR_SIZE;
+    if (!fw__finite(desc->lr) || desc->lr <= 0) { fw__report(&desc->net.log, FW_ERR_ARG, "fw_ensemble_desc.lr", "must be finite and > 0"); return FW_ERR_ARG; }
+    if (data->P < 1 || data->Q < 0) return FW_ERR_SIZE;
+    *nd = desc->net;
+    nd->max_points = data->P + data->Q;
+    return fw_net_validate(nd);
+}
+
+FW_API fw_status fw_ensemble_shape(const fw_ensemble_desc *desc, const fw_data *data, int *n_records,
+                                   int *record_len)
+{
+    fw_net_desc nd;
+    fw_status s;
+    int n, L, every;
+    if (n_records == NULL || record_len == NULL) return FW_ERR_NULL;
+    if ((s = fw__ensemble_net_desc(desc, data, &nd)) != FW_OK) return s;
+    every = fw__ensemble_every(desc);
+    n = data->P + data->Q;
+    L = nd.depth == 0 ? 1 : nd.depth;
+    *n_records = (desc->steps + every - 1) / every + 1;
+    *record_len = n + 2 + (desc->record_kernels ? (L + 2) * n * n : 0);
+    return FW_OK;
+}
+
+FW_API fw_status fw_ensemble_workspace_size(const fw_ensemble_desc *desc, const fw_data *data, size_t *bytes)
+{
+    fw_net_desc nd;
+    fw_status s;
+    size_t net_bytes;
+    int nrec, len;
+    if (bytes == NULL) return FW_ERR_NULL;
+    if ((s = fw__ensemble_net_desc(desc, data, &nd)) != FW_OK) return s;
+    if ((s = fw_net_workspace_size(&nd, &net_bytes)) != FW_OK) return s;
+    if ((s = fw_ensemble_shape(desc, data, &nrec, &len)) != FW_OK) return s;
+    /* the network, then one member's records (filled during its run, pushed at the end) */
+    *bytes = net_bytes + FW_ALIGN + (size_t)nrec * (size_t)len * sizeof(fw_real);
+    return FW_OK;
+}
+
+/* One record of the member's current state (f on all points from the last forward pass). */
+static fw_status fw__ensemble_record(fw_net *net, const fw_ensemble_desc *desc, const fw_data *data,
+                                     fw_real train_loss, fw_real *rec)
+{
+    const int n = data->P + data->Q;
+    const size_t nn = (size_t)n * (size_t)n;
+    fw_real test_loss = 0;
+    int i;
+    for (i = 0; i < n; ++i) rec[i] = net->f[i];
+    if (data->y_test != NULL && data->Q > 0) {
+        for (i = 0; i < data->Q; ++i) {
+            fw_real e = data->y_test[i] - net->f[data->P + i];
+            test_loss += e * e;
+        }
+        test_loss /= 2 * (fw_real)data->Q;
+    }
+    rec[n] = train_loss;
+    rec[n + 1] = test_loss;
+    if (desc->record_kernels)
+        return fw_net_kernels(net, n, data->X, data->ldx == 0 ? data->D : data->ldx, rec + n + 2 + nn, NULL, rec + n + 2);
+    return FW_OK;
+}
+
+FW_API fw_status fw_ensemble_run_ws(const fw_ensemble_desc *desc, const fw_data *data,
+                                    uint64_t seed_begin, uint64_t seed_end, fw_stats *stats,
+                                    int *diverged_step, void *ws, size_t ws_bytes)
+{
+    fw_net_desc nd;
+    fw_net net;
+    fw_status s;
+    size_t net_bytes;
+    int nrec, len, every, t, r;
+    uint64_t m;
+    fw_real *rec;
+    if (stats == NULL || ws == NULL) return FW_ERR_NULL;
+    if ((s = fw__ensemble_net_desc(desc, data, &nd)) != FW_OK) return s;
+    if ((s = fw_ensemble_shape(desc, data, &nrec, &len)) != FW_OK) return s;
+    if (stats->n != nrec * len) return FW_ERR_SIZE;
+    if (seed_end < seed_begin) return FW_ERR_ARG;
+    if ((s = fw_net_workspace_size(&nd, &net_bytes)) != FW_OK) return s;
+    if (ws_bytes < net_bytes + FW_ALIGN + (size_t)nrec * (size_t)len * sizeof(fw_real)) return FW_ERR_WORKSPACE;
+    if ((s = fw_net_init_ws(&net, &nd, ws, net_bytes)) != FW_OK) return s;
+    if ((s = fw__check_data(&net, data)) != FW_OK) return s;
+    rec = (fw_real *)(void *)((unsigned char *)ws + net_bytes +
+          ((FW_ALIGN - ((uintptr_t)((unsigned char *)ws + net_bytes) & (FW_ALIGN - 1))) & (FW_ALIGN - 1)));
+    every = fw__ensemble_every(desc);
+    for (m = seed_begin; m < seed_end; ++m) {
+        fw_real loss = 0;
+        if ((s = fw_net_reinit(&net, nd.seed, m)) != FW_OK) return s;
+        for (t = 0, r = 0; t <= desc->steps; ++t) {
+            /* Record the state at time t (outputs, losses and, if asked, kernels of the current
+               weights), then take step t -> t+1. */
+            if ((t % every == 0) || t == desc->steps) {
+                fw_real *dst = rec + (size_t)r * (size_t)len;
+                loss = fw__net_errors(&net, data, 1);
+                s = fw__finite(loss) ? fw__ensemble_record(&net, desc, data, loss, dst) : FW_ERR_DIVERGED;
+                if (s == FW_OK && !fw__all_finite(1, len, dst, len)) s = FW_ERR_DIVERGED;
+                ++r;
+            }
+            if (s == FW_OK && t < desc->steps) s = fw_net_gd_step(&net, data, desc->lr, &loss);
+            if (s != FW_OK) {
+                if (diverged_step != NULL) *diverged_step = t;
+                return s;
+            }
+        }
+        for (r = 0; r < nrec; ++r) {
+            /* push record by record through a view of stats */
+            fw_stats view;
+            view.n = len; view.count = stats->count;
+            view.mean = stats->mean + (size_t)r * (size_t)len;
+            view.m2 = stats->m2 + (size_t)r * (size_t)len;
+            if ((s = fw_stats_push(&view, rec + (size_t)r * (size_t)len)) != FW_OK) return s;
+        }
+        stats->count++;
+    }
+    return FW_OK;
+}
+
+FW_API fw_status fw_ensemble_run(const fw_ensemble_desc *desc, const fw_data *data,
+                                 uint64_t seed_begin, uint64_t seed_end, fw_stats *stats,
+                                 int *diverged_step, const fw_allocator *alloc)
+{
+    size_t bytes;
+    void *ws;
+    fw_status s;
+    if (!fw__allocator_ok(alloc)) return FW_ERR_ARG;
+    if ((s = fw_ensemble_workspace_size(desc, data, &bytes)) != FW_OK) return s;
+    if ((ws = fw__alloc(alloc, bytes)) == NULL) return FW_ERR_NOMEM;
+    s = fw_ensemble_run_ws(desc, data, seed_begin, seed_end, stats, diverged_step, ws, bytes);
+    fw__free(alloc, ws);
+    return s;
 }
 
 #endif /* FINWIDTH_IMPLEMENTATION_DONE */

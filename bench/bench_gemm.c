@@ -1,19 +1,11 @@
 /* Portable gemm against CBLAS dgemm in the same run, one core, n = 256, 512, 1024.
    Prints GFLOP/s of each and their ratio. Build: see build.ninja (target bench). */
-#define _POSIX_C_SOURCE 199309L
+#include "bench_clock.h"
 #define FINWIDTH_IMPLEMENTATION
 #include "../finwidth.h"
 #include <cblas.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <time.h>
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 /* Best of several repetitions, each at least 0.2 s of work, as GFLOP/s. */
 static double rate(int which, int n, const double *A, const double *B, double *C)
@@ -22,12 +14,12 @@ static double rate(int which, int n, const double *A, const double *B, double *C
     int rep;
     for (rep = 0; rep < 5; ++rep) {
         int iters = 0;
-        double t0 = now(), t;
+        double t0 = bench_now(), t;
         do {
             if (which == 0) fw_gemm_portable(FW_NO_TRANS, FW_NO_TRANS, n, n, n, 1, A, n, B, n, 0, C, n);
             else cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1, A, n, B, n, 0, C, n);
             ++iters;
-            t = now() - t0;
+            t = bench_now() - t0;
         } while (t < 0.2);
         if (2.0 * n * n * (double)n * iters / t * 1e-9 > best) best = 2.0 * n * n * (double)n * iters / t * 1e-9;
     }

@@ -19,6 +19,7 @@ typedef struct fw_test_case {
 extern const fw_test_case fw_tests_core[];
 extern const fw_test_case fw_tests_rng[];
 extern const fw_test_case fw_tests_linalg[];
+extern const fw_test_case fw_tests_net[];
 
 /* Defined in test_main.c. */
 void fw_test_fail(const char *file, int line, const char *expr, double a, double b, double tol);

@@ -33,6 +33,8 @@ qemu() {
     timeout 600 qemu-system-arm -M "$1" -nographic -semihosting-config enable=on,target=native -kernel "$2"
 }
 
+run cli bash tests/test_cli.sh "$b/finwidth"
+run cli-asan bash tests/test_cli.sh "$b/finwidth_sanitize"
 run gcc-c99 "$b/test_gcc"
 run clang-c99 "$b/test_clang"
 run g++-c++11 "$b/test_cxx"

@@ -1,0 +1,67 @@
+/* Time per full-batch GD step of the simulator (forward, backward, update on P points) for
+   N = 256..4096, P = 16..256, depth 1..4, D = 64, in GFLOP/s next to this machine's DGEMM rate
+   measured in the same run. Built twice by build.ninja: portable and with FW_USE_CBLAS. */
+#include "bench_clock.h"
+#define FINWIDTH_IMPLEMENTATION
+#include "../finwidth.h"
+#include <cblas.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static double dgemm_rate(void)
+{
+    const int n = 1024;
+    double *A = (double *)calloc((size_t)n * n, sizeof(double)), *B = (double *)calloc((size_t)n * n, sizeof(double));
+    double *C = (double *)calloc((size_t)n * n, sizeof(double)), t0, best = 0;
+    int rep;
+    for (rep = 0; rep < 3; ++rep) {
+        t0 = bench_now();
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1, A, n, B, n, 0, C, n);
+        if (2.0 * n * n * n / (bench_now() - t0) * 1e-9 > best) best = 2.0 * n * n * n / (bench_now() - t0) * 1e-9;
+    }
+    free(A); free(B); free(C);
+    return best;
+}
+
+int main(void)
+{
+    static const int Ns[3] = {256, 1024, 4096}, Ps[2] = {16, 256}, Ls[2] = {1, 4};
+    const int D = 64;
+    double peak = dgemm_rate();
+    int a, b, c;
+#ifdef FW_USE_CBLAS
+    const char *path = "cblas";
+#else
+    const char *path = "portable";
+#endif
+    printf("GD step, %s path, D = %d; reference: cblas_dgemm n=1024 at %.1f GFLOP/s (one core)\n", path, D, peak);
+    printf("%6s %5s %3s %12s %10s %12s\n", "N", "P", "L", "ms/step", "GFLOP/s", "of DGEMM");
+    for (a = 0; a < 3; ++a)
+        for (b = 0; b < 2; ++b)
+            for (c = 0; c < 2; ++c) {
+                int N = Ns[a], P = Ps[b], L = Ls[c], steps = 0;
+                fw_net_desc d;
+                fw_net net;
+                fw_data data;
+                fw_real *X = (fw_real *)malloc(sizeof(fw_real) * (size_t)P * D), *y = (fw_real *)malloc(sizeof(fw_real) * (size_t)P);
+                fw_rng r;
+                double t0, t, flops;
+                memset(&d, 0, sizeof d);
+                d.input_dim = D; d.width = N; d.depth = L; d.act = FW_ACT_TANH; d.gamma0 = 1; d.max_points = P;
+                fw_rng_init(&r, 1, 1);
+                fw_rng_fill_normal(&r, X, P * D, 1);
+                fw_rng_fill_normal(&r, y, P, 1);
+                data.P = P; data.Q = 0; data.D = D; data.X = X; data.ldx = D; data.y = y; data.y_test = NULL;
+                if (fw_net_create(&net, &d, NULL) != FW_OK) { printf("out of memory\n"); return 1; }
+                t0 = bench_now();
+                do { fw_net_gd_step(&net, &data, (fw_real)1e-3, NULL); ++steps; t = bench_now() - t0; } while (t < 0.3);
+                /* forward 2PND + 2(L-1)PN^2, backward 2(L-1)PN^2, update 2PND + 2(L-1)PN^2 */
+                flops = 4.0 * P * N * D + 6.0 * (L - 1) * (double)P * N * N + 4.0 * P * N;
+                printf("%6d %5d %3d %12.3f %10.2f %11.0f%%\n", N, P, L, 1e3 * t / steps, flops * steps / t * 1e-9,
+                       100 * flops * steps / t * 1e-9 / peak);
+                fw_net_destroy(&net);
+                free(X); free(y);
+            }
+    return 0;
+}

@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# Tests of the finwidth command line: the output contract of `simulate` and one clear stderr
+# line with a non-zero exit for each kind of bad input. Last line: "N passed, M failed".
+set -u
+bin=${1:-build/finwidth}
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+pass=0
+fail=0
+
+ok() { pass=$((pass + 1)); }
+bad() { fail=$((fail + 1)); echo "FAIL $1"; }
+
+# expect_error NAME PATTERN ARGS...: non-zero exit, nothing on stdout, one stderr line matching PATTERN
+expect_error() {
+    local name=$1 pattern=$2 rc
+    shift 2
+    "$bin" "$@" >"$tmp/out" 2>"$tmp/err"
+    rc=$?
+    if [ "$rc" -ne 0 ] && [ ! -s "$tmp/out" ] && [ "$(wc -l <"$tmp/err")" -eq 1 ] && grep -qiE -e "$pattern" "$tmp/err"; then
+        ok
+    else
+        bad "$name (exit $rc, stderr: $(head -c 300 "$tmp/err"), stdout bytes: $(wc -c <"$tmp/out"))"
+    fi
+}
+
+printf '0.5,1.0,1\n-1.0,0.3,-1\n0.2,-0.7,0.5\n' >"$tmp/train.csv"
+printf '1.0,1.0\n-0.5,0.5\n' >"$tmp/test.csv"
+printf '1.0,1.0,0.3\n' >"$tmp/test_y.csv"
+
+# The contract: header, one row per recorded step and point, four numeric columns, var >= 0.
+"$bin" simulate --data "$tmp/train.csv" --test "$tmp/test.csv" --depth 2 --act relu --width 32 \
+    --gamma0 0.5 --lr 0.2 --steps 10 --every 5 --seeds 4 --seed 7 >"$tmp/out" 2>"$tmp/err"
+rows=$(($(wc -l <"$tmp/out") - 1))
+if [ "$(head -n 1 "$tmp/out")" = "t,point,mean,var" ] && [ "$rows" -eq 15 ] && [ ! -s "$tmp/err" ] &&
+   awk -F, 'NR > 1 && (NF != 4 || $4 < 0 || $1 !~ /^(0|5|10)$/ || $2 < 0 || $2 > 4) { exit 1 }' "$tmp/out"; then
+    ok
+else
+    bad "simulate output contract (rows $rows)"
+fi
+
+# The same seed gives the same numbers; one seed gives variance 0.
+"$bin" simulate --data "$tmp/train.csv" --width 16 --steps 3 --seeds 4 --seed 7 >"$tmp/a"
+"$bin" simulate --data "$tmp/train.csv" --width 16 --steps 3 --seeds 4 --seed 7 >"$tmp/b"
+if cmp -s "$tmp/a" "$tmp/b"; then ok; else bad "same seed, same output"; fi
+"$bin" simulate --data "$tmp/train.csv" --width 16 --steps 3 --seeds 1 --ntk >"$tmp/a"
+if awk -F, 'NR > 1 && $4 != 0 { exit 1 }' "$tmp/a"; then ok; else bad "one seed has zero variance"; fi
+
+# Test files may carry y (then D+1 columns).
+if "$bin" simulate --data "$tmp/train.csv" --test "$tmp/test_y.csv" --width 8 --steps 2 >/dev/null 2>&1; then ok; else bad "test file with y"; fi
+
+# --help documents every option.
+"$bin" --help >"$tmp/help"
+missing=""
+for o in --data --test --depth --act --width --gamma0 --ntk --lr --steps --seeds --seed --every; do
+    grep -q -- "$o " "$tmp/help" || missing="$missing $o"
+done
+if [ -z "$missing" ]; then ok; else bad "--help misses:$missing"; fi
+
+# Bad input.
+printf '1,2,3\n4,5\n' >"$tmp/ragged.csv"
+printf '1,2,3\n4,x,6\n' >"$tmp/word.csv"
+printf '1,2,3\n4,nan,6\n' >"$tmp/nan.csv"
+printf '1,2,3,4\n' >"$tmp/wide_test.csv"
+printf '' >"$tmp/empty.csv"
+expect_error "unreadable file" "cannot read" simulate --data "$tmp/does_not_exist.csv"
+expect_error "ragged rows" "ragged" simulate --data "$tmp/ragged.csv"
+expect_error "non-number" "not a finite number" simulate --data "$tmp/word.csv"
+expect_error "NaN in data" "not a finite number" simulate --data "$tmp/nan.csv"
+expect_error "empty file" "no data rows" simulate --data "$tmp/empty.csv"
+expect_error "D mismatch" "D = 2" simulate --data "$tmp/train.csv" --test "$tmp/wide_test.csv"
+expect_error "width 0" "--width" simulate --data "$tmp/train.csv" --width 0
+expect_error "negative steps" "--steps" simulate --data "$tmp/train.csv" --steps -1
+expect_error "bad activation" "--act" simulate --data "$tmp/train.csv" --act sigmoid
+expect_error "missing value" "needs a value" simulate --data "$tmp/train.csv" --lr
+expect_error "unknown option" "unknown option" simulate --data "$tmp/train.csv" --frobnicate 3
+expect_error "missing --data" "--data" simulate --width 8
+expect_error "unknown command" "unknown command" train
+expect_error "divergence" "diverged at step [0-9]+.*learning rate" simulate --data "$tmp/train.csv" --act linear --width 16 --lr 100 --steps 500
+
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]
