@@ -3,8 +3,9 @@
    What it is
      finwidth simulates finite-width neural networks and solves the theory that predicts them:
      the infinite-width dynamical mean field theory (DMFT) of feature learning and the O(1/sqrt(N))
-     fluctuations around it. This version holds the numerical core the solvers stand on: status
-     codes, allocators and workspaces, a counter-based RNG, dense linear algebra and activations.
+     fluctuations around it. This version holds the numerical core (status codes, allocators and
+     workspaces, a counter-based RNG, dense linear algebra, activations) and the finite-width
+     network simulator with seed ensembles (fw_net_*, fw_ensemble_*, fw_stats_*).
 
    How to include it (STB style)
      In exactly one C or C++ file:
@@ -49,10 +50,14 @@
      Memory: every allocation goes through an fw_allocator (NULL means FW_MALLOC/FW_FREE), and every
      solver also runs in a caller buffer (the "_ws" variants) sized by a *_workspace_size query.
 
-   Model conventions (science.md section 1; used by the solvers that build on this core)
+   Model conventions (science.md section 1; the simulator and every solver)
+     P training pairs (x, y), x in R^D, optional Q test inputs, used as given.
      h1 = W0 x / sqrt(D),  h(l+1) = W(l) phi(h(l)) / sqrt(N),  f = w . phi(hL) / (gamma0 N),
-     all weights N(0, 1); gradient descent with step eta gamma0^2 N on every weight; gamma0 = 1/sqrt(N)
-     is the NTK parameterization, gamma0 -> 0 the lazy limit.
+     all weights i.i.d. N(0, 1); L = 1 is the two-layer network. Loss 1/2 sum over the P training
+     points of (y - f)^2 (a sum). Full-batch gradient descent with step eta gamma0^2 N on every
+     weight, so predictions move at rate eta NTK (y - f), O(1) in N. gamma0 = 1/sqrt(N) is the NTK
+     parameterization (same code path), gamma0 -> 0 the lazy limit. Online SGD: fresh batches of B
+     inputs x ~ N(0, I_D) labelled by a teacher, loss 1/(2B) sum, same step rule.
 
    Licence: MIT. Copyright (c) 2026 the finwidth authors.
 */
