@@ -522,9 +522,6 @@ FW_API void *fw_arena_push(fw_arena *a, size_t bytes)
     }
 }
 
-/* Runs a solver's layout function twice: measure (NULL buffer), then real. */
-static size_t fw__arena_needed(const fw_arena *measured) { return measured->used; }
-
 // ==== core implementation: Philox4x32-10 ========================================================
 
 static void fw__mulhilo32(uint32_t a, uint32_t b, uint32_t *hi, uint32_t *lo)
@@ -1222,7 +1219,7 @@ FW_API fw_status fw_expm_sym_workspace_size(int n, size_t *bytes)
     if (n < 1) return FW_ERR_SIZE;
     fw_arena_init(&ar, NULL, 0);
     fw__expm_lay(&ar, n, &L);
-    *bytes = fw__arena_needed(&ar);
+    *bytes = ar.used;
     return FW_OK;
 }
 

@@ -322,7 +322,6 @@ static void ensemble_is_independent_of_seed_order_and_merges(void)
     test_free(m_all); test_free(m_acc);
 }
 
-static void log_callback_names_the_bad_field(void);
 static char last_where[64];
 static void remember(void *user, fw_status s, const char *where, const char *what)
 {
