@@ -1779,18 +1779,33 @@ FW_API fw_status fw_ensemble_shape(const fw_ensemble_desc *desc, const fw_data *
     return FW_OK;
 }
 
+/* The ensemble's workspace: the network's block, then one member's records (filled during its
+   run, pushed into the stats at its end). */
+static fw_status fw__ensemble_lay(fw_arena *ar, const fw_ensemble_desc *desc, const fw_data *data,
+                                  const fw_net_desc *nd, void **net_ws, size_t *net_bytes, fw_real **rec)
+{
+    fw_status s;
+    int nrec, len;
+    if ((s = fw_net_workspace_size(nd, net_bytes)) != FW_OK) return s;
+    if ((s = fw_ensemble_shape(desc, data, &nrec, &len)) != FW_OK) return s;
+    *net_ws = fw_arena_push(ar, *net_bytes);
+    *rec = (fw_real *)fw_arena_push(ar, (size_t)nrec * (size_t)len * sizeof(fw_real));
+    return FW_OK;
+}
+
 FW_API fw_status fw_ensemble_workspace_size(const fw_ensemble_desc *desc, const fw_data *data, size_t *bytes)
 {
     fw_net_desc nd;
+    fw_arena ar;
     fw_status s;
     size_t net_bytes;
-    int nrec, len;
+    void *net_ws;
+    fw_real *rec;
     if (bytes == NULL) return FW_ERR_NULL;
     if ((s = fw__ensemble_net_desc(desc, data, &nd)) != FW_OK) return s;
-    if ((s = fw_net_workspace_size(&nd, &net_bytes)) != FW_OK) return s;
-    if ((s = fw_ensemble_shape(desc, data, &nrec, &len)) != FW_OK) return s;
-    /* the network, then one member's records (filled during its run, pushed at the end) */
-    *bytes = net_bytes + FW_ALIGN + (size_t)nrec * (size_t)len * sizeof(fw_real);
+    fw_arena_init(&ar, NULL, 0);
+    if ((s = fw__ensemble_lay(&ar, desc, data, &nd, &net_ws, &net_bytes, &rec)) != FW_OK) return s;
+    *bytes = ar.used;
     return FW_OK;
 }
 
@@ -1823,8 +1838,10 @@ FW_API fw_status fw_ensemble_run_ws(const fw_ensemble_desc *desc, const fw_data 
 {
     fw_net_desc nd;
     fw_net net;
+    fw_arena ar;
     fw_status s;
     size_t net_bytes;
+    void *net_ws;
     int nrec, len, every, t, r;
     uint64_t m;
     fw_real *rec;
@@ -1833,12 +1850,11 @@ FW_API fw_status fw_ensemble_run_ws(const fw_ensemble_desc *desc, const fw_data 
     if ((s = fw_ensemble_shape(desc, data, &nrec, &len)) != FW_OK) return s;
     if (stats->n != nrec * len) return FW_ERR_SIZE;
     if (seed_end < seed_begin) return FW_ERR_ARG;
-    if ((s = fw_net_workspace_size(&nd, &net_bytes)) != FW_OK) return s;
-    if (ws_bytes < net_bytes + FW_ALIGN + (size_t)nrec * (size_t)len * sizeof(fw_real)) return FW_ERR_WORKSPACE;
-    if ((s = fw_net_init_ws(&net, &nd, ws, net_bytes)) != FW_OK) return s;
+    fw_arena_init(&ar, ws, ws_bytes);
+    if ((s = fw__ensemble_lay(&ar, desc, data, &nd, &net_ws, &net_bytes, &rec)) != FW_OK) return s;
+    if (ar.failed) return FW_ERR_WORKSPACE;
+    if ((s = fw_net_init_ws(&net, &nd, net_ws, net_bytes)) != FW_OK) return s;
     if ((s = fw__check_data(&net, data)) != FW_OK) return s;
-    rec = (fw_real *)(void *)((unsigned char *)ws + net_bytes +
-          ((FW_ALIGN - ((uintptr_t)((unsigned char *)ws + net_bytes) & (FW_ALIGN - 1))) & (FW_ALIGN - 1)));
     every = fw__ensemble_every(desc);
     for (m = seed_begin; m < seed_end; ++m) {
         fw_real loss = 0;
