@@ -390,6 +390,122 @@ FW_API fw_status fw_ensemble_run(const fw_ensemble_desc *desc, const fw_data *da
                                  uint64_t seed_begin, uint64_t seed_end, fw_stats *stats,
                                  int *diverged_step, const fw_allocator *alloc);
 
+// ==== DMFT: infinite-width dynamics (Bordelon & Pehlevan 2022) =================================
+
+/* Gauss-Hermite rule for the standard normal measure: E f(z) ~ sum_k w[k] f(x[k]), z ~ N(0, 1),
+   exact for polynomials of degree < 2n. n in 1..256; nodes ascending, weights sum to 1. */
+FW_API fw_status fw_gauss_hermite(int n, fw_real *x, fw_real *w);
+
+/* Two-point Gaussian averages of an activation: for (u, v) ~ N(0, [[a, c], [c, b]]),
+   *k = E phi(u) phi(v) and *kd = E phi'(u) phi'(v) (either pointer may be NULL).
+   Closed forms: linear (c, 1); relu, the arc-cosine kernels of order 1 and 0 (Cho & Saul 2009):
+   sqrt(ab)/(2 pi) (sin th + (pi - th) cos th) and (pi - th)/(2 pi), th = arccos(c / sqrt(ab));
+   erf: (2/pi) asin(2c / sqrt((1+2a)(1+2b))) and (4/pi) / sqrt((1+2a)(1+2b) - 4c^2).
+   tanh: 2-D Gauss-Hermite, 64 x 64 nodes. Needs a, b >= 0 and c^2 <= ab (up to rounding;
+   FW_ERR_NOT_PD otherwise). */
+FW_API fw_status fw_act_kernel(fw_activation act, fw_real a, fw_real b, fw_real c, fw_real *k,
+                               fw_real *kd);
+
+/* Infinite-width kernels at initialization of a depth-L network on n points (the NNGP and the
+   NTK; science.md sections 1 and 3), from the input kernel kx (n x n, ld ldk, e.g. X X^T / D):
+     Phi(0) = kx,  Phi(l) = E phi(u) phi(u)^T,  u ~ N(0, Phi(l-1))          (l = 1..L)
+     G(L+1) = 1,   G(l) = E phi'(u) phi'(u)^T o G(l+1), u ~ N(0, Phi(l-1))
+     NTK = sum_{l=0..L} G(l+1) o Phi(l).
+   phi: (L+1) blocks n x n; g: L blocks n x n (G(1)..G(L)); ntk: n x n; all required, ld n. */
+FW_API fw_status fw_kernels_infinite(fw_activation act, int depth, int n, const fw_real *kx, int ldk,
+                                     fw_real *phi, fw_real *g, fw_real *ntk);
+
+/* Lazy-limit predictions (gamma0 -> 0, infinite width, f(0) = 0): kernel gradient descent in
+   discrete time with the static NTK over P training and Q test points (ntk: (P+Q) x (P+Q), ld ldk,
+   training points first):  f(t+1) = f(t) + eta NTK[:, train] (y - f_train(t)),  so on the training
+   points f(t) = y - (I - eta K)^t y.  f: (steps + 1) x (P + Q), row t the predictions after t steps.
+   FW_ERR_DIVERGED if they overflow (eta lambda_max > 2 grows without bound). */
+FW_API fw_status fw_lazy_predict(int P, int Q, const fw_real *ntk, int ldk, const fw_real *y,
+                                 fw_real eta, int steps, fw_real *f);
+
+/* How the single-site averages E[.] of the DMFT are taken.
+   MC: M i.i.d. draws of the Gaussian sources per replicate.
+   ANTITHETIC: M/2 pairs; the partner keeps the forward sources and negates the backward ones
+     (the readout w(0) and the fields r). At small gamma0 this cancels the O(1/gamma0) part of
+     psi = w phi(h)/gamma0 exactly, the dominant Monte Carlo noise.
+   QUADRATURE: two-layer nets only: a tensor Gauss-Hermite rule over the initial (h, w),
+     quad_nodes^(min(P+Q, D) + 1) nodes (deterministic; for small P + Q).
+   EXACT: linear activation only: every field is a linear function of the Gaussian sources, so
+     the averages are computed exactly by propagating one basis vector per source (no sampling). */
+typedef enum fw_dmft_sampler {
+    FW_SAMPLER_MC = 0,
+    FW_SAMPLER_ANTITHETIC = 1,
+    FW_SAMPLER_QUADRATURE = 2,
+    FW_SAMPLER_EXACT = 3,
+    FW_SAMPLER_COUNT
+} fw_dmft_sampler;
+
+/* The infinite-width network trained by full-batch GD exactly as the simulator trains a finite
+   one (same model, same step eta gamma0^2 N, one DMFT step per GD step, no time-discretisation
+   error). Two-layer nets (L = 1) run the single-site update of science.md section 2 directly
+   (memory O(M (P+Q))). Deeper nets (and L = 1 with `general`) run the general solver: per hidden
+   layer l, forward fields h(l) = u(l) + sum_s [A(l-1) + eta gamma0 Phi(l-1) Delta](t,s) g(l)(s)
+   and backward fields z(l) = r(l) + sum_s [B(l) + eta gamma0 G(l+1) Delta](t,s) phi(h(l)(s)),
+   g(l) = phi'(h(l)) z(l), with Gaussian sources u(l) ~ GP(0, Phi(l-1)), r(l) ~ GP(0, G(l+1)) and
+   the response functions A(l), B(l) (docs/dmft.md). In discrete time every quantity at step t
+   depends only on earlier steps (B also on step t itself), so the self-consistent solution is
+   reached by marching forward in t: one sweep, no fixed-point iteration.
+   Standard errors: MC and ANTITHETIC run R independent replicates of M/R samples and report their
+   standard deviation / sqrt(R) (this includes the noise carried forward through Delta); the
+   outputs themselves come from one more solve on the union of the replicates' samples, whose
+   O(1/M) finite-sample bias is R times smaller than a replicate's. QUADRATURE and EXACT report 0. */
+typedef struct fw_dmft_desc {
+    int depth;                /* L hidden layers; 0 means 1 */
+    fw_activation act;
+    fw_real gamma0;           /* feature-learning strength > 0; 0 means 1 */
+    fw_real lr;               /* eta > 0 */
+    int steps;                /* T >= 0 */
+    int every;                /* record at t = 0, every, 2 every, ..., and T; 0 means 1 */
+    fw_dmft_sampler sampler;  /* default FW_SAMPLER_MC */
+    int samples;              /* MC/ANTITHETIC: M, the total over replicates; 0 means 8192 */
+    int replicates;           /* MC/ANTITHETIC: R >= 2; 0 means 8 */
+    int quad_nodes;           /* QUADRATURE: nodes per dimension, 1..64; 0 means 8 */
+    int two_time;             /* also record Phi(l)(t, s) and G(l)(t, s) at the recorded steps */
+    int general;              /* L = 1 through the general solver (a cross-check of the two) */
+    uint64_t seed;            /* replicate r draws layer l from RNG stream 256 r + l of seed */
+    fw_log log;
+} fw_dmft_desc;
+
+/* Outputs (views into the solver's memory), each with its standard error under the same name
+   plus _se. n = P + Q points (training first); R = n_records, t_r = fw_dmft_record_time(desc, r).
+     f:          R x n     mean predictions f(t_r) = E[w phi(hL)] / gamma0
+     train_loss, test_loss: R   1/(2P) sum (y - f)^2, 1/(2Q) sum over the test points (0 without y_test)
+     ntk:        R x P x P  NTK(t_r) on the training points
+     sharpness:  R          its largest eigenvalue (edge of stability: eta * sharpness -> 2)
+     phi:        two_time: L x R x R x n x n   Phi(l)(t_a, t_b), l = 1..L (NULL otherwise)
+     g:          two_time: L x R x R x P x P   G(l)(t_a, t_b), l = 1..L, training points */
+typedef struct fw_dmft_result {
+    int n_records, n_points, P, depth;
+    int samples_used;         /* per replicate (the node count for QUADRATURE, the layer-1 basis for EXACT) */
+    int replicates_used;
+    int diverged_step;        /* -1, or the step where the dynamics blew up (FW_ERR_DIVERGED) */
+    fw_real *f, *f_se;
+    fw_real *train_loss, *train_loss_se, *test_loss, *test_loss_se;
+    fw_real *ntk, *ntk_se;
+    fw_real *sharpness, *sharpness_se;
+    fw_real *phi, *phi_se;
+    fw_real *g, *g_se;
+    void *owned;              /* set by fw_dmft_run; release with fw_dmft_result_free */
+    fw_allocator alloc;
+} fw_dmft_result;
+
+/* Checks a description against the data (reports the bad field through desc->log). */
+FW_API fw_status fw_dmft_validate(const fw_dmft_desc *desc, const fw_data *data);
+FW_API int fw_dmft_record_count(const fw_dmft_desc *desc);
+FW_API int fw_dmft_record_time(const fw_dmft_desc *desc, int r);
+FW_API fw_status fw_dmft_workspace_size(const fw_dmft_desc *desc, const fw_data *data, size_t *bytes);
+/* Solves in the caller's workspace (zero heap use); the result's arrays live there. */
+FW_API fw_status fw_dmft_run_ws(const fw_dmft_desc *desc, const fw_data *data, fw_dmft_result *res,
+                                void *ws, size_t ws_bytes);
+FW_API fw_status fw_dmft_run(const fw_dmft_desc *desc, const fw_data *data, fw_dmft_result *res,
+                             const fw_allocator *alloc);
+FW_API void fw_dmft_result_free(fw_dmft_result *res);
+
 #ifdef __cplusplus
 }
 #endif
@@ -1901,6 +2017,979 @@ FW_API fw_status fw_ensemble_run(const fw_ensemble_desc *desc, const fw_data *da
     s = fw_ensemble_run_ws(desc, data, seed_begin, seed_end, stats, diverged_step, ws, bytes);
     fw__free(alloc, ws);
     return s;
+}
+
+// ==== DMFT implementation =======================================================================
+
+static fw_real fw__asin(fw_real x) { return FW__IS_FLOAT ? (fw_real)asinf((float)x) : (fw_real)asin((double)x); }
+static fw_real fw__acos(fw_real x) { return FW__IS_FLOAT ? (fw_real)acosf((float)x) : (fw_real)acos((double)x); }
+
+#define FW__PI 3.14159265358979323846
+#define FW__GH_TANH 64   /* nodes per dimension of the tanh kernel quadrature */
+
+/* Orthonormal probabilists' Hermite polynomials at x: p_0 = 1, p_1 = x,
+   p_{k+1} = (x p_k - sqrt(k) p_{k-1}) / sqrt(k+1); returns p_n, *pm1 = p_{n-1}. */
+static double fw__hermite(int n, double x, double *pm1)
+{
+    double p0 = 0, p1 = 1;
+    int k;
+    for (k = 0; k < n; ++k) {
+        double p2 = (x * p1 - sqrt((double)k) * p0) / sqrt((double)(k + 1));
+        p0 = p1; p1 = p2;
+    }
+    *pm1 = p0;
+    return p1;
+}
+
+FW_API fw_status fw_gauss_hermite(int n, fw_real *x, fw_real *w)
+{
+    /* Newton on p_n from the classic asymptotic starting guesses (largest root first, in
+       physicists' units z = x / sqrt 2), then mirrored. r0 newest root, r1 the one before,
+       r_first the largest. */
+    double r0 = 0, r1 = 0, r_first = 0;
+    int i, it;
+    if (x == NULL || w == NULL) return FW_ERR_NULL;
+    if (n < 1 || n > 256) return FW_ERR_SIZE;
+    for (i = 0; i < (n + 1) / 2; ++i) {
+        double g, z, pm1 = 0, p;
+        if (i == 0) g = sqrt(2.0 * n + 1) - 1.85575 * pow(2.0 * n + 1, -1.0 / 6);
+        else if (i == 1) g = r0 - 1.14 * pow((double)n, 0.426) / r0;
+        else if (i == 2) g = 1.86 * r0 - 0.86 * r_first;
+        else if (i == 3) g = 1.91 * r0 - 0.91 * r1;
+        else g = 2 * r0 - r1;
+        z = g * 1.4142135623730951;
+        for (it = 0; it < 100; ++it) {
+            double dz;
+            p = fw__hermite(n, z, &pm1);
+            dz = p / (sqrt((double)n) * pm1);
+            z -= dz;
+            if (fabs(dz) <= 1e-15 * (fabs(z) > 1 ? fabs(z) : 1)) break;
+        }
+        p = fw__hermite(n, z, &pm1);
+        if (!(fabs(z) < 1e300) || it == 100) return FW_ERR_NO_CONVERGENCE;
+        /* Christoffel-Darboux: weight 1 / (n p_{n-1}(x)^2) for the probability measure. */
+        w[i] = w[n - 1 - i] = (fw_real)(1.0 / ((double)n * pm1 * pm1));
+        x[i] = (fw_real)-z;
+        x[n - 1 - i] = (fw_real)z;
+        r1 = r0;
+        r0 = z / 1.4142135623730951;
+        if (i == 0) r_first = r0;
+    }
+    if (n % 2 == 1) x[n / 2] = 0;
+    return FW_OK;
+}
+
+/* E phi(u)phi(v), E phi'(u)phi'(v) for (u, v) ~ N(0, [[a, c], [c, b]]); gx/gw: the tanh rule. */
+static void fw__act_kernel(fw_activation act, fw_real a, fw_real b, fw_real c, const fw_real *gx,
+                           const fw_real *gw, fw_real *k, fw_real *kd)
+{
+    fw_real ab = a * b, rho;
+    *k = 0; *kd = 0;
+    switch (act) {
+    case FW_ACT_LINEAR: *k = c; *kd = 1; return;
+    case FW_ACT_RELU:
+        if (!(ab > 0)) return;   /* a zero-variance input is 0, where relu and relu' vanish */
+        rho = c / fw__sqrt(ab);
+        rho = rho > 1 ? 1 : rho < -1 ? -1 : rho;
+        {
+            fw_real th = fw__acos(rho);
+            *k = fw__sqrt(ab) / (fw_real)(2 * FW__PI) * (fw__sin(th) + ((fw_real)FW__PI - th) * rho);
+            *kd = ((fw_real)FW__PI - th) / (fw_real)(2 * FW__PI);
+        }
+        return;
+    case FW_ACT_ERF: {
+        fw_real q = (1 + 2 * a) * (1 + 2 * b), s = 2 * c / fw__sqrt(q), det = q - 4 * c * c;
+        s = s > 1 ? 1 : s < -1 ? -1 : s;
+        *k = (fw_real)(2 / FW__PI) * fw__asin(s);
+        *kd = det > 0 ? (fw_real)(4 / FW__PI) / fw__sqrt(det) : (fw_real)INFINITY;
+        return;
+    }
+    case FW_ACT_TANH: {
+        /* u = sqrt(a) z1, v = (c / sqrt(a)) z1 + sqrt(b - c^2/a) z2 */
+        fw_real sa = fw__sqrt(a), cu = a > 0 ? c / sa : 0, rv = b - (a > 0 ? c * c / a : 0);
+        double acc = 0, accd = 0;
+        int i, j;
+        rv = rv > 0 ? fw__sqrt(rv) : 0;
+        for (i = 0; i < FW__GH_TANH; ++i) {
+            fw_real tu = fw__tanh(sa * gx[i]), du = 1 - tu * tu, base = cu * gx[i];
+            double s1 = 0, s2 = 0;
+            for (j = 0; j < FW__GH_TANH; ++j) {
+                fw_real tv = fw__tanh(base + rv * gx[j]);
+                s1 += (double)gw[j] * tv;
+                s2 += (double)gw[j] * (1 - tv * tv);
+            }
+            acc += (double)gw[i] * tu * s1;
+            accd += (double)gw[i] * du * s2;
+        }
+        *k = (fw_real)acc; *kd = (fw_real)accd;
+        return;
+    }
+    case FW_ACT_COUNT: break;
+    }
+}
+
+static int fw__psd_pair_ok(fw_real a, fw_real b, fw_real c)
+{
+    return fw__finite(a) && fw__finite(b) && fw__finite(c) && a >= 0 && b >= 0 &&
+           c * c <= a * b * (1 + 64 * FW__EPS) + 64 * FW__EPS * FW__EPS;
+}
+
+FW_API fw_status fw_act_kernel(fw_activation act, fw_real a, fw_real b, fw_real c, fw_real *k,
+                               fw_real *kd)
+{
+    fw_real gx[FW__GH_TANH], gw[FW__GH_TANH], kk, kkd;
+    fw_status s;
+    if ((unsigned)act >= (unsigned)FW_ACT_COUNT) return FW_ERR_ARG;
+    if (!fw__finite(a) || !fw__finite(b) || !fw__finite(c)) return FW_ERR_NONFINITE;
+    if (!fw__psd_pair_ok(a, b, c)) return FW_ERR_NOT_PD;
+    if (act == FW_ACT_TANH && (s = fw_gauss_hermite(FW__GH_TANH, gx, gw)) != FW_OK) return s;
+    fw__act_kernel(act, a, b, c, gx, gw, &kk, &kkd);
+    if (k != NULL) *k = kk;
+    if (kd != NULL) *kd = kkd;
+    return fw__finite(kk) && fw__finite(kkd) ? FW_OK : FW_ERR_NONFINITE;
+}
+
+FW_API fw_status fw_kernels_infinite(fw_activation act, int depth, int n, const fw_real *kx, int ldk,
+                                     fw_real *phi, fw_real *g, fw_real *ntk)
+{
+    fw_real gx[FW__GH_TANH], gw[FW__GH_TANH];
+    const size_t nn = (size_t)n * (size_t)n;
+    fw_status s;
+    int l, i, j;
+    size_t e;
+    if (kx == NULL || phi == NULL || g == NULL || ntk == NULL) return FW_ERR_NULL;
+    if (n < 1 || depth < 1) return FW_ERR_SIZE;
+    if (ldk < n) return FW_ERR_LD;
+    if ((unsigned)act >= (unsigned)FW_ACT_COUNT) return FW_ERR_ARG;
+    if (!fw__all_finite(n, n, kx, ldk)) return FW_ERR_NONFINITE;
+    if (act == FW_ACT_TANH && (s = fw_gauss_hermite(FW__GH_TANH, gx, gw)) != FW_OK) return s;
+    for (i = 0; i < n; ++i)   /* Phi(0) from the lower triangle of kx */
+        for (j = 0; j < n; ++j) phi[(size_t)i * n + j] = kx[(size_t)(i > j ? i : j) * ldk + (i > j ? j : i)];
+    for (l = 1; l <= depth; ++l) {
+        const fw_real *prev = phi + (size_t)(l - 1) * nn;
+        fw_real *cur = phi + (size_t)l * nn, *der = g + (size_t)(l - 1) * nn;
+        for (i = 0; i < n; ++i)
+            for (j = 0; j <= i; ++j) {
+                fw_real a = prev[(size_t)i * n + i], b = prev[(size_t)j * n + j], c = prev[(size_t)i * n + j], k, kd;
+                if (!fw__psd_pair_ok(a, b, c)) return FW_ERR_NOT_PD;
+                fw__act_kernel(act, a, b, c, gx, gw, &k, &kd);
+                cur[(size_t)i * n + j] = cur[(size_t)j * n + i] = k;
+                der[(size_t)i * n + j] = der[(size_t)j * n + i] = kd;
+            }
+    }
+    /* g holds E phi'phi' per layer; G(L) is that (G(L+1) = 1), then G(l) = E phi'phi' o G(l+1). */
+    for (l = depth - 1; l >= 1; --l)
+        for (e = 0; e < nn; ++e) g[(size_t)(l - 1) * nn + e] *= g[(size_t)l * nn + e];
+    for (e = 0; e < nn; ++e) {
+        fw_real acc = phi[(size_t)depth * nn + e];
+        for (l = 0; l < depth; ++l) acc += g[(size_t)l * nn + e] * phi[(size_t)l * nn + e];
+        ntk[e] = acc;
+    }
+    return fw__all_finite(1, (int)nn, ntk, (int)nn) ? FW_OK : FW_ERR_NONFINITE;
+}
+
+FW_API fw_status fw_lazy_predict(int P, int Q, const fw_real *ntk, int ldk, const fw_real *y,
+                                 fw_real eta, int steps, fw_real *f)
+{
+    int n, t, i, mu;
+    if (ntk == NULL || y == NULL || f == NULL) return FW_ERR_NULL;
+    if (P < 1 || Q < 0 || steps < 0) return FW_ERR_SIZE;
+    n = P + Q;
+    if (ldk < n) return FW_ERR_LD;
+    if (!fw__finite(eta) || eta <= 0) return FW_ERR_ARG;
+    if (!fw__all_finite(n, n, ntk, ldk) || !fw__all_finite(1, P, y, P)) return FW_ERR_NONFINITE;
+    for (i = 0; i < n; ++i) f[i] = 0;
+    for (t = 0; t < steps; ++t) {
+        const fw_real *cur = f + (size_t)t * n;
+        fw_real *nxt = f + (size_t)(t + 1) * n;
+        for (i = 0; i < n; ++i) {
+            fw_real acc = 0;
+            for (mu = 0; mu < P; ++mu) acc += ntk[(size_t)i * ldk + mu] * (y[mu] - cur[mu]);
+            nxt[i] = cur[i] + eta * acc;
+        }
+        if (!fw__all_finite(1, n, nxt, n)) return FW_ERR_DIVERGED;
+    }
+    return FW_OK;
+}
+
+/* ---- DMFT solver: layout ---------------------------------------------------------------------
+   Layer l = 0..L-1 below is hidden layer l+1 of the papers. Time-major columns: (t, mu) is
+   column t P + mu (training points) or t Q + q (test points); nt = T + 1 times. */
+typedef struct fw__dmft_layer {
+    int m;                      /* single-site samples */
+    int cu, cr, ce;             /* source columns: forward u, backward r, test-point forward */
+    fw_real *wt;                /* m sample weights (1/m, quadrature weights, or 1 for EXACT) */
+    fw_real *zu, *zr, *ze;      /* standard-normal sources, m x cu, m x cr, m x ce */
+    fw_real *u0;                /* layer 0: u(1) = zu Lx^T on all n points (m x n) */
+    fw_real *ph, *phe, *gr, *d1;/* phi(h) train m x P nt, test m x Q nt; g m x P nt; phi'(h(t)) m x P */
+    fw_real *ktt, *kte, *kee;   /* Phi(l+1) two-time: train (P nt)^2, test x train, test x test */
+    fw_real *gk;                /* G(l+1) two-time, (P nt)^2 */
+    fw_real *lphi, *lg;         /* (l < L-1) Cholesky factors of Phi(l+1)_train and G(l+2) */
+    fw_real *lte, *lee;         /* (l < L-1) test rows of the factor of Phi(l+1) */
+    fw_real *atr, *ate, *bop;   /* (l < L-1) responses A(l+1) (train, test rows) and B(l+1) */
+} fw__dmft_layer;
+
+typedef struct fw__dmft {
+    fw_dmft_desc d;             /* defaults filled in */
+    int P, Q, n, D, nt, L, nrec, m, mtot, R, len, quad_dims;   /* m per replicate, mtot pooled */
+    fw_real eta, gam;
+    const fw_data *data;
+    fw_real *kx, *lx;           /* n x n input kernel and its (semidefinite) Cholesky factor */
+    fw_real *rec, *mean, *m2;   /* one replicate's outputs, and Welford accumulators over them */
+    fw_real *fh, *delta;        /* predictions nt x n, errors nt x P */
+    fw_real *eig_a, *eig_v, *eig_w;
+    fw_real *gh_x, *gh_w;       /* quadrature rule */
+    /* two-layer (Markov) solver */
+    fw_real *h, *wv, *tmp, *gg, *st_ph, *st_g;   /* wtraj and scr double as an m-vector and m x n scratch */
+    /* general solver */
+    fw__dmft_layer *lay;
+    fw_real *wtraj, *scr, *kh;
+} fw__dmft;
+
+static int fw__dmft_is_general(const fw__dmft *s) { return s->L > 1 || s->d.general; }
+
+/* Offsets of the outputs inside one record vector. */
+static size_t fw__dmft_off(const fw__dmft *s, int which)
+{
+    const size_t R = (size_t)s->nrec, n = (size_t)s->n, P = (size_t)s->P, L = (size_t)s->L;
+    const size_t tt = s->d.two_time ? 1 : 0;
+    size_t o[7];
+    o[0] = 0;                         /* f */
+    o[1] = o[0] + R * n;              /* train loss */
+    o[2] = o[1] + R;                  /* test loss */
+    o[3] = o[2] + R;                  /* ntk */
+    o[4] = o[3] + R * P * P;          /* sharpness */
+    o[5] = o[4] + R;                  /* phi */
+    o[6] = o[5] + tt * L * R * R * n * n; /* g; the end is o[6] + tt L R R P P */
+    return which < 7 ? o[which] : o[6] + tt * L * R * R * P * P;
+}
+
+FW_API int fw_dmft_record_count(const fw_dmft_desc *desc)
+{
+    int every;
+    if (desc == NULL || desc->steps < 0 || desc->every < 0) return 0;
+    every = desc->every > 0 ? desc->every : 1;
+    return (desc->steps + every - 1) / every + 1;
+}
+
+FW_API int fw_dmft_record_time(const fw_dmft_desc *desc, int r)
+{
+    int t, every;
+    if (desc == NULL || r < 0) return -1;
+    every = desc->every > 0 ? desc->every : 1;
+    t = r * every;
+    return t < desc->steps ? t : desc->steps;
+}
+
+#define FW__DMFT_FAIL(st, field, text) do { fw__report(&desc->log, st, field, text); return st; } while (0)
+
+static fw_status fw__dmft_resolve(const fw_dmft_desc *desc, const fw_data *data, fw__dmft *s)
+{
+    double big;
+    int ldx, mx;
+    if (desc == NULL || data == NULL || s == NULL) return FW_ERR_NULL;
+    memset(s, 0, sizeof *s);
+    s->d = *desc;
+    if (s->d.depth == 0) s->d.depth = 1;
+    if (s->d.gamma0 == 0) s->d.gamma0 = 1;
+    if (s->d.every == 0) s->d.every = 1;
+    if (s->d.samples == 0) s->d.samples = 8192;
+    if (s->d.replicates == 0) s->d.replicates = 8;
+    if (s->d.quad_nodes == 0) s->d.quad_nodes = 8;
+    if (data->X == NULL || data->y == NULL) FW__DMFT_FAIL(FW_ERR_NULL, "fw_data", "X and y are required");
+    if (data->P < 1 || data->Q < 0 || data->D < 1) FW__DMFT_FAIL(FW_ERR_SIZE, "fw_data", "needs P >= 1, Q >= 0, D >= 1");
+    ldx = data->ldx == 0 ? data->D : data->ldx;
+    if (ldx < data->D) FW__DMFT_FAIL(FW_ERR_LD, "fw_data.ldx", "must be >= D (0 means D)");
+    if (!fw__all_finite(data->P + data->Q, data->D, data->X, ldx) || !fw__all_finite(1, data->P, data->y, data->P) ||
+        (data->y_test != NULL && data->Q > 0 && !fw__all_finite(1, data->Q, data->y_test, data->Q)))
+        FW__DMFT_FAIL(FW_ERR_NONFINITE, "fw_data", "X, y or y_test holds NaN or Inf");
+    if (s->d.depth < 1) FW__DMFT_FAIL(FW_ERR_SIZE, "fw_dmft_desc.depth", "must be >= 1 (0 means 1)");
+    if ((unsigned)s->d.act >= (unsigned)FW_ACT_COUNT) FW__DMFT_FAIL(FW_ERR_ARG, "fw_dmft_desc.act", "not an fw_activation");
+    if (!fw__finite(s->d.gamma0) || s->d.gamma0 < 0) FW__DMFT_FAIL(FW_ERR_ARG, "fw_dmft_desc.gamma0", "must be finite and > 0 (0 means 1)");
+    if (!fw__finite(s->d.lr) || s->d.lr <= 0) FW__DMFT_FAIL(FW_ERR_ARG, "fw_dmft_desc.lr", "must be finite and > 0");
+    if (s->d.steps < 0 || s->d.every < 0) FW__DMFT_FAIL(FW_ERR_SIZE, "fw_dmft_desc.steps", "steps and every must be >= 0");
+    if ((unsigned)s->d.sampler >= (unsigned)FW_SAMPLER_COUNT) FW__DMFT_FAIL(FW_ERR_ARG, "fw_dmft_desc.sampler", "not an fw_dmft_sampler");
+    if (s->d.samples < 0 || s->d.replicates < 0 || s->d.quad_nodes < 0 || s->d.quad_nodes > 64)
+        FW__DMFT_FAIL(FW_ERR_SIZE, "fw_dmft_desc.samples", "samples, replicates >= 0; quad_nodes in 0..64");
+    s->P = data->P; s->Q = data->Q; s->n = data->P + data->Q; s->D = data->D;
+    s->nt = s->d.steps + 1; s->L = s->d.depth; s->data = data;
+    s->nrec = fw_dmft_record_count(&s->d);
+    s->eta = s->d.lr; s->gam = s->d.gamma0;
+    if (s->d.sampler == FW_SAMPLER_EXACT && s->d.act != FW_ACT_LINEAR)
+        FW__DMFT_FAIL(FW_ERR_ARG, "fw_dmft_desc.sampler", "EXACT needs the linear activation (Gaussian fields)");
+    if (s->d.sampler == FW_SAMPLER_QUADRATURE && fw__dmft_is_general(s))
+        FW__DMFT_FAIL(FW_ERR_ARG, "fw_dmft_desc.sampler", "QUADRATURE is for two-layer nets (depth 1, general = 0)");
+    if (s->d.sampler == FW_SAMPLER_MC || s->d.sampler == FW_SAMPLER_ANTITHETIC) {
+        s->R = s->d.replicates;
+        if (s->R < 2) FW__DMFT_FAIL(FW_ERR_SIZE, "fw_dmft_desc.replicates", "must be >= 2 (the standard errors come from their spread)");
+        s->m = s->d.samples / s->R;
+        if (s->d.sampler == FW_SAMPLER_ANTITHETIC) s->m -= s->m % 2;
+        if (s->m < 2) FW__DMFT_FAIL(FW_ERR_SIZE, "fw_dmft_desc.samples", "fewer than 2 samples per replicate");
+    } else if (s->d.sampler == FW_SAMPLER_QUADRATURE) {
+        double nodes;
+        int k;
+        s->R = 1;
+        s->quad_dims = (s->n < s->D ? s->n : s->D) + 1;
+        for (k = 0, nodes = 1; k < s->quad_dims; ++k) nodes *= s->d.quad_nodes;
+        if (nodes > 16777216.0) FW__DMFT_FAIL(FW_ERR_SIZE, "fw_dmft_desc.quad_nodes", "quad_nodes^(min(P+Q, D) + 1) exceeds 2^24: use MC");
+        s->m = (int)nodes;
+    } else {
+        s->R = 1;
+        s->m = 0;   /* per layer, set by the layout */
+    }
+    s->mtot = s->R > 1 ? s->m * s->R : s->m;
+    /* every product of sizes below must fit the int indexing of the linear algebra */
+    mx = s->mtot > 0 ? s->mtot : (s->n + s->P) * s->nt + 1;
+    big = (double)mx * (double)s->n * (double)s->nt;
+    if (big > 2147483647.0 || (double)s->n * s->nt * (double)s->n * s->nt > 2147483647.0 ||
+        (double)s->L * s->nrec * s->nrec * (double)s->n * s->n > 2147483647.0)
+        FW__DMFT_FAIL(FW_ERR_SIZE, "fw_dmft_desc", "samples x points x steps too large");
+    s->len = (int)fw__dmft_off(s, 7);
+    return FW_OK;
+}
+
+FW_API fw_status fw_dmft_validate(const fw_dmft_desc *desc, const fw_data *data)
+{
+    fw__dmft s;
+    return fw__dmft_resolve(desc, data, &s);
+}
+
+#define FW__PUSH(ar, count) ((fw_real *)fw_arena_push((ar), (size_t)(count) * sizeof(fw_real)))
+
+static void fw__dmft_lay(fw_arena *ar, fw__dmft *s)
+{
+    const size_t n = (size_t)s->n, P = (size_t)s->P, Q = (size_t)s->Q, nt = (size_t)s->nt;
+    const size_t Pn = P * nt, Qn = Q * nt;
+    s->kx = FW__PUSH(ar, n * n);
+    s->lx = FW__PUSH(ar, n * n);
+    s->rec = FW__PUSH(ar, s->len);
+    s->mean = FW__PUSH(ar, s->len);
+    s->m2 = FW__PUSH(ar, s->len);
+    s->fh = FW__PUSH(ar, nt * n);
+    s->delta = FW__PUSH(ar, nt * P);
+    s->eig_a = FW__PUSH(ar, P * P);
+    s->eig_v = FW__PUSH(ar, P * P);
+    s->eig_w = FW__PUSH(ar, P);
+    s->gh_x = FW__PUSH(ar, 64);
+    s->gh_w = FW__PUSH(ar, 64);
+    if (!fw__dmft_is_general(s)) {
+        fw__dmft_layer one, *y;
+        size_t m, tt = s->d.two_time ? (size_t)s->nrec : 0;
+        s->lay = (fw__dmft_layer *)fw_arena_push(ar, sizeof(fw__dmft_layer));
+        y = s->lay != NULL ? s->lay : &one;
+        memset(y, 0, sizeof *y);
+        y->cu = s->n;
+        y->cr = 1;
+        y->m = s->d.sampler == FW_SAMPLER_EXACT ? s->n + 1 : s->mtot;
+        m = (size_t)y->m;
+        y->wt = FW__PUSH(ar, m);
+        y->zu = FW__PUSH(ar, m * n);
+        y->zr = FW__PUSH(ar, m);
+        s->h = FW__PUSH(ar, m * n);
+        s->wv = FW__PUSH(ar, m);
+        s->tmp = FW__PUSH(ar, m * n);
+        s->gg = FW__PUSH(ar, m * P);
+        s->wtraj = FW__PUSH(ar, m);
+        s->scr = FW__PUSH(ar, m * n);
+        s->st_ph = FW__PUSH(ar, tt * m * n);
+        s->st_g = FW__PUSH(ar, tt * m * P);
+        return;
+    }
+    {
+        int l, L = s->L;
+        size_t mmax = 0;
+        s->lay = (fw__dmft_layer *)fw_arena_push(ar, (size_t)L * sizeof(fw__dmft_layer));
+        for (l = 0; l < L; ++l) {
+            fw__dmft_layer tmp, *y = s->lay != NULL ? &s->lay[l] : &tmp;
+            size_t m;
+            memset(y, 0, sizeof *y);
+            y->cu = l == 0 ? s->n : s->P * s->nt;
+            y->cr = l < L - 1 ? s->P * s->nt : 1;
+            y->ce = l == 0 ? 0 : s->Q * s->nt;
+            y->m = s->d.sampler == FW_SAMPLER_EXACT ? y->cu + y->cr + y->ce : s->mtot;
+            m = (size_t)y->m;
+            if (m > mmax) mmax = m;
+            y->wt = FW__PUSH(ar, m);
+            y->zu = FW__PUSH(ar, m * (size_t)y->cu);
+            y->zr = FW__PUSH(ar, m * (size_t)y->cr);
+            y->ze = FW__PUSH(ar, m * (size_t)y->ce);
+            y->u0 = l == 0 ? FW__PUSH(ar, m * n) : NULL;
+            y->ph = FW__PUSH(ar, m * Pn);
+            y->phe = FW__PUSH(ar, m * Qn);
+            y->gr = FW__PUSH(ar, m * Pn);
+            y->d1 = FW__PUSH(ar, m * P);
+            y->ktt = FW__PUSH(ar, Pn * Pn);
+            y->kte = FW__PUSH(ar, Qn * Pn);
+            y->kee = FW__PUSH(ar, Qn * Qn);
+            y->gk = FW__PUSH(ar, Pn * Pn);
+            if (l < L - 1) {
+                y->lphi = FW__PUSH(ar, Pn * Pn);
+                y->lg = FW__PUSH(ar, Pn * Pn);
+                y->lte = FW__PUSH(ar, Qn * Pn);
+                y->lee = FW__PUSH(ar, Qn * Qn);
+                y->atr = FW__PUSH(ar, Pn * Pn);
+                y->ate = FW__PUSH(ar, Qn * Pn);
+                y->bop = FW__PUSH(ar, Pn * Pn);
+            }
+        }
+        s->wtraj = FW__PUSH(ar, mmax * nt);
+        s->scr = FW__PUSH(ar, mmax * (Pn > Qn ? (Pn > n ? Pn : n) : (Qn > n ? Qn : n)));
+        s->kh = FW__PUSH(ar, (P > Qn ? P : Qn) * Pn);
+    }
+}
+
+FW_API fw_status fw_dmft_workspace_size(const fw_dmft_desc *desc, const fw_data *data, size_t *bytes)
+{
+    fw__dmft s;
+    fw_arena ar;
+    fw_status st;
+    if (bytes == NULL) return FW_ERR_NULL;
+    if ((st = fw__dmft_resolve(desc, data, &s)) != FW_OK) return st;
+    fw_arena_init(&ar, NULL, 0);
+    fw__dmft_lay(&ar, &s);
+    if (ar.failed) return FW_ERR_SIZE;
+    *bytes = ar.used;
+    return FW_OK;
+}
+
+/* ---- DMFT solver: kernels of the linear algebra ------------------------------------------- */
+
+/* out (k x cols, ld ldo) = sum_i wt_i X_i^T Y_i over m samples (rows); scr: m x k. */
+static void fw__wcross(int m, int k, int cols, const fw_real *wt, const fw_real *X, int ldx,
+                       const fw_real *Y, int ldy, fw_real *scr, fw_real *out, int ldo)
+{
+    int i, j;
+    for (i = 0; i < m; ++i) {
+        const fw_real *x = X + (size_t)i * (size_t)ldx;
+        fw_real *o = scr + (size_t)i * (size_t)k, w = wt[i];
+        for (j = 0; j < k; ++j) o[j] = w * x[j];
+    }
+    fw__gemm(FW_TRANS, FW_NO_TRANS, k, cols, m, 1, scr, k, Y, ldy, 0, out, ldo);
+}
+
+/* Rows r0..r1-1 of a symmetric K were computed up to column r1: copy them to the upper part. */
+static void fw__mirror_rows(fw_real *K, int ld, int r0, int r1)
+{
+    int i, j;
+    for (i = r0; i < r1; ++i)
+        for (j = 0; j < i; ++j) K[(size_t)j * ld + i] = K[(size_t)i * ld + j];
+}
+
+/* Rows r0..r1-1 of the lower Cholesky factor Lm of a positive semidefinite K (rows above r0
+   done). A pivot below 1e4 eps of its diagonal entry is a direction the Gaussian does not
+   have: its column of Lm is zero and the source attached to it is unused. K may equal Lm. */
+static void fw__chol_rows(const fw_real *K, int ldk, fw_real *Lm, int ldl, int r0, int r1)
+{
+    const fw_real tol = 1e4 * FW__EPS;
+    int i, j;
+    for (i = r0; i < r1; ++i) {
+        const fw_real *ki = K + (size_t)i * ldk;
+        fw_real *li = Lm + (size_t)i * ldl, kii = ki[i], d;
+        for (j = 0; j < i; ++j) {
+            const fw_real *lj = Lm + (size_t)j * ldl;
+            li[j] = lj[j] > 0 ? (ki[j] - fw__dot(j, li, lj)) / lj[j] : 0;
+        }
+        d = kii - fw__dot(i, li, li);
+        li[i] = kii > 0 && d > tol * kii ? fw__sqrt(d) : 0;
+        for (j = i + 1; j < r1; ++j) li[j] = 0;
+    }
+}
+
+/* X <- X Lm^-1 for lower-triangular Lm (k x k), X: rows x k. Columns with a zero pivot give 0. */
+static void fw__solve_right_lower(int rows, int k, const fw_real *Lm, int ldl, fw_real *X, int ldx)
+{
+    int r, j;
+    for (r = 0; r < rows; ++r) {
+        fw_real *x = X + (size_t)r * ldx;
+        for (j = k - 1; j >= 0; --j) {
+            const fw_real *lj = Lm + (size_t)j * ldl;
+            x[j] = lj[j] > 0 ? x[j] / lj[j] : 0;
+            fw__axpy(j, -x[j], lj, x);
+        }
+    }
+}
+
+/* X <- X Lm^-T for lower-triangular Lm (k x k), X: rows x k. Columns with a zero pivot give 0. */
+static void fw__solve_right_lower_t(int rows, int k, const fw_real *Lm, int ldl, fw_real *X, int ldx)
+{
+    int r, j;
+    for (r = 0; r < rows; ++r) {
+        fw_real *x = X + (size_t)r * ldx;
+        for (j = 0; j < k; ++j) {
+            const fw_real *lj = Lm + (size_t)j * ldl;
+            x[j] = lj[j] > 0 ? (x[j] - fw__dot(j, x, lj)) / lj[j] : 0;
+        }
+    }
+}
+
+static void fw__act_rows(fw_activation act, int m, int k, fw_real *X, int ldx, fw_real *d1, int ldd)
+{
+    int i, j;
+    for (i = 0; i < m; ++i) {
+        fw_real *x = X + (size_t)i * ldx;
+        for (j = 0; j < k; ++j) {
+            if (d1 != NULL) d1[(size_t)i * ldd + j] = fw_act_d1(act, x[j]);
+            x[j] = fw_act(act, x[j]);
+        }
+    }
+}
+
+/* ---- DMFT solver: sources ----------------------------------------------------------------- */
+
+/* Sources of layer l: rows row0 .. row0 + count - 1 from replicate rep's RNG stream (MC and
+   ANTITHETIC), or the whole deterministic set (QUADRATURE, EXACT); weights for y->m samples. */
+static void fw__dmft_draw(const fw__dmft *s, fw__dmft_layer *y, int rep, int l, int row0, int count)
+{
+    const int m = y->m, cu = y->cu, cr = y->cr, ce = y->ce;
+    int i, j;
+    if (s->d.sampler == FW_SAMPLER_EXACT) {
+        memset(y->zu, 0, (size_t)m * cu * sizeof(fw_real));
+        memset(y->zr, 0, (size_t)m * cr * sizeof(fw_real));
+        if (ce > 0) memset(y->ze, 0, (size_t)m * ce * sizeof(fw_real));
+        for (i = 0; i < m; ++i) {
+            y->wt[i] = 1;
+            if (i < cu) y->zu[(size_t)i * cu + i] = 1;
+            else if (i < cu + cr) y->zr[(size_t)i * cr + (i - cu)] = 1;
+            else y->ze[(size_t)i * ce + (i - cu - cr)] = 1;
+        }
+        return;
+    }
+    if (s->d.sampler == FW_SAMPLER_QUADRATURE) {
+        /* node i: mixed-radix digits over the kept pivots of Lx, then w(0) */
+        const int q = s->d.quad_nodes, dims = s->quad_dims;
+        for (i = 0; i < m; ++i) {
+            int idx = i, k = 0;
+            fw_real wt = 1;
+            for (j = 0; j < cu; ++j) {
+                y->zu[(size_t)i * cu + j] = 0;
+                if (s->lx[(size_t)j * s->n + j] > 0 && k < dims - 1) {
+                    y->zu[(size_t)i * cu + j] = s->gh_x[idx % q];
+                    wt *= s->gh_w[idx % q];
+                    idx /= q; ++k;
+                }
+            }
+            for (; k < dims - 1; ++k) { wt *= s->gh_w[idx % q]; idx /= q; }   /* unused dimensions */
+            y->zr[i] = s->gh_x[idx % q];
+            y->wt[i] = wt * s->gh_w[idx % q];
+        }
+        return;
+    }
+    {
+        fw_rng rng;
+        fw_rng_init(&rng, s->d.seed, (uint64_t)rep * 256u + (uint64_t)l);
+        for (i = row0; i < row0 + count; ++i) {
+            fw_real *zu = y->zu + (size_t)i * cu, *zr = y->zr + (size_t)i * cr;
+            fw_real *ze = ce > 0 ? y->ze + (size_t)i * ce : NULL;
+            y->wt[i] = 1 / (fw_real)m;
+            if (s->d.sampler == FW_SAMPLER_ANTITHETIC && (i - row0) % 2 == 1) {
+                for (j = 0; j < cu; ++j) zu[j] = zu[j - cu];
+                for (j = 0; j < ce; ++j) ze[j] = ze[j - ce];
+                for (j = 0; j < cr; ++j) zr[j] = -zr[j - cr];
+                continue;
+            }
+            fw_rng_fill_normal(&rng, zu, cu, 1);
+            fw_rng_fill_normal(&rng, zr, cr, 1);
+            if (ce > 0) fw_rng_fill_normal(&rng, ze, ce, 1);
+        }
+    }
+}
+
+/* ---- DMFT solver: records ----------------------------------------------------------------- */
+
+static void fw__dmft_record_basic(fw__dmft *s)
+{
+    const int n = s->n, P = s->P, Q = s->Q;
+    int r, i;
+    for (r = 0; r < s->nrec; ++r) {
+        const fw_real *f = s->fh + (size_t)fw_dmft_record_time(&s->d, r) * n;
+        fw_real tr = 0, te = 0;
+        for (i = 0; i < n; ++i) s->rec[fw__dmft_off(s, 0) + (size_t)r * n + i] = f[i];
+        for (i = 0; i < P; ++i) tr += (s->data->y[i] - f[i]) * (s->data->y[i] - f[i]);
+        if (s->data->y_test != NULL && Q > 0) {
+            for (i = 0; i < Q; ++i) te += (s->data->y_test[i] - f[P + i]) * (s->data->y_test[i] - f[P + i]);
+            te /= 2 * (fw_real)Q;
+        }
+        s->rec[fw__dmft_off(s, 1) + r] = tr / (2 * (fw_real)P);
+        s->rec[fw__dmft_off(s, 2) + r] = te;
+    }
+}
+
+/* Stores the training-point NTK of record r (in s->eig_a on entry) and its top eigenvalue. */
+static fw_status fw__dmft_record_ntk(fw__dmft *s, int r)
+{
+    const int P = s->P;
+    fw_real *dst = s->rec + fw__dmft_off(s, 3) + (size_t)r * P * P;
+    fw_status st;
+    memcpy(dst, s->eig_a, (size_t)P * P * sizeof(fw_real));
+    if ((st = fw_eigh(P, s->eig_a, P, s->eig_w, s->eig_v, P)) != FW_OK) return st;
+    s->rec[fw__dmft_off(s, 4) + r] = s->eig_w[P - 1];
+    return FW_OK;
+}
+
+/* ---- DMFT solver: two-layer nets (science.md section 2, the single-site update) ---------- */
+
+static fw_status fw__dmft_markov(fw__dmft *s, int *bad_step)
+{
+    fw__dmft_layer *y = s->lay;
+    const int m = y->m, n = s->n, P = s->P, T = s->d.steps;
+    const fw_real eg = s->eta * s->gam;
+    fw_real *wwt = s->wtraj;
+    fw_status st;
+    int t, i, j, r = 0;
+    fw__gemm(FW_NO_TRANS, FW_TRANS, m, n, n, 1, y->zu, n, s->lx, n, 0, s->h, n);   /* h(0) ~ N(0, Kx) */
+    for (i = 0; i < m; ++i) s->wv[i] = y->zr[i];
+    for (t = 0; t <= T; ++t) {
+        fw_real *f = s->fh + (size_t)t * n, *dl = s->delta + (size_t)t * P;
+        memcpy(s->tmp, s->h, (size_t)m * n * sizeof(fw_real));
+        for (i = 0; i < m; ++i)
+            for (j = 0; j < P; ++j) s->gg[(size_t)i * P + j] = s->wv[i] * fw_act_d1(s->d.act, s->h[(size_t)i * n + j]);
+        fw__act_rows(s->d.act, m, n, s->tmp, n, NULL, 0);
+        /* f = E[w phi(h)] / gamma0 */
+        for (i = 0; i < m; ++i) wwt[i] = y->wt[i] * s->wv[i];
+        fw__gemv(FW_TRANS, m, n, 1 / s->gam, s->tmp, n, wwt, 0, f);
+        if (!fw__all_finite(1, n, f, n) || !fw__all_finite(1, m, s->wv, m)) { *bad_step = t; return FW_ERR_DIVERGED; }
+        for (j = 0; j < P; ++j) dl[j] = s->data->y[j] - f[j];
+        if (r < s->nrec && fw_dmft_record_time(&s->d, r) == t) {
+            /* NTK = Phi(1) + G(1) o Kx on the training points */
+            fw__wcross(m, P, P, y->wt, s->tmp, n, s->tmp, n, s->scr, s->eig_a, P);
+            fw__wcross(m, P, P, y->wt, s->gg, P, s->gg, P, s->scr, s->eig_v, P);
+            for (i = 0; i < P; ++i)
+                for (j = 0; j < P; ++j) s->eig_a[i * P + j] += s->eig_v[i * P + j] * s->kx[(size_t)i * n + j];
+            if ((st = fw__dmft_record_ntk(s, r)) != FW_OK) return st;
+            if (s->d.two_time) {
+                memcpy(s->st_ph + (size_t)r * m * n, s->tmp, (size_t)m * n * sizeof(fw_real));
+                memcpy(s->st_g + (size_t)r * m * P, s->gg, (size_t)m * P * sizeof(fw_real));
+            }
+            ++r;
+        }
+        if (t == T) break;
+        /* one GD step, every neuron with the common error (simultaneous update):
+           w += eta gamma0 sum_mu Delta_mu phi(h_mu);  h_nu += eta gamma0 sum_mu Kx[nu,mu] Delta_mu w phi'(h_mu) */
+        fw__gemv(FW_NO_TRANS, m, P, eg, s->tmp, n, dl, 0, wwt);
+        for (i = 0; i < m; ++i)
+            for (j = 0; j < P; ++j) s->gg[(size_t)i * P + j] *= dl[j];
+        fw__gemm(FW_NO_TRANS, FW_NO_TRANS, m, n, P, eg, s->gg, P, s->kx, n, 1, s->h, n);
+        for (i = 0; i < m; ++i) s->wv[i] += wwt[i];
+    }
+    if (s->d.two_time) {
+        int a, b;
+        const int R = s->nrec;
+        for (a = 0; a < R; ++a)
+            for (b = 0; b < R; ++b) {
+                fw__wcross(m, n, n, y->wt, s->st_ph + (size_t)a * m * n, n, s->st_ph + (size_t)b * m * n, n, s->scr,
+                           s->rec + fw__dmft_off(s, 5) + ((size_t)a * R + b) * n * n, n);
+                fw__wcross(m, P, P, y->wt, s->st_g + (size_t)a * m * P, P, s->st_g + (size_t)b * m * P, P, s->scr,
+                           s->rec + fw__dmft_off(s, 6) + ((size_t)a * R + b) * P * P, P);
+            }
+    }
+    fw__dmft_record_basic(s);
+    return FW_OK;
+}
+
+/* ---- DMFT solver: the general (history) solver, any depth --------------------------------- */
+
+/* Forward fields of layer l at step t on the training points (h -> phi(h) in ph, phi'(h) in d1),
+   then the new row of Phi(l+1) and, below the top, of its Cholesky factor (the source of the
+   next layer's u). */
+static void fw__dmft_forward(fw__dmft *s, int l, int t)
+{
+    fw__dmft_layer *y = &s->lay[l], *pv = l > 0 ? &s->lay[l - 1] : NULL;
+    const int m = y->m, P = s->P, Pn = P * s->nt, n = s->n, tP = t * P;
+    const fw_real eg = s->eta * s->gam;
+    fw_real *h = y->d1, *kh = s->kh;
+    int i, mu, sp, nu;
+    /* u(t): layer 0 is constant in time (the inputs do not move), deeper layers are drawn
+       causally from Phi(l) through its factor's row block t */
+    if (l == 0) {
+        for (i = 0; i < m; ++i) memcpy(h + (size_t)i * P, y->u0 + (size_t)i * n, (size_t)P * sizeof(fw_real));
+    } else {
+        fw__gemm(FW_NO_TRANS, FW_TRANS, m, P, tP + P, 1, y->zu, Pn, pv->lphi + (size_t)tP * Pn, Pn, 0, h, P);
+    }
+    if (t > 0) {
+        /* kh(t, s) = A(l)(t, s) + eta gamma0 Phi(l)(t, s) diag(Delta(s)), s < t */
+        if (l > 0) {
+            /* Stein: E[phi(t) zeta_r(s')] = A L_G, so A = S L_G^-1 (S kept causal: s' < t) */
+            fw_real *arow = pv->atr + (size_t)tP * Pn;
+            fw__wcross(pv->m, P, tP, pv->wt, pv->ph + tP, Pn, pv->zr, Pn, s->scr, arow, Pn);
+            fw__solve_right_lower(P, tP, pv->lg, Pn, arow, Pn);
+            for (mu = 0; mu < P; ++mu) memcpy(kh + (size_t)mu * tP, arow + (size_t)mu * Pn, (size_t)tP * sizeof(fw_real));
+        } else {
+            memset(kh, 0, (size_t)P * tP * sizeof(fw_real));
+        }
+        for (mu = 0; mu < P; ++mu)
+            for (sp = 0; sp < t; ++sp)
+                for (nu = 0; nu < P; ++nu) {
+                    fw_real phi = l == 0 ? s->kx[(size_t)mu * n + nu] : pv->ktt[(size_t)(tP + mu) * Pn + sp * P + nu];
+                    kh[(size_t)mu * tP + sp * P + nu] += eg * phi * s->delta[(size_t)sp * P + nu];
+                }
+        fw__gemm(FW_NO_TRANS, FW_TRANS, m, P, tP, 1, y->gr, Pn, kh, tP, 1, h, P);
+    }
+    for (i = 0; i < m; ++i)
+        for (mu = 0; mu < P; ++mu) y->ph[(size_t)i * Pn + tP + mu] = h[(size_t)i * P + mu];
+    fw__act_rows(s->d.act, m, P, y->ph + tP, Pn, y->d1, P);
+    fw__wcross(m, P, tP + P, y->wt, y->ph + tP, Pn, y->ph, Pn, s->scr, y->ktt + (size_t)tP * Pn, Pn);
+    fw__mirror_rows(y->ktt, Pn, tP, tP + P);
+    if (l < s->L - 1) fw__chol_rows(y->ktt, Pn, y->lphi, Pn, tP, tP + P);
+}
+
+/* Backward fields of layer l at step t (g = phi'(h) z), the new row of G(l+1) and, above the
+   first layer, of its factor (the source of layer l-1's r). */
+static void fw__dmft_backward(fw__dmft *s, int l, int t)
+{
+    fw__dmft_layer *y = &s->lay[l], *nx = l < s->L - 1 ? &s->lay[l + 1] : NULL;
+    const int m = y->m, P = s->P, Pn = P * s->nt, tP = t * P, k = tP + P;
+    const fw_real eg = s->eta * s->gam;
+    fw_real *z = y->gr + tP, *kh = s->kh;
+    int i, mu, sp, nu;
+    if (nx == NULL) {
+        /* the top layer's backward field is the readout w(t) */
+        for (i = 0; i < m; ++i)
+            for (mu = 0; mu < P; ++mu) z[(size_t)i * Pn + mu] = s->wtraj[(size_t)i * s->nt + t];
+    } else {
+        fw_real *brow = y->bop + (size_t)tP * Pn;
+        /* r(t) from G(l+2)'s factor; B(t, s <= t) = E[g(l+2)(t) zeta_u(s')] L_Phi^-1 (Stein) */
+        fw__gemm(FW_NO_TRANS, FW_TRANS, m, P, k, 1, y->zr, Pn, y->lg + (size_t)tP * Pn, Pn, 0, z, Pn);
+        fw__wcross(nx->m, P, k, nx->wt, nx->gr + tP, Pn, nx->zu, Pn, s->scr, brow, Pn);
+        fw__solve_right_lower(P, k, y->lphi, Pn, brow, Pn);
+        for (mu = 0; mu < P; ++mu) {
+            memcpy(kh + (size_t)mu * k, brow + (size_t)mu * Pn, (size_t)k * sizeof(fw_real));
+            for (sp = 0; sp < t; ++sp)
+                for (nu = 0; nu < P; ++nu)
+                    kh[(size_t)mu * k + sp * P + nu] += eg * nx->gk[(size_t)(tP + mu) * Pn + sp * P + nu] * s->delta[(size_t)sp * P + nu];
+        }
+        fw__gemm(FW_NO_TRANS, FW_TRANS, m, P, k, 1, y->ph, Pn, kh, k, 1, z, Pn);
+    }
+    for (i = 0; i < m; ++i)
+        for (mu = 0; mu < P; ++mu) z[(size_t)i * Pn + mu] *= y->d1[(size_t)i * P + mu];
+    fw__wcross(m, P, k, y->wt, y->gr + tP, Pn, y->gr, Pn, s->scr, y->gk + (size_t)tP * Pn, Pn);
+    fw__mirror_rows(y->gk, Pn, tP, k);
+    if (l > 0) fw__chol_rows(y->gk, Pn, s->lay[l - 1].lg, Pn, tP, k);
+}
+
+/* Test points, after the march: their forward fields read the training-point histories. */
+static void fw__dmft_test_pass(fw__dmft *s, int l)
+{
+    fw__dmft_layer *y = &s->lay[l], *pv = l > 0 ? &s->lay[l - 1] : NULL;
+    const int m = y->m, P = s->P, Q = s->Q, n = s->n, nt = s->nt, Pn = P * nt, Qn = Q * nt;
+    const fw_real eg = s->eta * s->gam;
+    fw_real *kh = s->kh;
+    int i, t, q, sp, nu;
+    if (l == 0) {
+        for (i = 0; i < m; ++i)
+            for (t = 0; t < nt; ++t)
+                memcpy(y->phe + (size_t)i * Qn + (size_t)t * Q, y->u0 + (size_t)i * n + P, (size_t)Q * sizeof(fw_real));
+    } else {
+        /* the test rows of the factor of Phi(l): Lte = Phi_te,tr L^-T, Lee = chol(Phi_ee - Lte Lte^T) */
+        memcpy(pv->lte, pv->kte, (size_t)Qn * Pn * sizeof(fw_real));
+        fw__solve_right_lower_t(Qn, Pn, pv->lphi, Pn, pv->lte, Pn);
+        memcpy(pv->lee, pv->kee, (size_t)Qn * Qn * sizeof(fw_real));
+        fw__gemm(FW_NO_TRANS, FW_TRANS, Qn, Qn, Pn, -1, pv->lte, Pn, pv->lte, Pn, 1, pv->lee, Qn);
+        fw__chol_rows(pv->lee, Qn, pv->lee, Qn, 0, Qn);
+        fw__gemm(FW_NO_TRANS, FW_TRANS, m, Qn, Pn, 1, y->zu, Pn, pv->lte, Pn, 0, y->phe, Qn);
+        fw__gemm(FW_NO_TRANS, FW_TRANS, m, Qn, Qn, 1, y->ze, Qn, pv->lee, Qn, 1, y->phe, Qn);
+        /* the test rows of A(l), causal */
+        fw__wcross(pv->m, Qn, Pn, pv->wt, pv->phe, Qn, pv->zr, Pn, s->scr, pv->ate, Pn);
+        for (t = 0; t < nt; ++t)
+            for (q = 0; q < Q; ++q)
+                memset(pv->ate + (size_t)(t * Q + q) * Pn + (size_t)t * P, 0, (size_t)(Pn - t * P) * sizeof(fw_real));
+        fw__solve_right_lower(Qn, Pn, pv->lg, Pn, pv->ate, Pn);
+    }
+    for (t = 0; t < nt; ++t)
+        for (q = 0; q < Q; ++q) {
+            fw_real *row = kh + (size_t)(t * Q + q) * Pn;
+            if (l > 0) memcpy(row, pv->ate + (size_t)(t * Q + q) * Pn, (size_t)Pn * sizeof(fw_real));
+            else memset(row, 0, (size_t)Pn * sizeof(fw_real));
+            for (sp = 0; sp < t; ++sp)
+                for (nu = 0; nu < P; ++nu) {
+                    fw_real phi = l == 0 ? s->kx[(size_t)(P + q) * n + nu] : pv->kte[(size_t)(t * Q + q) * Pn + sp * P + nu];
+                    row[sp * P + nu] += eg * phi * s->delta[(size_t)sp * P + nu];
+                }
+        }
+    fw__gemm(FW_NO_TRANS, FW_TRANS, m, Qn, Pn, 1, y->gr, Pn, kh, Pn, 1, y->phe, Qn);
+    fw__act_rows(s->d.act, m, Qn, y->phe, Qn, NULL, 0);
+    fw__wcross(m, Qn, Pn, y->wt, y->phe, Qn, y->ph, Pn, s->scr, y->kte, Pn);
+    fw__wcross(m, Qn, Qn, y->wt, y->phe, Qn, y->phe, Qn, s->scr, y->kee, Qn);
+}
+
+/* Phi(l+1)(t_a, t_b) over all n points from the train/test blocks of layer l. */
+static fw_real fw__dmft_phi_at(const fw__dmft *s, int l, int ta, int i, int tb, int j)
+{
+    const fw__dmft_layer *y = &s->lay[l];
+    const int P = s->P, Q = s->Q, Pn = P * s->nt, Qn = Q * s->nt;
+    if (i < P && j < P) return y->ktt[(size_t)(ta * P + i) * Pn + tb * P + j];
+    if (i >= P && j < P) return y->kte[(size_t)(ta * Q + i - P) * Pn + tb * P + j];
+    if (i < P) return y->kte[(size_t)(tb * Q + j - P) * Pn + ta * P + i];
+    return y->kee[(size_t)(ta * Q + i - P) * Qn + tb * Q + j - P];
+}
+
+static fw_status fw__dmft_general(fw__dmft *s, int *bad_step)
+{
+    const int L = s->L, P = s->P, Q = s->Q, n = s->n, nt = s->nt, T = s->d.steps, Pn = P * nt;
+    const fw_real eg = s->eta * s->gam;
+    fw__dmft_layer *top = &s->lay[L - 1];
+    fw_status st;
+    int t, l, i, mu, q, r;
+    fw__gemm(FW_NO_TRANS, FW_TRANS, s->lay[0].m, n, n, 1, s->lay[0].zu, n, s->lx, n, 0, s->lay[0].u0, n);
+    for (i = 0; i < top->m; ++i) s->wtraj[(size_t)i * nt] = top->zr[i];
+    for (t = 0; t <= T; ++t) {
+        fw_real *f = s->fh + (size_t)t * n, *dl = s->delta + (size_t)t * P;
+        for (l = 0; l < L; ++l) fw__dmft_forward(s, l, t);
+        for (mu = 0; mu < P; ++mu) {
+            fw_real acc = 0;
+            for (i = 0; i < top->m; ++i) acc += top->wt[i] * s->wtraj[(size_t)i * nt + t] * top->ph[(size_t)i * Pn + t * P + mu];
+            f[mu] = acc / s->gam;
+        }
+        if (!fw__all_finite(1, P, f, P)) { *bad_step = t; return FW_ERR_DIVERGED; }
+        for (mu = 0; mu < P; ++mu) dl[mu] = s->data->y[mu] - f[mu];
+        for (l = L - 1; l >= 0; --l) fw__dmft_backward(s, l, t);
+        if (t < T)
+            for (i = 0; i < top->m; ++i) {
+                fw_real acc = 0;
+                for (mu = 0; mu < P; ++mu) acc += top->ph[(size_t)i * Pn + t * P + mu] * dl[mu];
+                s->wtraj[(size_t)i * nt + t + 1] = s->wtraj[(size_t)i * nt + t] + eg * acc;
+            }
+    }
+    if (Q > 0) {
+        for (l = 0; l < L; ++l) fw__dmft_test_pass(s, l);
+        for (t = 0; t <= T; ++t)
+            for (q = 0; q < Q; ++q) {
+                fw_real acc = 0;
+                for (i = 0; i < top->m; ++i) acc += top->wt[i] * s->wtraj[(size_t)i * nt + t] * top->phe[(size_t)i * Q * nt + t * Q + q];
+                s->fh[(size_t)t * n + P + q] = acc / s->gam;
+            }
+        if (!fw__all_finite(nt, n, s->fh, n)) { *bad_step = T; return FW_ERR_DIVERGED; }
+    }
+    for (r = 0; r < s->nrec; ++r) {
+        const int tr = fw_dmft_record_time(&s->d, r);
+        /* NTK = G(1) o Kx + sum_{l=1..L-1} G(l+1) o Phi(l) + Phi(L) at equal times */
+        for (i = 0; i < P; ++i)
+            for (mu = 0; mu < P; ++mu) {
+                const size_t e = (size_t)(tr * P + i) * Pn + tr * P + mu;
+                fw_real acc = s->lay[0].gk[e] * s->kx[(size_t)i * n + mu] + top->ktt[e];
+                for (l = 1; l < L; ++l) acc += s->lay[l].gk[e] * s->lay[l - 1].ktt[e];
+                s->eig_a[i * P + mu] = acc;
+            }
+        if ((st = fw__dmft_record_ntk(s, r)) != FW_OK) return st;
+    }
+    if (s->d.two_time) {
+        const int R = s->nrec;
+        int a, b, j;
+        for (l = 0; l < L; ++l)
+            for (a = 0; a < R; ++a)
+                for (b = 0; b < R; ++b) {
+                    const int ta = fw_dmft_record_time(&s->d, a), tb = fw_dmft_record_time(&s->d, b);
+                    fw_real *ph = s->rec + fw__dmft_off(s, 5) + (((size_t)l * R + a) * R + b) * n * n;
+                    fw_real *gg = s->rec + fw__dmft_off(s, 6) + (((size_t)l * R + a) * R + b) * P * P;
+                    for (i = 0; i < n; ++i)
+                        for (j = 0; j < n; ++j) ph[(size_t)i * n + j] = fw__dmft_phi_at(s, l, ta, i, tb, j);
+                    for (i = 0; i < P; ++i)
+                        for (j = 0; j < P; ++j) gg[(size_t)i * P + j] = s->lay[l].gk[(size_t)(ta * P + i) * Pn + tb * P + j];
+                }
+    }
+    fw__dmft_record_basic(s);
+    return FW_OK;
+}
+
+/* ---- DMFT solver: driver ------------------------------------------------------------------- */
+
+static void fw__dmft_result_views(fw__dmft *s, fw_dmft_result *res)
+{
+    fw_real *mu = s->mean, *se = s->m2;
+    res->n_records = s->nrec; res->n_points = s->n; res->P = s->P; res->depth = s->L;
+    res->samples_used = s->R > 1 ? s->m : s->lay[0].m; res->replicates_used = s->R;
+    res->f = mu + fw__dmft_off(s, 0); res->f_se = se + fw__dmft_off(s, 0);
+    res->train_loss = mu + fw__dmft_off(s, 1); res->train_loss_se = se + fw__dmft_off(s, 1);
+    res->test_loss = mu + fw__dmft_off(s, 2); res->test_loss_se = se + fw__dmft_off(s, 2);
+    res->ntk = mu + fw__dmft_off(s, 3); res->ntk_se = se + fw__dmft_off(s, 3);
+    res->sharpness = mu + fw__dmft_off(s, 4); res->sharpness_se = se + fw__dmft_off(s, 4);
+    res->phi = s->d.two_time ? mu + fw__dmft_off(s, 5) : NULL;
+    res->phi_se = s->d.two_time ? se + fw__dmft_off(s, 5) : NULL;
+    res->g = s->d.two_time ? mu + fw__dmft_off(s, 6) : NULL;
+    res->g_se = s->d.two_time ? se + fw__dmft_off(s, 6) : NULL;
+}
+
+FW_API fw_status fw_dmft_run_ws(const fw_dmft_desc *desc, const fw_data *data, fw_dmft_result *res,
+                                void *ws, size_t ws_bytes)
+{
+    fw__dmft s;
+    fw_arena ar;
+    fw_stats acc;
+    fw_status st;
+    int rep, i, j, l, bad = -1;
+    if (res == NULL || ws == NULL) return FW_ERR_NULL;
+    memset(res, 0, sizeof *res);
+    res->diverged_step = -1;
+    if ((st = fw__dmft_resolve(desc, data, &s)) != FW_OK) return st;
+    fw_arena_init(&ar, ws, ws_bytes);
+    fw__dmft_lay(&ar, &s);
+    if (ar.failed) {
+        fw__report(&desc->log, FW_ERR_WORKSPACE, "fw_dmft_run_ws", "workspace smaller than fw_dmft_workspace_size");
+        return FW_ERR_WORKSPACE;
+    }
+    /* Kx = X X^T / D and its factor (u(1) ~ N(0, Kx) on all points, training points first) */
+    fw__syrk(FW_NO_TRANS, s.n, s.D, 1 / (fw_real)s.D, data->X, data->ldx == 0 ? data->D : data->ldx, 0, s.kx, s.n);
+    fw__chol_rows(s.kx, s.n, s.lx, s.n, 0, s.n);
+    for (i = 0; i < s.n; ++i)
+        for (j = i + 1; j < s.n; ++j) s.lx[(size_t)i * s.n + j] = 0;
+    if (s.d.sampler == FW_SAMPLER_QUADRATURE && (st = fw_gauss_hermite(s.d.quad_nodes, s.gh_x, s.gh_w)) != FW_OK) return st;
+    /* Standard errors from R replicates of M/R samples; the mean from one solve on their union
+       (so its O(1/M) finite-sample bias is R times smaller than a replicate's). */
+    fw_stats_init(&acc, s.len, s.mean, s.m2);
+    for (rep = 0; rep <= s.R; ++rep) {
+        const int pooled = rep == s.R, nl = fw__dmft_is_general(&s) ? s.L : 1;
+        if (pooled && s.R == 1) break;
+        for (l = 0; l < nl; ++l) {
+            fw__dmft_layer *y = &s.lay[l];
+            if (s.d.sampler == FW_SAMPLER_MC || s.d.sampler == FW_SAMPLER_ANTITHETIC) y->m = pooled ? s.mtot : s.m;
+            if (!pooled) fw__dmft_draw(&s, y, rep, l, 0, y->m);
+            else for (i = 0; i < s.R; ++i) fw__dmft_draw(&s, y, i, l, i * s.m, s.m);
+        }
+        memset(s.rec, 0, (size_t)s.len * sizeof(fw_real));
+        st = fw__dmft_is_general(&s) ? fw__dmft_general(&s, &bad) : fw__dmft_markov(&s, &bad);
+        if (st == FW_OK && !fw__all_finite(1, s.len, s.rec, s.len)) st = FW_ERR_DIVERGED;
+        if (st != FW_OK) {
+            res->diverged_step = bad;
+            if (st == FW_ERR_DIVERGED)
+                fw__report(&desc->log, st, "fw_dmft_run", "the predictions blew up: eta * sharpness exceeded 2 for too long");
+            return st;
+        }
+        if (!pooled) fw_stats_push(&acc, s.rec);
+    }
+    /* m2 -> standard error; mean <- the pooled solve */
+    for (i = 0; i < s.len; ++i) s.m2[i] = s.R > 1 ? fw__sqrt(fw_stats_var(&acc, i) / (fw_real)s.R) : 0;
+    memcpy(s.mean, s.rec, (size_t)s.len * sizeof(fw_real));
+    fw__dmft_result_views(&s, res);
+    return FW_OK;
+}
+
+FW_API fw_status fw_dmft_run(const fw_dmft_desc *desc, const fw_data *data, fw_dmft_result *res,
+                             const fw_allocator *alloc)
+{
+    size_t bytes;
+    void *ws;
+    fw_status st;
+    if (res == NULL) return FW_ERR_NULL;
+    memset(res, 0, sizeof *res);
+    if (!fw__allocator_ok(alloc)) return FW_ERR_ARG;
+    if ((st = fw_dmft_workspace_size(desc, data, &bytes)) != FW_OK) return st;
+    if ((ws = fw__alloc(alloc, bytes)) == NULL) return FW_ERR_NOMEM;
+    if ((st = fw_dmft_run_ws(desc, data, res, ws, bytes)) != FW_OK) {
+        int bad = res->diverged_step;
+        fw__free(alloc, ws);
+        memset(res, 0, sizeof *res);
+        res->diverged_step = bad;
+        return st;
+    }
+    res->owned = ws;
+    if (alloc != NULL) res->alloc = *alloc;
+    return FW_OK;
+}
+
+FW_API void fw_dmft_result_free(fw_dmft_result *res)
+{
+    if (res == NULL) return;
+    if (res->owned != NULL) fw__free(&res->alloc, res->owned);
+    memset(res, 0, sizeof *res);
 }
 
 #endif /* FINWIDTH_IMPLEMENTATION_DONE */

@@ -3,10 +3,14 @@
      finwidth simulate --data TRAIN.csv [--test TEST.csv] [--depth L] [--act tanh|relu|erf|linear]
                        [--width N] [--gamma0 G] [--ntk] [--lr ETA] [--steps T] [--seeds S]
                        [--seed K] [--every k]
+     finwidth dmft     --data TRAIN.csv [--test TEST.csv] [--depth L] [--act ...] [--gamma0 G]
+                       [--ntk] [--lr ETA] [--steps T] [--seed K] [--every k] [--samples M]
+                       [--replicates R] [--sampler mc|antithetic|quadrature|exact] [--kernels FILE.csv]
 
    CSV: one row per point, columns x1..xD then y (test files may omit y), no header.
-   Output (stdout): "t,point,mean,var", one row per recorded step and point (train rows first,
-   then test rows); mean and var are the sample mean and unbiased variance of f over the seeds.
+   Output (stdout): simulate prints "t,point,mean,var" (mean and unbiased variance of f over the
+   seeds), dmft prints "t,point,mean,stderr" (the infinite-width prediction and its Monte Carlo
+   standard error); one row per recorded step and point, training rows first, then test rows.
    Errors: one line on stderr and exit status 1 (2 for usage errors). */
 #define FINWIDTH_IMPLEMENTATION
 #include "../finwidth.h"
@@ -17,10 +21,13 @@
 
 static const char usage[] =
     "usage: finwidth simulate --data TRAIN.csv [options]\n"
+    "       finwidth dmft --data TRAIN.csv [options]\n"
     "\n"
-    "Trains S networks from independent seeds by full-batch gradient descent and prints the mean\n"
+    "simulate trains S networks from independent seeds by full-batch gradient descent and prints the mean\n"
     "and variance over seeds of the predictions on every point at the recorded steps, as CSV\n"
     "with header t,point,mean,var (points: training rows first, then test rows).\n"
+    "dmft solves the same training at infinite width (the DMFT of Bordelon & Pehlevan 2022) and\n"
+    "prints t,point,mean,stderr: the prediction and its Monte Carlo standard error.\n"
     "\n"
     "Model (mean-field / muP): h1 = W0 x/sqrt(D), h(l+1) = W(l) phi(h(l))/sqrt(N),\n"
     "f = w . phi(hL)/(gamma0 N), weights N(0,1); loss 1/2 sum (y - f)^2 over the training\n"
@@ -39,6 +46,13 @@ static const char usage[] =
     "  --seeds S        ensemble size, S >= 1 (default 1)\n"
     "  --seed K         base seed; member s uses RNG stream s of seed K (default 0)\n"
     "  --every k        record every k steps, k >= 1; the last step is always recorded (default 1)\n"
+    "dmft only (--width and --seeds do not apply; --ntk means the lazy kernel limit):\n"
+    "  --samples M      single-site samples in all, M >= 2 R (default 8192)\n"
+    "  --replicates R   independent replicates for the standard errors, R >= 2 (default 8)\n"
+    "  --sampler NAME   mc, antithetic, quadrature (depth 1, few points) or exact (linear act)\n"
+    "                   (default antithetic)\n"
+    "  --kernels FILE   also write FILE (layer,t,s,i,j,Phi,Phi_se,G,G_se: two-time kernels at the\n"
+    "                   recorded steps; G empty on test points) and FILE_ntk.csv (t,i,j,NTK,NTK_se)\n"
     "  --help           this text\n";
 
 typedef struct table { int rows, cols; double *v; } table;
@@ -138,53 +152,21 @@ static int parse_real(const char *s, double *out)
     return 1;
 }
 
-static int simulate(int argc, char **argv)
+
+/* The problem read from the CSV files: X is (P+Q) x D, training rows first. */
+typedef struct problem { int P, Q, D; fw_real *X, *y, *yt; } problem;
+
+static void free_problem(problem *pb) { free(pb->X); free(pb->y); free(pb->yt); }
+
+static int load_problem(const char *train_path, const char *test_path, problem *pb)
 {
-    const char *train_path = NULL, *test_path = NULL;
-    int depth = 1, width = 256, steps = 100, seeds = 1, every = 1, ntk = 0, i, r, pt;
-    double gamma0 = 1, lr = 0.1;
-    long long seed = 0;
-    fw_activation act = FW_ACT_TANH;
     table tr, te;
-    fw_real *X, *y, *yt = NULL, *mem;
-    fw_ensemble_desc ed;
-    fw_data data;
-    fw_stats st;
-    fw_status s;
-    int D, P, Q, nrec, len, bad_step = -1;
-    char msg[256];
-    for (i = 0; i < argc; ++i) {
-        const char *o = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        int ok = 1;
-        if (strcmp(o, "--help") == 0) { fputs(usage, stdout); return 0; }
-        if (strcmp(o, "--ntk") == 0) { ntk = 1; continue; }
-        if (v == NULL) { fprintf(stderr, "finwidth: %s needs a value (see --help)\n", o); return 2; }
-        if (strcmp(o, "--data") == 0) train_path = v;
-        else if (strcmp(o, "--test") == 0) test_path = v;
-        else if (strcmp(o, "--depth") == 0) ok = parse_int(v, &depth) && depth >= 1;
-        else if (strcmp(o, "--act") == 0) ok = fw_act_parse(v, &act) == FW_OK;
-        else if (strcmp(o, "--width") == 0) ok = parse_int(v, &width) && width >= 1;
-        else if (strcmp(o, "--gamma0") == 0) ok = parse_real(v, &gamma0) && gamma0 > 0;
-        else if (strcmp(o, "--lr") == 0) ok = parse_real(v, &lr) && lr > 0;
-        else if (strcmp(o, "--steps") == 0) ok = parse_int(v, &steps) && steps >= 0;
-        else if (strcmp(o, "--seeds") == 0) ok = parse_int(v, &seeds) && seeds >= 1;
-        else if (strcmp(o, "--every") == 0) ok = parse_int(v, &every) && every >= 1;
-        else if (strcmp(o, "--seed") == 0) { int k; ok = parse_int(v, &k) && k >= 0; seed = k; }
-        else { fprintf(stderr, "finwidth: unknown option %s (see --help)\n", o); return 2; }
-        if (!ok) {
-            const char *want = strcmp(o, "--act") == 0 ? "tanh, relu, erf or linear"
-                             : strcmp(o, "--steps") == 0 ? "an integer >= 0"
-                             : strcmp(o, "--gamma0") == 0 || strcmp(o, "--lr") == 0 ? "a finite number > 0"
-                             : "an integer >= 1";
-            fprintf(stderr, "finwidth: bad value '%s' for %s: expected %s\n", v, o, want);
-            return 2;
-        }
-        ++i;
-    }
-    if (train_path == NULL) { fprintf(stderr, "finwidth: --data TRAIN.csv is required (see --help)\n"); return 2; }
+    char msg[512];
+    int i, r, D, P, Q = 0;
+    memset(pb, 0, sizeof *pb);
     if (read_csv(train_path, &tr)) return 1;
     if (tr.cols < 2) { free(tr.v); return fail("training CSV needs at least one input column and y", train_path); }
-    D = tr.cols - 1; P = tr.rows; Q = 0;
+    D = tr.cols - 1; P = tr.rows;
     te.v = NULL; te.rows = 0; te.cols = 0;
     if (test_path != NULL) {
         if (read_csv(test_path, &te)) { free(tr.v); return 1; }
@@ -195,43 +177,262 @@ static int simulate(int argc, char **argv)
         }
         Q = te.rows;
     }
-    X = (fw_real *)malloc(sizeof(fw_real) * (size_t)(P + Q) * (size_t)D);
-    y = (fw_real *)malloc(sizeof(fw_real) * (size_t)P);
-    if (Q > 0 && te.cols == D + 1) yt = (fw_real *)malloc(sizeof(fw_real) * (size_t)Q);
-    if (X == NULL || y == NULL || (Q > 0 && te.cols == D + 1 && yt == NULL)) { free(tr.v); free(te.v); return fail("out of memory", NULL); }
+    pb->P = P; pb->Q = Q; pb->D = D;
+    pb->X = (fw_real *)malloc(sizeof(fw_real) * (size_t)(P + Q) * (size_t)D);
+    pb->y = (fw_real *)malloc(sizeof(fw_real) * (size_t)P);
+    if (Q > 0 && te.cols == D + 1) pb->yt = (fw_real *)malloc(sizeof(fw_real) * (size_t)Q);
+    if (pb->X == NULL || pb->y == NULL || (Q > 0 && te.cols == D + 1 && pb->yt == NULL)) {
+        free(tr.v); free(te.v); free_problem(pb);
+        return fail("out of memory", NULL);
+    }
     for (i = 0; i < P; ++i) {
-        for (r = 0; r < D; ++r) X[(size_t)i * D + r] = (fw_real)tr.v[(size_t)i * tr.cols + r];
-        y[i] = (fw_real)tr.v[(size_t)i * tr.cols + D];
+        for (r = 0; r < D; ++r) pb->X[(size_t)i * D + r] = (fw_real)tr.v[(size_t)i * tr.cols + r];
+        pb->y[i] = (fw_real)tr.v[(size_t)i * tr.cols + D];
     }
     for (i = 0; i < Q; ++i) {
-        for (r = 0; r < D; ++r) X[(size_t)(P + i) * D + r] = (fw_real)te.v[(size_t)i * te.cols + r];
-        if (yt != NULL) yt[i] = (fw_real)te.v[(size_t)i * te.cols + D];
+        for (r = 0; r < D; ++r) pb->X[(size_t)(P + i) * D + r] = (fw_real)te.v[(size_t)i * te.cols + r];
+        if (pb->yt != NULL) pb->yt[i] = (fw_real)te.v[(size_t)i * te.cols + D];
     }
     free(tr.v); free(te.v);
-    memset(&ed, 0, sizeof ed);
-    ed.net.input_dim = D; ed.net.width = width; ed.net.depth = depth; ed.net.act = act;
-    ed.net.gamma0 = (fw_real)gamma0; ed.net.ntk = ntk; ed.net.seed = (uint64_t)seed;
-    ed.lr = (fw_real)lr; ed.steps = steps; ed.every = every;
-    data.P = P; data.Q = Q; data.D = D; data.X = X; data.ldx = D; data.y = y; data.y_test = yt;
-    s = fw_ensemble_shape(&ed, &data, &nrec, &len);
-    if (s != FW_OK) { free(X); free(y); free(yt); return fail(fw_status_string(s), NULL); }
-    mem = (fw_real *)malloc(sizeof(fw_real) * 2 * (size_t)nrec * (size_t)len);
-    if (mem == NULL) { free(X); free(y); free(yt); return fail("out of memory", NULL); }
-    fw_stats_init(&st, nrec * len, mem, mem + (size_t)nrec * len);
-    s = fw_ensemble_run(&ed, &data, 0, (uint64_t)seeds, &st, &bad_step, NULL);
-    if (s == FW_ERR_DIVERGED) {
-        snprintf(msg, sizeof msg, "training diverged at step %d (loss or outputs became NaN/Inf): learning rate %g is too large", bad_step, lr);
-        free(X); free(y); free(yt); free(mem);
-        return fail(msg, NULL);
+    return 0;
+}
+
+static fw_data problem_data(const problem *pb)
+{
+    fw_data d;
+    memset(&d, 0, sizeof d);
+    d.P = pb->P; d.Q = pb->Q; d.D = pb->D; d.X = pb->X; d.ldx = pb->D; d.y = pb->y; d.y_test = pb->yt;
+    return d;
+}
+
+/* Options of both commands; `dmft` selects which set is accepted. */
+typedef struct options {
+    const char *train, *test, *kernels;
+    int depth, width, steps, seeds, every, ntk, samples, replicates, dmft;
+    double gamma0, lr;
+    long long seed;
+    fw_activation act;
+    fw_dmft_sampler sampler;
+} options;
+
+static int parse_sampler(const char *v, fw_dmft_sampler *s)
+{
+    if (strcmp(v, "mc") == 0) *s = FW_SAMPLER_MC;
+    else if (strcmp(v, "antithetic") == 0) *s = FW_SAMPLER_ANTITHETIC;
+    else if (strcmp(v, "quadrature") == 0) *s = FW_SAMPLER_QUADRATURE;
+    else if (strcmp(v, "exact") == 0) *s = FW_SAMPLER_EXACT;
+    else return 0;
+    return 1;
+}
+
+/* Returns 0 to go on, 1 after --help, 2 on a usage error (message printed). */
+static int parse_options(int argc, char **argv, int dmft, options *o)
+{
+    int i;
+    memset(o, 0, sizeof *o);
+    o->depth = 1; o->width = 256; o->steps = 100; o->seeds = 1; o->every = 1; o->gamma0 = 1; o->lr = 0.1;
+    o->act = FW_ACT_TANH; o->samples = 8192; o->replicates = 8; o->sampler = FW_SAMPLER_ANTITHETIC; o->dmft = dmft;
+    for (i = 0; i < argc; ++i) {
+        const char *k = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        int ok = 1, known = 1;
+        if (strcmp(k, "--help") == 0) { fputs(usage, stdout); return 1; }
+        if (strcmp(k, "--ntk") == 0) { o->ntk = 1; continue; }
+        if (strcmp(k, "--data") == 0) { if (v) o->train = v; }
+        else if (strcmp(k, "--test") == 0) { if (v) o->test = v; }
+        else if (strcmp(k, "--depth") == 0) { if (v) ok = parse_int(v, &o->depth) && o->depth >= 1; }
+        else if (strcmp(k, "--act") == 0) { if (v) ok = fw_act_parse(v, &o->act) == FW_OK; }
+        else if (strcmp(k, "--gamma0") == 0) { if (v) ok = parse_real(v, &o->gamma0) && o->gamma0 > 0; }
+        else if (strcmp(k, "--lr") == 0) { if (v) ok = parse_real(v, &o->lr) && o->lr > 0; }
+        else if (strcmp(k, "--steps") == 0) { if (v) ok = parse_int(v, &o->steps) && o->steps >= 0; }
+        else if (strcmp(k, "--every") == 0) { if (v) ok = parse_int(v, &o->every) && o->every >= 1; }
+        else if (strcmp(k, "--seed") == 0) { int s = 0; if (v) { ok = parse_int(v, &s) && s >= 0; o->seed = s; } }
+        else if (!dmft && strcmp(k, "--width") == 0) { if (v) ok = parse_int(v, &o->width) && o->width >= 1; }
+        else if (!dmft && strcmp(k, "--seeds") == 0) { if (v) ok = parse_int(v, &o->seeds) && o->seeds >= 1; }
+        else if (dmft && strcmp(k, "--samples") == 0) { if (v) ok = parse_int(v, &o->samples) && o->samples >= 1; }
+        else if (dmft && strcmp(k, "--replicates") == 0) { if (v) ok = parse_int(v, &o->replicates) && o->replicates >= 2; }
+        else if (dmft && strcmp(k, "--sampler") == 0) { if (v) ok = parse_sampler(v, &o->sampler); }
+        else if (dmft && strcmp(k, "--kernels") == 0) { if (v) o->kernels = v; }
+        else known = 0;
+        if (!known) {
+            fprintf(stderr, "finwidth: unknown option %s for %s (see --help)\n", k, dmft ? "dmft" : "simulate");
+            return 2;
+        }
+        if (v == NULL) { fprintf(stderr, "finwidth: %s needs a value (see --help)\n", k); return 2; }
+        if (!ok) {
+            const char *want = strcmp(k, "--act") == 0 ? "tanh, relu, erf or linear"
+                             : strcmp(k, "--sampler") == 0 ? "mc, antithetic, quadrature or exact"
+                             : strcmp(k, "--steps") == 0 || strcmp(k, "--seed") == 0 ? "an integer >= 0"
+                             : strcmp(k, "--replicates") == 0 ? "an integer >= 2"
+                             : strcmp(k, "--gamma0") == 0 || strcmp(k, "--lr") == 0 ? "a finite number > 0"
+                             : "an integer >= 1";
+            fprintf(stderr, "finwidth: bad value '%s' for %s: expected %s\n", v, k, want);
+            return 2;
+        }
+        ++i;
     }
-    if (s != FW_OK) { free(X); free(y); free(yt); free(mem); return fail(fw_status_string(s), NULL); }
+    if (o->train == NULL) { fprintf(stderr, "finwidth: --data TRAIN.csv is required (see --help)\n"); return 2; }
+    return 0;
+}
+
+static int diverged(int step, double lr)
+{
+    char msg[256];
+    snprintf(msg, sizeof msg, "training diverged at step %d (loss or outputs became NaN/Inf): learning rate %g is too large", step, lr);
+    return fail(msg, NULL);
+}
+
+static int simulate(int argc, char **argv)
+{
+    options o;
+    problem pb;
+    fw_ensemble_desc ed;
+    fw_data data;
+    fw_stats st;
+    fw_status s;
+    fw_real *mem;
+    int nrec, len, r, pt, bad_step = -1, rc;
+    if ((rc = parse_options(argc, argv, 0, &o)) != 0) return rc == 1 ? 0 : rc;
+    if (load_problem(o.train, o.test, &pb)) return 1;
+    data = problem_data(&pb);
+    memset(&ed, 0, sizeof ed);
+    ed.net.input_dim = pb.D; ed.net.width = o.width; ed.net.depth = o.depth; ed.net.act = o.act;
+    ed.net.gamma0 = (fw_real)o.gamma0; ed.net.ntk = o.ntk; ed.net.seed = (uint64_t)o.seed;
+    ed.lr = (fw_real)o.lr; ed.steps = o.steps; ed.every = o.every;
+    s = fw_ensemble_shape(&ed, &data, &nrec, &len);
+    if (s != FW_OK) { free_problem(&pb); return fail(fw_status_string(s), NULL); }
+    mem = (fw_real *)malloc(sizeof(fw_real) * 2 * (size_t)nrec * (size_t)len);
+    if (mem == NULL) { free_problem(&pb); return fail("out of memory", NULL); }
+    fw_stats_init(&st, nrec * len, mem, mem + (size_t)nrec * len);
+    s = fw_ensemble_run(&ed, &data, 0, (uint64_t)o.seeds, &st, &bad_step, NULL);
+    if (s != FW_OK) {
+        free_problem(&pb); free(mem);
+        return s == FW_ERR_DIVERGED ? diverged(bad_step, o.lr) : fail(fw_status_string(s), NULL);
+    }
     printf("t,point,mean,var\n");
     for (r = 0; r < nrec; ++r)
-        for (pt = 0; pt < P + Q; ++pt)
+        for (pt = 0; pt < pb.P + pb.Q; ++pt)
             printf("%d,%d,%.10g,%.10g\n", fw_ensemble_record_time(&ed, r), pt,
                    (double)st.mean[(size_t)r * len + pt], (double)fw_stats_var(&st, r * len + pt));
-    free(X); free(y); free(yt); free(mem);
+    free_problem(&pb); free(mem);
     return 0;
+}
+
+/* FILE.csv -> FILE_ntk.csv (or FILE_ntk.csv appended when FILE has no .csv ending). */
+static void ntk_path(const char *kernels, char *out, size_t cap)
+{
+    size_t n = strlen(kernels);
+    if (n >= 4 && strcmp(kernels + n - 4, ".csv") == 0) snprintf(out, cap, "%.*s_ntk.csv", (int)(n - 4), kernels);
+    else snprintf(out, cap, "%s_ntk.csv", kernels);
+}
+
+static int write_kernels(const options *o, const fw_dmft_desc *d, const fw_dmft_result *res)
+{
+    const int R = res->n_records, n = res->n_points, P = res->P;
+    char path[4096];
+    FILE *fp;
+    int l, a, b, i, j;
+    if ((fp = fopen(o->kernels, "w")) == NULL) return fail("cannot write the kernels file", o->kernels);
+    fprintf(fp, "layer,t,s,i,j,Phi,Phi_se,G,G_se\n");
+    for (l = 0; l < res->depth; ++l)
+        for (a = 0; a < R; ++a)
+            for (b = 0; b < R; ++b)
+                for (i = 0; i < n; ++i)
+                    for (j = 0; j < n; ++j) {
+                        size_t e = (((size_t)l * R + a) * R + b) * n * n + (size_t)i * n + j;
+                        fprintf(fp, "%d,%d,%d,%d,%d,%.10g,%.10g", l + 1, fw_dmft_record_time(d, a), fw_dmft_record_time(d, b),
+                                i, j, (double)res->phi[e], (double)res->phi_se[e]);
+                        if (i < P && j < P) {
+                            size_t eg = (((size_t)l * R + a) * R + b) * P * P + (size_t)i * P + j;
+                            fprintf(fp, ",%.10g,%.10g\n", (double)res->g[eg], (double)res->g_se[eg]);
+                        } else {
+                            fprintf(fp, ",,\n");
+                        }
+                    }
+    if (fclose(fp) != 0) return fail("cannot write the kernels file", o->kernels);
+    ntk_path(o->kernels, path, sizeof path);
+    if ((fp = fopen(path, "w")) == NULL) return fail("cannot write the NTK file", path);
+    fprintf(fp, "t,i,j,NTK,NTK_se\n");
+    for (a = 0; a < R; ++a)
+        for (i = 0; i < P; ++i)
+            for (j = 0; j < P; ++j)
+                fprintf(fp, "%d,%d,%d,%.10g,%.10g\n", fw_dmft_record_time(d, a), i, j,
+                        (double)res->ntk[((size_t)a * P + i) * P + j], (double)res->ntk_se[((size_t)a * P + i) * P + j]);
+    if (fclose(fp) != 0) return fail("cannot write the NTK file", path);
+    return 0;
+}
+
+/* --ntk at infinite width: gamma0 = 1/sqrt(N) -> 0, the lazy limit; kernel GD, no sampling. */
+static int dmft_lazy(const options *o, const problem *pb, const fw_dmft_desc *d)
+{
+    const int n = pb->P + pb->Q, L = o->depth, R = fw_dmft_record_count(d);
+    fw_real *kx = (fw_real *)malloc(sizeof(fw_real) * (size_t)n * n);
+    fw_real *phi = (fw_real *)malloc(sizeof(fw_real) * (size_t)(L + 1) * n * n);
+    fw_real *g = (fw_real *)malloc(sizeof(fw_real) * (size_t)L * n * n);
+    fw_real *ntk = (fw_real *)malloc(sizeof(fw_real) * (size_t)n * n);
+    fw_real *f = (fw_real *)malloc(sizeof(fw_real) * (size_t)(o->steps + 1) * n);
+    fw_status s = FW_ERR_NOMEM;
+    int r, pt;
+    if (kx && phi && g && ntk && f) {
+        s = fw_syrk(FW_NO_TRANS, n, pb->D, 1 / (fw_real)pb->D, pb->X, pb->D, 0, kx, n);
+        if (s == FW_OK) s = fw_kernels_infinite(o->act, L, n, kx, n, phi, g, ntk);
+        if (s == FW_OK) s = fw_lazy_predict(pb->P, pb->Q, ntk, n, pb->y, (fw_real)o->lr, o->steps, f);
+    }
+    if (s == FW_OK) {
+        printf("t,point,mean,stderr\n");
+        for (r = 0; r < R; ++r)
+            for (pt = 0; pt < n; ++pt)
+                printf("%d,%d,%.10g,0\n", fw_dmft_record_time(d, r), pt, (double)f[(size_t)fw_dmft_record_time(d, r) * n + pt]);
+    }
+    free(kx); free(phi); free(g); free(ntk); free(f);
+    if (s == FW_ERR_DIVERGED) return fail("kernel gradient descent diverged: eta * lambda_max(NTK) > 2", NULL);
+    return s == FW_OK ? 0 : fail(fw_status_string(s), NULL);
+}
+
+static void log_to_stderr(void *user, fw_status s, const char *where, const char *what)
+{
+    char *buf = (char *)user;
+    (void)s;
+    snprintf(buf, 256, "%s: %s", where, what);
+}
+
+static int dmft(int argc, char **argv)
+{
+    options o;
+    problem pb;
+    fw_dmft_desc d;
+    fw_dmft_result res;
+    fw_data data;
+    fw_status s;
+    char why[256] = "";
+    int r, pt, rc;
+    if ((rc = parse_options(argc, argv, 1, &o)) != 0) return rc == 1 ? 0 : rc;
+    if (load_problem(o.train, o.test, &pb)) return 1;
+    data = problem_data(&pb);
+    memset(&d, 0, sizeof d);
+    d.depth = o.depth; d.act = o.act; d.gamma0 = (fw_real)o.gamma0; d.lr = (fw_real)o.lr; d.steps = o.steps;
+    d.every = o.every; d.sampler = o.sampler; d.samples = o.samples; d.replicates = o.replicates;
+    d.two_time = o.kernels != NULL; d.seed = (uint64_t)o.seed;
+    d.log.fn = log_to_stderr; d.log.user = why;
+    if (d.sampler == FW_SAMPLER_EXACT && d.act != FW_ACT_LINEAR) {
+        free_problem(&pb);
+        return fail("--sampler exact needs --act linear", NULL);
+    }
+    if (o.ntk) { rc = dmft_lazy(&o, &pb, &d); free_problem(&pb); return rc; }
+    s = fw_dmft_run(&d, &data, &res, NULL);
+    if (s != FW_OK) {
+        free_problem(&pb);
+        if (s == FW_ERR_DIVERGED) return diverged(res.diverged_step, o.lr);
+        return fail(fw_status_string(s), why[0] ? why : NULL);
+    }
+    printf("t,point,mean,stderr\n");
+    for (r = 0; r < res.n_records; ++r)
+        for (pt = 0; pt < res.n_points; ++pt)
+            printf("%d,%d,%.10g,%.10g\n", fw_dmft_record_time(&d, r), pt,
+                   (double)res.f[(size_t)r * res.n_points + pt], (double)res.f_se[(size_t)r * res.n_points + pt]);
+    rc = o.kernels != NULL ? write_kernels(&o, &d, &res) : 0;
+    fw_dmft_result_free(&res);
+    free_problem(&pb);
+    return rc;
 }
 
 int main(int argc, char **argv)
@@ -241,6 +442,7 @@ int main(int argc, char **argv)
         return argc < 2 ? 2 : 0;
     }
     if (strcmp(argv[1], "simulate") == 0) return simulate(argc - 2, argv + 2);
-    fprintf(stderr, "finwidth: unknown command '%s' (commands: simulate; see --help)\n", argv[1]);
+    if (strcmp(argv[1], "dmft") == 0) return dmft(argc - 2, argv + 2);
+    fprintf(stderr, "finwidth: unknown command '%s' (commands: simulate, dmft; see --help)\n", argv[1]);
     return 2;
 }

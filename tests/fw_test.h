@@ -20,6 +20,7 @@ extern const fw_test_case fw_tests_core[];
 extern const fw_test_case fw_tests_rng[];
 extern const fw_test_case fw_tests_linalg[];
 extern const fw_test_case fw_tests_net[];
+extern const fw_test_case fw_tests_dmft[];
 
 /* Defined in test_main.c. */
 void fw_test_fail(const char *file, int line, const char *expr, double a, double b, double tol);
@@ -44,6 +45,15 @@ void fw_test_fail(const char *file, int line, const char *expr, double a, double
 /* Unit roundoff of the build's fw_real: tolerances of rounding analyses are multiples of it. */
 #define TEST_EPS ((double)(sizeof(fw_real) == sizeof(float) ? FLT_EPSILON : DBL_EPSILON))
 #define TEST_IS_FLOAT (sizeof(fw_real) == sizeof(float))
+
+/* The microcontroller builds have 4 MiB of RAM for heap and stack: Monte Carlo tests divide
+   their sample counts by this (their tolerances come from the measured standard errors, so
+   they stay valid, only wider). */
+#ifdef TEST_SMALL_MEMORY
+#define TEST_SAMPLE_DIVISOR 32
+#else
+#define TEST_SAMPLE_DIVISOR 1
+#endif
 
 /* Helpers shared by the test files (test_util.c). */
 fw_real *test_alloc(size_t n);                 /* aborts the run on failure; tests only */

@@ -52,10 +52,35 @@ if "$bin" simulate --data "$tmp/train.csv" --test "$tmp/test_y.csv" --width 8 --
 # --help documents every option.
 "$bin" --help >"$tmp/help"
 missing=""
-for o in --data --test --depth --act --width --gamma0 --ntk --lr --steps --seeds --seed --every; do
+for o in --data --test --depth --act --width --gamma0 --ntk --lr --steps --seeds --seed --every \
+         --samples --replicates --sampler --kernels; do
     grep -q -- "$o " "$tmp/help" || missing="$missing $o"
 done
 if [ -z "$missing" ]; then ok; else bad "--help misses:$missing"; fi
+
+# dmft: the same columns with stderr; the kernels files; the lazy limit (--ntk) is exact.
+"$bin" dmft --data "$tmp/train.csv" --test "$tmp/test.csv" --depth 2 --act relu --gamma0 0.5 --lr 0.2 \
+    --steps 10 --every 5 --samples 512 --replicates 4 --kernels "$tmp/k.csv" >"$tmp/out" 2>"$tmp/err"
+rows=$(($(wc -l <"$tmp/out") - 1))
+if [ "$(head -n 1 "$tmp/out")" = "t,point,mean,stderr" ] && [ "$rows" -eq 15 ] && [ ! -s "$tmp/err" ] &&
+   awk -F, 'NR > 1 && (NF != 4 || $4 < 0 || $1 !~ /^(0|5|10)$/ || $2 < 0 || $2 > 4) { exit 1 }' "$tmp/out"; then
+    ok
+else
+    bad "dmft output contract (rows $rows, stderr $(head -c 200 "$tmp/err"))"
+fi
+# kernels: 2 layers x 3 x 3 record pairs x 5 x 5 points; NTK: 3 records x 3 x 3 training points
+if [ "$(head -n 1 "$tmp/k.csv")" = "layer,t,s,i,j,Phi,Phi_se,G,G_se" ] && [ "$(($(wc -l <"$tmp/k.csv") - 1))" -eq 450 ] &&
+   [ "$(head -n 1 "$tmp/k_ntk.csv")" = "t,i,j,NTK,NTK_se" ] && [ "$(($(wc -l <"$tmp/k_ntk.csv") - 1))" -eq 27 ]; then
+    ok
+else
+    bad "dmft --kernels files"
+fi
+"$bin" dmft --data "$tmp/train.csv" --ntk --steps 3 >"$tmp/a"
+if [ "$(wc -l <"$tmp/a")" -eq 13 ] && awk -F, 'NR > 1 && $4 != 0 { exit 1 }' "$tmp/a"; then ok; else bad "dmft --ntk (lazy limit)"; fi
+expect_error "dmft has no --width" "unknown option --width" dmft --data "$tmp/train.csv" --width 8
+expect_error "dmft exact needs linear" "exact needs --act linear" dmft --data "$tmp/train.csv" --sampler exact
+expect_error "dmft quadrature is two-layer" "QUADRATURE is for two-layer" dmft --data "$tmp/train.csv" --depth 2 --sampler quadrature
+expect_error "dmft divergence" "diverged at step [0-9]+.*learning rate" dmft --data "$tmp/train.csv" --act linear --lr 100 --steps 500 --samples 64 --replicates 2
 
 # Bad input.
 printf '1,2,3\n4,5\n' >"$tmp/ragged.csv"

@@ -16,14 +16,15 @@ void fw_test_fail(const char *file, int line, const char *expr, double a, double
 
 int main(int argc, char **argv)
 {
-    const fw_test_case *suites[4];
+    const fw_test_case *suites[5];
     int passed = 0, failed = 0, s;
     const char *filter = argc > 1 ? argv[1] : NULL;
     suites[0] = fw_tests_core;
     suites[1] = fw_tests_rng;
     suites[2] = fw_tests_linalg;
     suites[3] = fw_tests_net;
-    for (s = 0; s < 4; ++s) {
+    suites[4] = fw_tests_dmft;
+    for (s = 0; s < 5; ++s) {
         const fw_test_case *t;
         for (t = suites[s]; t->name != NULL; ++t) {
             if (filter != NULL && strstr(t->name, filter) == NULL) continue;

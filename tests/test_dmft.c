@@ -1,0 +1,406 @@
+/* DMFT tests: Gauss-Hermite exactness, closed-form kernels against published values and Monte
+   Carlo, kernel gradient descent against its eigen-solution, the two DMFT solvers against each
+   other, exact Gaussian averages against quadrature and sampling, the lazy limit, the variance
+   reduction of the antithetic sampler, and bad input. The comparisons with finite networks live
+   in test_stat.c (native builds only; they train wide networks). */
+#include "fw_test.h"
+#include <stdlib.h>
+#include <string.h>
+
+static fw_data dmft_data(int P, int Q, int D, fw_real *X, fw_real *y, unsigned seed)
+{
+    fw_data data;
+    int i;
+    test_fill_normal(X, (size_t)(P + Q) * D, seed);
+    test_fill_normal(y, (size_t)P, seed + 1);
+    for (i = 0; i < P; ++i) y[i] *= (fw_real)0.7;
+    memset(&data, 0, sizeof data);
+    data.P = P; data.Q = Q; data.D = D; data.X = X; data.ldx = D; data.y = y;
+    return data;
+}
+
+/* Scales the rows of X (n x D) to |x|^2 = D, so Kx has a unit diagonal. */
+static void unit_rows(int n, int D, fw_real *X)
+{
+    int i, j;
+    for (i = 0; i < n; ++i) {
+        double s = 0;
+        for (j = 0; j < D; ++j) s += (double)X[i * D + j] * X[i * D + j];
+        for (j = 0; j < D; ++j) X[i * D + j] = (fw_real)(X[i * D + j] * sqrt(D / s));
+    }
+}
+
+static fw_dmft_desc dmft_desc(int L, fw_activation act, fw_real gamma0, fw_real lr, int T)
+{
+    fw_dmft_desc d;
+    memset(&d, 0, sizeof d);
+    d.depth = L; d.act = act; d.gamma0 = gamma0; d.lr = lr; d.steps = T; d.seed = 11;
+    return d;
+}
+
+static void gauss_hermite_integrates_polynomials_exactly(void)
+{
+    /* E z^(2k) = (2k-1)!!, odd moments 0, for 2k < 2n. Rounding: the sum of n terms of size
+       up to (2k-1)!!, so the tolerance is relative, a few hundred eps (float: the nodes are
+       computed in double and rounded once). */
+    fw_real x[24], w[24];
+    int n, k, i;
+    for (n = 1; n <= 24; ++n) {
+        double dfact = 1;
+        FW_CHECK_STATUS(fw_gauss_hermite(n, x, w), FW_OK);
+        for (i = 1; i < n; ++i) FW_CHECK(x[i] > x[i - 1]);
+        for (k = 0; 2 * k < 2 * n && k <= 10; ++k) {
+            double even = 0, odd = 0;
+            if (k > 0) dfact *= 2 * k - 1;
+            for (i = 0; i < n; ++i) {
+                even += (double)w[i] * pow((double)x[i], 2 * k);
+                odd += (double)w[i] * pow((double)x[i], 2 * k + 1);
+            }
+            FW_CHECK_NEAR(even, dfact, 300 * TEST_EPS * dfact);
+            if (2 * k + 1 < 2 * n) FW_CHECK_NEAR(odd, 0, 300 * TEST_EPS * dfact * 4);
+        }
+    }
+    FW_CHECK_STATUS(fw_gauss_hermite(0, x, w), FW_ERR_SIZE);
+    FW_CHECK_STATUS(fw_gauss_hermite(3, NULL, w), FW_ERR_NULL);
+}
+
+static void relu_kernel_equals_arc_cosine_values_at_0_half_pi_pi(void)
+{
+    /* Cho & Saul (2009): for unit-variance inputs at angle th, the order-1 arc-cosine kernel is
+       (1/pi)(sin th + (pi - th) cos th), and E relu(u) relu(v) is half of it: 1/2, 1/(2 pi), 0
+       at th = 0, pi/2, pi. The order-0 kernel 1 - th/pi gives E step(u) step(v) = 1/2, 1/4, 0.
+       Scaling: E relu(au) relu(bv) = ab E relu(u) relu(v). */
+    const double pi = 3.14159265358979323846, tol = 50 * TEST_EPS;
+    fw_real k, kd;
+    FW_CHECK_STATUS(fw_act_kernel(FW_ACT_RELU, 1, 1, 1, &k, &kd), FW_OK);
+    FW_CHECK_NEAR(k, 0.5, tol); FW_CHECK_NEAR(kd, 0.5, tol);
+    FW_CHECK_STATUS(fw_act_kernel(FW_ACT_RELU, 1, 1, 0, &k, &kd), FW_OK);
+    FW_CHECK_NEAR(k, 1 / (2 * pi), tol); FW_CHECK_NEAR(kd, 0.25, tol);
+    FW_CHECK_STATUS(fw_act_kernel(FW_ACT_RELU, 1, 1, -1, &k, &kd), FW_OK);
+    FW_CHECK_NEAR(k, 0, tol); FW_CHECK_NEAR(kd, 0, tol);
+    FW_CHECK_STATUS(fw_act_kernel(FW_ACT_RELU, 4, 9, 0, &k, &kd), FW_OK);
+    FW_CHECK_NEAR(k, 6 / (2 * pi), 6 * tol);
+    /* erf at c = 0 vanishes (odd function, independent inputs); linear is the covariance */
+    FW_CHECK_STATUS(fw_act_kernel(FW_ACT_ERF, 1, 2, 0, &k, &kd), FW_OK);
+    FW_CHECK_NEAR(k, 0, tol);
+    FW_CHECK_STATUS(fw_act_kernel(FW_ACT_LINEAR, 1, 2, (fw_real)0.3, &k, &kd), FW_OK);
+    FW_CHECK_NEAR(k, 0.3, tol); FW_CHECK_NEAR(kd, 1, 0);
+    /* bad input */
+    FW_CHECK_STATUS(fw_act_kernel(FW_ACT_RELU, 1, 1, 2, &k, &kd), FW_ERR_NOT_PD);
+    FW_CHECK_STATUS(fw_act_kernel(FW_ACT_RELU, -1, 1, 0, &k, &kd), FW_ERR_NOT_PD);
+    FW_CHECK_STATUS(fw_act_kernel(FW_ACT_TANH, (fw_real)NAN, 1, 0, &k, &kd), FW_ERR_NONFINITE);
+    FW_CHECK_STATUS(fw_act_kernel(FW_ACT_COUNT, 1, 1, 0, &k, &kd), FW_ERR_ARG);
+}
+
+static void act_kernels_agree_with_monte_carlo(void)
+{
+    /* 2e5 draws of (u, v): each estimate's standard error is sd / sqrt(S), computed from the
+       draws; the check allows 4 of them. Covariance [[1.3, 0.6], [0.6, 0.8]]. */
+    const int S = 200000;
+    const fw_real a = (fw_real)1.3, b = (fw_real)0.8, c = (fw_real)0.6;
+    fw_activation acts[3] = {FW_ACT_RELU, FW_ACT_TANH, FW_ACT_ERF};
+    int which, i;
+    for (which = 0; which < 3; ++which) {
+        fw_rng rng;
+        double s1 = 0, s2 = 0, d1 = 0, d2 = 0;
+        fw_real k, kd;
+        fw_rng_init(&rng, 77, (uint64_t)which);
+        for (i = 0; i < S; ++i) {
+            double z1 = fw_rng_normal(&rng), z2 = fw_rng_normal(&rng);
+            fw_real u = (fw_real)(sqrt((double)a) * z1);
+            fw_real v = (fw_real)(c / sqrt((double)a) * z1 + sqrt((double)(b - c * c / a)) * z2);
+            double p = (double)fw_act(acts[which], u) * fw_act(acts[which], v);
+            double q = (double)fw_act_d1(acts[which], u) * fw_act_d1(acts[which], v);
+            s1 += p; s2 += p * p; d1 += q; d2 += q * q;
+        }
+        FW_CHECK_STATUS(fw_act_kernel(acts[which], a, b, c, &k, &kd), FW_OK);
+        s1 /= S; s2 /= S; d1 /= S; d2 /= S;
+        FW_CHECK_NEAR(k, s1, 4 * sqrt((s2 - s1 * s1) / S));
+        FW_CHECK_NEAR(kd, d1, 4 * sqrt((d2 - d1 * d1) / S));
+    }
+}
+
+static void lazy_predictions_equal_the_eigen_solution(void)
+{
+    /* f_train(t) = y - (I - eta K)^t y = V (1 - (1 - eta w)^t) V^T y. Rounding: t steps of a
+       contraction, a few hundred eps. */
+    const int P = 4, Q = 2, D = 3, n = 6, T = 12;
+    fw_real X[6 * 3], y[4], kx[36], phi[3 * 36], g[2 * 36], ntk[36], f[13 * 6], A[16], w[4], V[16];
+    fw_data data = dmft_data(P, Q, D, X, y, 3);
+    const fw_real eta = (fw_real)0.3;
+    int i, j, k;
+    fw_syrk(FW_NO_TRANS, n, D, 1 / (fw_real)D, X, D, 0, kx, n);
+    FW_CHECK_STATUS(fw_kernels_infinite(FW_ACT_TANH, 2, n, kx, n, phi, g, ntk), FW_OK);
+    FW_CHECK_STATUS(fw_lazy_predict(P, Q, ntk, n, y, eta, T, f), FW_OK);
+    for (i = 0; i < P; ++i)
+        for (j = 0; j < P; ++j) A[i * P + j] = ntk[i * n + j];
+    FW_CHECK_STATUS(fw_eigh(P, A, P, w, V, P), FW_OK);
+    for (i = 0; i < P; ++i) {
+        double want = 0;
+        for (k = 0; k < P; ++k) {
+            double vy = 0;
+            for (j = 0; j < P; ++j) vy += (double)V[j * P + k] * data.y[j];
+            want += (double)V[i * P + k] * (1 - pow(1 - (double)eta * w[k], T)) * vy;
+        }
+        FW_CHECK_NEAR(f[T * n + i], want, 300 * TEST_EPS);
+    }
+    /* eta lambda ~ 1e30: |f| grows 1e30-fold a step and overflows within 12 steps */
+    FW_CHECK_STATUS(fw_lazy_predict(P, Q, ntk, n, y, (fw_real)1e30, T, f), FW_ERR_DIVERGED);
+    FW_CHECK_STATUS(fw_lazy_predict(P, Q, ntk, n - 1, y, eta, T, f), FW_ERR_LD);
+}
+
+static void markov_and_general_solvers_agree_at_depth_one(void)
+{
+    /* The same samples through two different codes (the two-layer update and the general
+       history solver): equal to rounding, relative 1e-9 (float 1e-3), for all outputs. */
+    const int P = 3, Q = 2, D = 4, n = 5;
+    fw_real X[5 * 4], y[3];
+    fw_data data = dmft_data(P, Q, D, X, y, 21);
+    fw_dmft_desc d = dmft_desc(1, FW_ACT_TANH, (fw_real)1.5, (fw_real)0.6, 6);
+    fw_dmft_result a, b;
+    const double tol = TEST_IS_FLOAT ? 1e-3 : 1e-9;
+    int i;
+    d.samples = 512; d.replicates = 2; d.two_time = 1; d.every = 3;
+    FW_CHECK_STATUS(fw_dmft_run(&d, &data, &a, NULL), FW_OK);
+    d.general = 1;
+    FW_CHECK_STATUS(fw_dmft_run(&d, &data, &b, NULL), FW_OK);
+    FW_CHECK(a.n_records == 3 && b.n_records == 3);
+    for (i = 0; i < a.n_records * n; ++i) {
+        FW_CHECK_NEAR(a.f[i], b.f[i], tol);
+        FW_CHECK_NEAR(a.f_se[i], b.f_se[i], tol);
+    }
+    for (i = 0; i < a.n_records * P * P; ++i) FW_CHECK_NEAR(a.ntk[i], b.ntk[i], tol);
+    for (i = 0; i < 9 * n * n; ++i) FW_CHECK_NEAR(a.phi[i], b.phi[i], tol);
+    for (i = 0; i < 9 * P * P; ++i) FW_CHECK_NEAR(a.g[i], b.g[i], tol);
+    fw_dmft_result_free(&a);
+    fw_dmft_result_free(&b);
+}
+
+static void exact_gaussian_averages_equal_quadrature_for_linear_nets(void)
+{
+    /* Linear two-layer net: h(t) and w(t) stay linear in the initial (h, w), so f = E[w h] is a
+       quadratic form and Gauss-Hermite with 3 nodes per dimension is exact. EXACT (basis
+       propagation, both solvers) and QUADRATURE must agree to rounding. */
+    const int P = 3, Q = 1, D = 2, n = 4;
+    fw_real X[4 * 2], y[3];
+    fw_data data = dmft_data(P, Q, D, X, y, 31);
+    fw_dmft_desc d = dmft_desc(1, FW_ACT_LINEAR, (fw_real)0.7, (fw_real)0.2, 8);
+    fw_dmft_result q, e1, e2;
+    const double tol = TEST_IS_FLOAT ? 2e-4 : 1e-10;
+    int i;
+    d.sampler = FW_SAMPLER_QUADRATURE; d.quad_nodes = 3;
+    FW_CHECK_STATUS(fw_dmft_run(&d, &data, &q, NULL), FW_OK);
+    FW_CHECK(q.samples_used == 27);   /* 3^(min(P+Q, D) + 1) */
+    d.sampler = FW_SAMPLER_EXACT;
+    FW_CHECK_STATUS(fw_dmft_run(&d, &data, &e1, NULL), FW_OK);
+    d.general = 1;
+    FW_CHECK_STATUS(fw_dmft_run(&d, &data, &e2, NULL), FW_OK);
+    for (i = 0; i < q.n_records * n; ++i) {
+        FW_CHECK_NEAR(q.f[i], e1.f[i], tol);
+        FW_CHECK_NEAR(q.f[i], e2.f[i], tol);
+        FW_CHECK(q.f_se[i] == 0 && e2.f_se[i] == 0);
+    }
+    for (i = 0; i < q.n_records * P * P; ++i) FW_CHECK_NEAR(q.ntk[i], e2.ntk[i], tol);
+    fw_dmft_result_free(&q);
+    fw_dmft_result_free(&e1);
+    fw_dmft_result_free(&e2);
+}
+
+static void lazy_limit_dmft_equals_kernel_gd_with_closed_form_ntk(void)
+{
+    /* gamma0 = 1e-4: features move O(gamma0), so the DMFT predictions equal kernel GD with the
+       closed-form NTK up to O(gamma0) relative, far below the 1e-3 asked; quadrature over the 4
+       source dimensions makes the averages deterministic. In float psi =
+       w phi / gamma0 cancels O(1) terms to O(gamma0), so float runs gamma0 = 1e-2 and allows
+       the O(gamma0) = 1e-2 relative deviation. Quadrature: Gauss-Hermite converges slowly for
+       both (tanh has poles at +-i pi/2, erf grows like exp(y^2) off the real axis); measured on
+       inputs with |x|^2 = D: about 1e-2 relative at q = 12, 3e-3 at 16, 1e-4 at 24. D = 2 < P + Q
+       makes Kx singular (the test point's field is a combination of the others') and keeps the
+       rule at q^3 nodes. */
+    const int P = 2, Q = 1, D = 2, n = 3, T = 10;
+    const fw_real g0 = TEST_IS_FLOAT ? (fw_real)1e-2 : (fw_real)1e-4, eta = (fw_real)0.5;
+    const double tol = TEST_IS_FLOAT ? 2e-2 : 1e-3;
+    fw_real X[3 * 2], y[2], kx[9], phi[2 * 9], g[9], ntk[9], f[11 * 3], A[4], w[2], V[4];
+    fw_data data = dmft_data(P, Q, D, X, y, 41);
+    fw_activation acts[2] = {FW_ACT_TANH, FW_ACT_ERF};
+    int a, r, i;
+    unit_rows(n, D, X);
+    fw_syrk(FW_NO_TRANS, n, D, 1 / (fw_real)D, X, D, 0, kx, n);
+    for (a = 0; a < 2; ++a) {
+        fw_dmft_desc d = dmft_desc(1, acts[a], g0, eta, T);
+        fw_dmft_result res;
+        double fmax = 0;
+        d.sampler = FW_SAMPLER_QUADRATURE; d.quad_nodes = TEST_IS_FLOAT ? 16 : 24;
+        FW_CHECK_STATUS(fw_kernels_infinite(acts[a], 1, n, kx, n, phi, g, ntk), FW_OK);
+        FW_CHECK_STATUS(fw_lazy_predict(P, Q, ntk, n, y, eta, T, f), FW_OK);
+        FW_CHECK_STATUS(fw_dmft_run(&d, &data, &res, NULL), FW_OK);
+        for (i = 0; i < (T + 1) * n; ++i) fmax = fabs((double)f[i]) > fmax ? fabs((double)f[i]) : fmax;
+        for (r = 0; r < res.n_records; ++r)
+            for (i = 0; i < n; ++i) FW_CHECK_NEAR(res.f[r * n + i], f[r * n + i], tol * fmax);
+        /* the NTK and the sharpness stay at their closed-form initial values */
+        A[0] = ntk[0]; A[1] = ntk[1]; A[2] = ntk[3]; A[3] = ntk[4];
+        FW_CHECK_STATUS(fw_eigh(P, A, P, w, V, P), FW_OK);
+        for (r = 0; r < res.n_records; ++r) {
+            FW_CHECK_NEAR(res.sharpness[r], w[P - 1], tol * w[P - 1]);
+            FW_CHECK_NEAR(res.ntk[r * P * P + 1], ntk[1], tol * w[P - 1]);
+        }
+        fw_dmft_result_free(&res);
+    }
+}
+
+static void antithetic_sampler_beats_plain_monte_carlo_at_equal_cost(void)
+{
+    /* Same total samples M; reference from quadrature (24^3 nodes, ~1e-4 relative). Both estimators
+       are checked against it within 4 of their standard errors (R = 16 replicates, so the error
+       estimate is good to ~20%), at the last step on every point, and the antithetic standard
+       errors must be smaller on average: at gamma0 = 0.5 the cancelled w phi(h(0))/gamma0 part
+       carries most of the variance. */
+    const int P = 2, Q = 1, D = 2, n = 3, T = 6;
+    fw_real X[3 * 2], y[2];
+    fw_data data = dmft_data(P, Q, D, X, y, 51);
+    fw_dmft_desc d = dmft_desc(1, FW_ACT_TANH, (fw_real)0.5, (fw_real)0.5, T);
+    fw_dmft_result ref, mc, an;
+    double ratio = 0;
+    int i, r;
+    d.sampler = FW_SAMPLER_QUADRATURE; d.quad_nodes = 24;
+    FW_CHECK_STATUS(fw_dmft_run(&d, &data, &ref, NULL), FW_OK);
+    d.samples = 16000 / TEST_SAMPLE_DIVISOR; d.replicates = 16;
+    d.sampler = FW_SAMPLER_MC;
+    FW_CHECK_STATUS(fw_dmft_run(&d, &data, &mc, NULL), FW_OK);
+    d.sampler = FW_SAMPLER_ANTITHETIC;
+    FW_CHECK_STATUS(fw_dmft_run(&d, &data, &an, NULL), FW_OK);
+    r = ref.n_records - 1;
+    for (i = 0; i < n; ++i) {
+        FW_CHECK_NEAR(mc.f[r * n + i], ref.f[r * n + i], 4 * mc.f_se[r * n + i]);
+        FW_CHECK_NEAR(an.f[r * n + i], ref.f[r * n + i], 4 * an.f_se[r * n + i]);
+    }
+    for (r = 0; r < ref.n_records; ++r)
+        for (i = 0; i < n; ++i) ratio += an.f_se[r * n + i] / mc.f_se[r * n + i] / (ref.n_records * n);
+    FW_CHECK(ratio < 0.7);
+    fw_dmft_result_free(&ref);
+    fw_dmft_result_free(&mc);
+    fw_dmft_result_free(&an);
+}
+
+static void deep_linear_exact_solution_matches_sampled_solver(void)
+{
+    /* L = 3 linear: EXACT propagates the Gaussian sources' basis (no sampling); the sampled
+       general solver (Stein responses, Cholesky sources) must agree within 4 standard errors
+       (R = 16) on the final predictions and NTK diagonal. */
+    const int P = 3, Q = 1, D = 4, n = 4, T = 4;
+    fw_real X[4 * 4], y[3];
+    fw_data data = dmft_data(P, Q, D, X, y, 61);
+    fw_dmft_desc d = dmft_desc(3, FW_ACT_LINEAR, (fw_real)1, (fw_real)0.1, T);
+    fw_dmft_result ex, mc;
+    int i, r;
+    d.every = 2;
+    d.sampler = FW_SAMPLER_EXACT;
+    FW_CHECK_STATUS(fw_dmft_run(&d, &data, &ex, NULL), FW_OK);
+    d.sampler = FW_SAMPLER_ANTITHETIC; d.samples = 16000 / TEST_SAMPLE_DIVISOR; d.replicates = 16;
+    FW_CHECK_STATUS(fw_dmft_run(&d, &data, &mc, NULL), FW_OK);
+    r = ex.n_records - 1;
+    for (i = 0; i < n; ++i) FW_CHECK_NEAR(mc.f[r * n + i], ex.f[r * n + i], 4 * mc.f_se[r * n + i]);
+    for (i = 0; i < P; ++i) FW_CHECK_NEAR(mc.ntk[(r * P + i) * P + i], ex.ntk[(r * P + i) * P + i], 4 * mc.ntk_se[(r * P + i) * P + i]);
+    /* the t = 0 NTK of the exact solver is the closed form */
+    {
+        fw_real kx[16], phi[4 * 16], g[3 * 16], ntk[16];
+        fw_syrk(FW_NO_TRANS, n, D, 1 / (fw_real)D, X, D, 0, kx, n);
+        FW_CHECK_STATUS(fw_kernels_infinite(FW_ACT_LINEAR, 3, n, kx, n, phi, g, ntk), FW_OK);
+        for (i = 0; i < P; ++i) FW_CHECK_NEAR(ex.ntk[i * P + i], ntk[i * n + i], 1e3 * TEST_EPS * ntk[i * n + i]);
+    }
+    fw_dmft_result_free(&ex);
+    fw_dmft_result_free(&mc);
+}
+
+static void dmft_rejects_bad_input_without_leaks(void)
+{
+    const int P = 2, Q = 1, D = 2;
+    fw_real X[3 * 2], y[2], bad_y[2];
+    fw_data data = dmft_data(P, Q, D, X, y, 71), bd;
+    fw_dmft_desc d = dmft_desc(2, FW_ACT_TANH, 1, (fw_real)0.3, 4);
+    fw_dmft_result res;
+    test_counting_alloc st;
+    fw_allocator al;
+    size_t bytes;
+    void *ws;
+    int k, failures = 0;
+    d.samples = 64; d.replicates = 2;
+    FW_CHECK_STATUS(fw_dmft_run(NULL, &data, &res, NULL), FW_ERR_NULL);
+    FW_CHECK_STATUS(fw_dmft_run(&d, NULL, &res, NULL), FW_ERR_NULL);
+    FW_CHECK_STATUS(fw_dmft_run(&d, &data, NULL, NULL), FW_ERR_NULL);
+    d.lr = (fw_real)NAN; FW_CHECK_STATUS(fw_dmft_validate(&d, &data), FW_ERR_ARG); d.lr = (fw_real)0.3;
+    d.gamma0 = -1; FW_CHECK_STATUS(fw_dmft_validate(&d, &data), FW_ERR_ARG); d.gamma0 = 1;
+    d.depth = -1; FW_CHECK_STATUS(fw_dmft_validate(&d, &data), FW_ERR_SIZE); d.depth = 2;
+    d.steps = -1; FW_CHECK_STATUS(fw_dmft_validate(&d, &data), FW_ERR_SIZE); d.steps = 4;
+    d.replicates = 1; FW_CHECK_STATUS(fw_dmft_validate(&d, &data), FW_ERR_SIZE); d.replicates = 2;
+    d.samples = 3; FW_CHECK_STATUS(fw_dmft_validate(&d, &data), FW_ERR_SIZE); d.samples = 64;
+    d.sampler = FW_SAMPLER_EXACT; FW_CHECK_STATUS(fw_dmft_validate(&d, &data), FW_ERR_ARG);
+    d.sampler = FW_SAMPLER_QUADRATURE; FW_CHECK_STATUS(fw_dmft_validate(&d, &data), FW_ERR_ARG);
+    d.sampler = (fw_dmft_sampler)9; FW_CHECK_STATUS(fw_dmft_validate(&d, &data), FW_ERR_ARG);
+    d.sampler = FW_SAMPLER_MC;
+    bd = data; bd.P = 0; FW_CHECK_STATUS(fw_dmft_validate(&d, &bd), FW_ERR_SIZE);
+    bad_y[0] = y[0]; bad_y[1] = (fw_real)INFINITY;
+    bd = data; bd.y = bad_y; FW_CHECK_STATUS(fw_dmft_validate(&d, &bd), FW_ERR_NONFINITE);
+    bd = data; bd.ldx = 1; FW_CHECK_STATUS(fw_dmft_validate(&d, &bd), FW_ERR_LD);
+    /* too small a workspace */
+    FW_CHECK_STATUS(fw_dmft_workspace_size(&d, &data, &bytes), FW_OK);
+    ws = malloc(bytes);
+    FW_CHECK(ws != NULL);
+    FW_CHECK_STATUS(fw_dmft_run_ws(&d, &data, &res, ws, bytes / 2), FW_ERR_WORKSPACE);
+    FW_CHECK_STATUS(fw_dmft_run_ws(&d, &data, &res, ws, bytes), FW_OK);
+    free(ws);
+    /* allocation failure: every call of the allocator fails in turn, nothing leaks */
+    for (k = 1; k <= 2; ++k) {
+        fw_status s;
+        memset(&st, 0, sizeof st);
+        st.fail_at = k;
+        al = test_counting_allocator(&st);
+        s = fw_dmft_run(&d, &data, &res, &al);
+        if (s == FW_ERR_NOMEM) ++failures;
+        else { FW_CHECK_STATUS(s, FW_OK); fw_dmft_result_free(&res); }
+        FW_CHECK(st.live == 0);
+    }
+    FW_CHECK(failures == 1);
+    /* divergence: a linear net with eta far beyond 2 / sharpness grows like |1 - eta lambda|^t
+       and overflows within a few hundred steps (float: fewer) */
+    d.lr = 50; d.steps = 1000; d.depth = 1; d.act = FW_ACT_LINEAR;
+    FW_CHECK_STATUS(fw_dmft_run(&d, &data, &res, NULL), FW_ERR_DIVERGED);
+    FW_CHECK(res.diverged_step > 0 && res.diverged_step < 1000);
+}
+
+static void dmft_workspace_run_is_deterministic_and_equals_allocating_run(void)
+{
+    const int P = 3, Q = 1, D = 3;
+    fw_real X[4 * 3], y[3];
+    fw_data data = dmft_data(P, Q, D, X, y, 81);
+    fw_dmft_desc d = dmft_desc(2, FW_ACT_RELU, (fw_real)0.8, (fw_real)0.4, 5);
+    fw_dmft_result a, b;
+    size_t bytes;
+    void *ws;
+    int i;
+    d.samples = 256; d.replicates = 4;
+    FW_CHECK_STATUS(fw_dmft_workspace_size(&d, &data, &bytes), FW_OK);
+    ws = malloc(bytes);
+    FW_CHECK(ws != NULL);
+    FW_CHECK_STATUS(fw_dmft_run_ws(&d, &data, &a, ws, bytes), FW_OK);
+    FW_CHECK_STATUS(fw_dmft_run(&d, &data, &b, NULL), FW_OK);
+    for (i = 0; i < a.n_records * 4; ++i) FW_CHECK(a.f[i] == b.f[i] && a.f_se[i] == b.f_se[i]);
+    FW_CHECK(a.samples_used == 64 && a.replicates_used == 4);
+    free(ws);
+    fw_dmft_result_free(&b);
+}
+
+const fw_test_case fw_tests_dmft[] = {
+    FW_TEST(gauss_hermite_integrates_polynomials_exactly),
+    FW_TEST(relu_kernel_equals_arc_cosine_values_at_0_half_pi_pi),
+    FW_TEST(act_kernels_agree_with_monte_carlo),
+    FW_TEST(lazy_predictions_equal_the_eigen_solution),
+    FW_TEST(markov_and_general_solvers_agree_at_depth_one),
+    FW_TEST(exact_gaussian_averages_equal_quadrature_for_linear_nets),
+    FW_TEST(lazy_limit_dmft_equals_kernel_gd_with_closed_form_ntk),
+    FW_TEST(antithetic_sampler_beats_plain_monte_carlo_at_equal_cost),
+    FW_TEST(deep_linear_exact_solution_matches_sampled_solver),
+    FW_TEST(dmft_rejects_bad_input_without_leaks),
+    FW_TEST(dmft_workspace_run_is_deterministic_and_equals_allocating_run),
+    {NULL, NULL}
+};
