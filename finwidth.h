@@ -2522,15 +2522,22 @@ static void fw__solve_right_lower_t(int rows, int k, const fw_real *Lm, int ldl,
     }
 }
 
+/* phi and phi' together (one tanh or exp where the pair shares it). */
+static void fw__act_pair(fw_activation act, fw_real x, fw_real *phi, fw_real *d1)
+{
+    if (act == FW_ACT_TANH) { fw_real t = fw__tanh(x); *phi = t; *d1 = 1 - t * t; return; }
+    *phi = fw_act(act, x);
+    *d1 = fw_act_d1(act, x);
+}
+
+/* X <- phi(X) on m rows of k entries; with d1, also phi'(X) (ld ldd). */
 static void fw__act_rows(fw_activation act, int m, int k, fw_real *X, int ldx, fw_real *d1, int ldd)
 {
     int i, j;
     for (i = 0; i < m; ++i) {
         fw_real *x = X + (size_t)i * ldx;
-        for (j = 0; j < k; ++j) {
-            if (d1 != NULL) d1[(size_t)i * ldd + j] = fw_act_d1(act, x[j]);
-            x[j] = fw_act(act, x[j]);
-        }
+        if (d1 == NULL) { for (j = 0; j < k; ++j) x[j] = fw_act(act, x[j]); continue; }
+        for (j = 0; j < k; ++j) fw__act_pair(act, x[j], &x[j], &d1[(size_t)i * ldd + j]);
     }
 }
 
@@ -2640,10 +2647,12 @@ static fw_status fw__dmft_markov(fw__dmft *s, int *bad_step)
     for (i = 0; i < m; ++i) s->wv[i] = y->zr[i];
     for (t = 0; t <= T; ++t) {
         fw_real *f = s->fh + (size_t)t * n, *dl = s->delta + (size_t)t * P;
+        /* tmp = phi(h); gg = g = w phi'(h) on the training points */
         memcpy(s->tmp, s->h, (size_t)m * n * sizeof(fw_real));
+        fw__act_rows(s->d.act, m, P, s->tmp, n, s->gg, P);
+        if (n > P) fw__act_rows(s->d.act, m, n - P, s->tmp + P, n, NULL, 0);
         for (i = 0; i < m; ++i)
-            for (j = 0; j < P; ++j) s->gg[(size_t)i * P + j] = s->wv[i] * fw_act_d1(s->d.act, s->h[(size_t)i * n + j]);
-        fw__act_rows(s->d.act, m, n, s->tmp, n, NULL, 0);
+            for (j = 0; j < P; ++j) s->gg[(size_t)i * P + j] *= s->wv[i];
         /* f = E[w phi(h)] / gamma0 */
         for (i = 0; i < m; ++i) wwt[i] = y->wt[i] * s->wv[i];
         fw__gemv(FW_TRANS, m, n, 1 / s->gam, s->tmp, n, wwt, 0, f);
