@@ -22,7 +22,9 @@ extern const fw_test_case fw_tests_linalg[];
 extern const fw_test_case fw_tests_net[];
 extern const fw_test_case fw_tests_dmft[];
 
-/* Defined in test_main.c. */
+/* The runner (test_util.c): runs every test whose name contains filter (NULL: all), prints
+   "N passed, M failed" last and returns the exit status. */
+int test_run(const fw_test_case *const *suites, int n_suites, const char *filter);
 void fw_test_fail(const char *file, int line, const char *expr, double a, double b, double tol);
 
 #define FW_CHECK(cond)                                                      \

@@ -123,15 +123,6 @@ static const fw_test_case fw_tests_stat[] = {
     {NULL, NULL}
 };
 
-static int current_failed;
-
-void fw_test_fail(const char *file, int line, const char *expr, double a, double b, double tol)
-{
-    current_failed = 1;
-    if (tol < 0) printf("    %s:%d: check failed: %s\n", file, line, expr);
-    else printf("    %s:%d: %s: %.17g vs %.17g, tolerance %.3g\n", file, line, expr, a, b, tol);
-}
-
 /* `ninja validate`: DMFT against N = 4096, S = 32 ensembles over depth 1..3, tanh and ReLU,
    gamma0 in {0.1, 1, 2}; one row per configuration (30 cells each: 5 records x 6 points). */
 static int validate(void)
@@ -158,16 +149,7 @@ static int validate(void)
 
 int main(int argc, char **argv)
 {
-    int passed = 0, failed = 0;
-    const fw_test_case *t;
+    const fw_test_case *const suites[1] = {fw_tests_stat};
     if (argc > 1 && strcmp(argv[1], "--validate") == 0) return validate();
-    for (t = fw_tests_stat; t->name != NULL; ++t) {
-        if (argc > 1 && strstr(t->name, argv[1]) == NULL) continue;
-        current_failed = 0;
-        t->fn();
-        if (current_failed) { ++failed; printf("FAIL %s\n", t->name); }
-        else ++passed;
-    }
-    printf("%d passed, %d failed\n", passed, failed);
-    return failed == 0 ? 0 : 1;
+    return test_run(suites, 1, argc > 1 ? argv[1] : NULL);
 }

@@ -1,4 +1,5 @@
 #include "fw_test.h"
+#include <string.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -68,4 +69,31 @@ fw_allocator test_counting_allocator(test_counting_alloc *state)
     a.free = counting_free;
     a.user = state;
     return a;
+}
+
+/* The runner shared by test_main.c and test_stat.c. */
+static int test_current_failed;
+
+void fw_test_fail(const char *file, int line, const char *expr, double a, double b, double tol)
+{
+    test_current_failed = 1;
+    if (tol < 0) printf("    %s:%d: check failed: %s\n", file, line, expr);
+    else printf("    %s:%d: %s: %.17g vs %.17g, tolerance %.3g\n", file, line, expr, a, b, tol);
+}
+
+int test_run(const fw_test_case *const *suites, int n_suites, const char *filter)
+{
+    int passed = 0, failed = 0, s;
+    for (s = 0; s < n_suites; ++s) {
+        const fw_test_case *t;
+        for (t = suites[s]; t->name != NULL; ++t) {
+            if (filter != NULL && strstr(t->name, filter) == NULL) continue;
+            test_current_failed = 0;
+            t->fn();
+            if (test_current_failed) { ++failed; printf("FAIL %s\n", t->name); }
+            else ++passed;
+        }
+    }
+    printf("%d passed, %d failed\n", passed, failed);
+    return failed == 0 ? 0 : 1;
 }
