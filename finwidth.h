@@ -506,6 +506,109 @@ FW_API fw_status fw_dmft_run(const fw_dmft_desc *desc, const fw_data *data, fw_d
                              const fw_allocator *alloc);
 FW_API void fw_dmft_result_free(fw_dmft_result *res);
 
+// ==== fluctuations: finite-width variance (Bordelon & Pehlevan 2023) ============================
+
+/* What an observable callback sees of the problem: n points (training first), the input kernel
+   kx = X X^T / D (n x n), and bw, n smoothing widths: in tangents, relu'' (a Dirac delta) stands
+   as a Gaussian density of width bw[a] on point a (see fw_site_d2). */
+typedef struct fw_site_info {
+    int n, P;
+    fw_activation act;
+    fw_real gamma0;
+    const fw_real *kx;
+    const fw_real *bw;
+} fw_site_info;
+
+/* phi''(x) for the tangents of the fluctuation theory: the exact second derivative for smooth
+   activations; for relu (phi'' = Dirac delta at 0) a Gaussian density of width bw > 0. */
+FW_API fw_real fw_site_d2(fw_activation act, fw_real x, fw_real bw);
+
+/* A neuron-averaged observable O(t) = (1/N) sum_i o(h_i(t), w_i(t)) of a two-layer net with k
+   components, for the linear-response rule of science.md section 2 (generic: the solver's NTK
+   and Phi outputs use the same route). fn gets m single-site samples at one step: h (m x n, ld
+   n: preactivations on all points) and w (m: readouts). With dh == NULL it writes o (m x k, ld k);
+   otherwise it writes the directional derivative of o along the tangent (dh: m x n, dw: m). The
+   solver returns the infinite-width mean and the width-N variance of every component at every
+   recorded step into mean and var (n_records x k each, caller-owned), and the standard error of
+   var into var_se when that is not NULL. fn must not keep state between calls. */
+typedef struct fw_fluct_observable {
+    int k;
+    void (*fn)(void *user, const fw_site_info *info, int m, const fw_real *h, const fw_real *w,
+               const fw_real *dh, const fw_real *dw, fw_real *out);
+    void *user;
+    fw_real *mean, *var, *var_se;
+} fw_fluct_observable;
+
+/* Finite-width fluctuations of a two-layer net trained by full-batch GD (Bordelon & Pehlevan
+   2023; science.md section 2): over random initializations a width-N network's predictions are
+   f_N = f_inf + delta f with, to leading order,
+     Cov(delta f) = (1/N) (I + J)^-1 kappa (I + J)^-T,
+   kappa: the single-site covariance of psi = w phi(h) / gamma0 over all (step, point) pairs,
+   J[(t, nu), (s, mu)] = E d psi_nu(t) / d Delta_mu(s): the causal response of the single site to
+   the error, computed exactly by forward-mode tangents through the discrete-time update (no
+   finite differences). I + J is block unit-lower-triangular in time: forward substitution.
+   A neuron-averaged observable O gets delta O = eps_O - J_O (I + J)^-1 eps_f (J_O = E d o/d Delta),
+   evaluated as the single-site variance of its influence o - J_O (I + J)^-1 psi.
+   The averages use the DMFT's samples (desc.dmft: MC, ANTITHETIC or QUADRATURE). For MC and
+   ANTITHETIC, as in fw_dmft_run, R replicates of M/R samples give the standard errors (_se,
+   their spread / sqrt(R)) and the outputs come from one more solve on all M samples (the same
+   samples as fw_dmft_run's mean). Cost: about 2 x (R + 1)/R solves of O(M T^2 P^2 (P + Q)).
+   The theory is leading order in 1/N: the O(1/N) shift of the mean is not included. Where the
+   response nearly cancels the single-site variance (late times on training points) the relative
+   Monte Carlo error of the variance grows by that cancellation factor: read the _se. */
+typedef struct fw_fluct_desc {
+    fw_dmft_desc dmft;        /* the infinite-width problem; depth 1 (deep nets: not yet) */
+    int width;                /* N >= 1: the variances are those of a width-N network */
+    int kernels;              /* also the NTK (train) and Phi (all points) variances */
+    fw_real relu_bw;          /* relu: delta width relative to sqrt(Kx[a][a]); 0 means 1.06 M^-1/5 */
+    int n_obs;                /* user observables (may be 0) */
+    fw_fluct_observable *obs;
+} fw_fluct_desc;
+
+/* Outputs (views into the solver's memory); R = n_records, n = P + Q points, training first.
+     f, f_var:   R x n   infinite-width mean, and Var f at width N
+     f_cov:      R x n x n   equal-time covariance at width N
+     f_var_naive: R x n  Var psi / N, the variance without the response (I + J)^-1 (for contrast)
+     train_loss, test_loss (R): infinite-width losses; _var: their variance at width N (delta method)
+     dfdy:       R x n x P   d f_inf(t) / d y: how the infinite-width predictions move with the
+                 training labels (= (I - (I + J)^-1) applied to a constant shift of y)
+     ntk, ntk_var: (kernels) R x P x P;  phi, phi_var: (kernels) R x n x n  (NULL otherwise) */
+typedef struct fw_fluct_result {
+    int n_records, n_points, P, width, samples_used, replicates_used;
+    fw_real *f, *f_var, *f_cov, *f_var_naive;
+    fw_real *train_loss, *train_loss_var, *test_loss, *test_loss_var;
+    fw_real *dfdy;
+    fw_real *ntk, *ntk_var, *phi, *phi_var;
+    /* standard errors of each of the above, same shapes (0 for QUADRATURE) */
+    fw_real *f_se, *f_var_se, *f_cov_se, *f_var_naive_se;
+    fw_real *train_loss_se, *train_loss_var_se, *test_loss_se, *test_loss_var_se;
+    fw_real *dfdy_se;
+    fw_real *ntk_se, *ntk_var_se, *phi_se, *phi_var_se;
+    void *owned;
+    fw_allocator alloc;
+} fw_fluct_result;
+
+FW_API fw_status fw_fluct_workspace_size(const fw_fluct_desc *desc, const fw_data *data, size_t *bytes);
+FW_API fw_status fw_fluct_run_ws(const fw_fluct_desc *desc, const fw_data *data, fw_fluct_result *res,
+                                 void *ws, size_t ws_bytes);
+FW_API fw_status fw_fluct_run(const fw_fluct_desc *desc, const fw_data *data, fw_fluct_result *res,
+                              const fw_allocator *alloc);
+FW_API void fw_fluct_result_free(fw_fluct_result *res);
+
+/* The lazy limit in closed form (science.md section 3). With a static random kernel
+   K = K0 + dK and random initial outputs f(0) = e0, kernel GD f(t+1) = f(t) + eta K[:, train] (y -
+   f_train(t)) gives to first order delta f(t+1) = delta f(t) - eta K0[:, train] delta f_train(t) +
+   eta dK[:, train] Delta0(t), delta f(0) = e0, with Delta0(t) = y - f0_train(t) the mean-field
+   error (f0 from K0, f0(0) = 0). Inputs over n = P + Q points: ntk0 (n x n, ld n), f0cov = Cov e0
+   (n x n), kcov = Cov dK[:, train] ((n P) x (n P), entry ((a, mu), (b, nu)) at
+   (a P + mu) (n P) + b P + nu), and e0 uncorrelated with dK (true for the two-layer net: o(w) is
+   even, psi odd in w). var: (steps + 1) x n, Var f(t) at each step; cov (may be NULL): (steps+1) x n x n.
+   work: fw_lazy_variance_work(P, Q) reals. */
+FW_API size_t fw_lazy_variance_work(int P, int Q);
+FW_API fw_status fw_lazy_variance(int P, int Q, const fw_real *ntk0, const fw_real *f0cov,
+                                  const fw_real *kcov, const fw_real *y, fw_real eta, int steps,
+                                  fw_real *var, fw_real *cov, fw_real *work);
+
 #ifdef __cplusplus
 }
 #endif
@@ -2241,6 +2344,7 @@ typedef struct fw__dmft {
     fw_real *gh_x, *gh_w;       /* quadrature rule */
     /* two-layer (Markov) solver */
     fw_real *h, *wv, *tmp, *gg, *st_ph, *st_g;   /* wtraj and scr double as an m-vector and m x n scratch */
+    fw_real *htr, *wtr;         /* optional (fluctuations): h(t) nt x m x n and w(t) nt x m */
     /* general solver */
     fw__dmft_layer *lay;
     fw_real *wtraj, *scr, *kh;
@@ -2628,6 +2732,8 @@ static fw_status fw__dmft_record_ntk(fw__dmft *s, int r)
     fw_real *dst = s->rec + fw__dmft_off(s, 3) + (size_t)r * P * P;
     fw_status st;
     memcpy(dst, s->eig_a, (size_t)P * P * sizeof(fw_real));
+    /* an NTK that overflowed while the predictions were still finite: the run is blowing up */
+    if (!fw__all_finite(P, P, dst, P)) return FW_ERR_DIVERGED;
     if ((st = fw_eigh(P, s->eig_a, P, s->eig_w, s->eig_v, P)) != FW_OK) return st;
     s->rec[fw__dmft_off(s, 4) + r] = s->eig_w[P - 1];
     return FW_OK;
@@ -2658,13 +2764,17 @@ static fw_status fw__dmft_markov(fw__dmft *s, int *bad_step)
         fw__gemv(FW_TRANS, m, n, 1 / s->gam, s->tmp, n, wwt, 0, f);
         if (!fw__all_finite(1, n, f, n) || !fw__all_finite(1, m, s->wv, m)) { *bad_step = t; return FW_ERR_DIVERGED; }
         for (j = 0; j < P; ++j) dl[j] = s->data->y[j] - f[j];
+        if (s->htr != NULL) {
+            memcpy(s->htr + (size_t)t * m * n, s->h, (size_t)m * n * sizeof(fw_real));
+            memcpy(s->wtr + (size_t)t * m, s->wv, (size_t)m * sizeof(fw_real));
+        }
         if (r < s->nrec && fw_dmft_record_time(&s->d, r) == t) {
             /* NTK = Phi(1) + G(1) o Kx on the training points */
             fw__wcross(m, P, P, y->wt, s->tmp, n, s->tmp, n, s->scr, s->eig_a, P);
             fw__wcross(m, P, P, y->wt, s->gg, P, s->gg, P, s->scr, s->eig_v, P);
             for (i = 0; i < P; ++i)
                 for (j = 0; j < P; ++j) s->eig_a[i * P + j] += s->eig_v[i * P + j] * s->kx[(size_t)i * n + j];
-            if ((st = fw__dmft_record_ntk(s, r)) != FW_OK) return st;
+            if ((st = fw__dmft_record_ntk(s, r)) != FW_OK) { *bad_step = t; return st; }
             if (s->d.two_time) {
                 memcpy(s->st_ph + (size_t)r * m * n, s->tmp, (size_t)m * n * sizeof(fw_real));
                 memcpy(s->st_g + (size_t)r * m * P, s->gg, (size_t)m * P * sizeof(fw_real));
@@ -2878,7 +2988,7 @@ static fw_status fw__dmft_general(fw__dmft *s, int *bad_step)
                 for (l = 1; l < L; ++l) acc += s->lay[l].gk[e] * s->lay[l - 1].ktt[e];
                 s->eig_a[i * P + mu] = acc;
             }
-        if ((st = fw__dmft_record_ntk(s, r)) != FW_OK) return st;
+        if ((st = fw__dmft_record_ntk(s, r)) != FW_OK) { *bad_step = fw_dmft_record_time(&s->d, r); return st; }
     }
     if (s->d.two_time) {
         const int R = s->nrec;
@@ -2917,6 +3027,20 @@ static void fw__dmft_result_views(fw__dmft *s, fw_dmft_result *res)
     res->g_se = s->d.two_time ? se + fw__dmft_off(s, 6) : NULL;
 }
 
+/* Kx = X X^T / D and its factor (u(1) ~ N(0, Kx) on all points, training points first); the
+   quadrature rule. */
+static fw_status fw__dmft_setup(fw__dmft *s)
+{
+    const fw_data *data = s->data;
+    int i, j;
+    fw__syrk(FW_NO_TRANS, s->n, s->D, 1 / (fw_real)s->D, data->X, data->ldx == 0 ? data->D : data->ldx, 0, s->kx, s->n);
+    fw__chol_rows(s->kx, s->n, s->lx, s->n, 0, s->n);
+    for (i = 0; i < s->n; ++i)
+        for (j = i + 1; j < s->n; ++j) s->lx[(size_t)i * s->n + j] = 0;
+    if (s->d.sampler == FW_SAMPLER_QUADRATURE) return fw_gauss_hermite(s->d.quad_nodes, s->gh_x, s->gh_w);
+    return FW_OK;
+}
+
 FW_API fw_status fw_dmft_run_ws(const fw_dmft_desc *desc, const fw_data *data, fw_dmft_result *res,
                                 void *ws, size_t ws_bytes)
 {
@@ -2924,7 +3048,7 @@ FW_API fw_status fw_dmft_run_ws(const fw_dmft_desc *desc, const fw_data *data, f
     fw_arena ar;
     fw_stats acc;
     fw_status st;
-    int rep, i, j, l, bad = -1;
+    int rep, i, l, bad = -1;
     if (res == NULL || ws == NULL) return FW_ERR_NULL;
     memset(res, 0, sizeof *res);
     res->diverged_step = -1;
@@ -2935,12 +3059,7 @@ FW_API fw_status fw_dmft_run_ws(const fw_dmft_desc *desc, const fw_data *data, f
         fw__report(&desc->log, FW_ERR_WORKSPACE, "fw_dmft_run_ws", "workspace smaller than fw_dmft_workspace_size");
         return FW_ERR_WORKSPACE;
     }
-    /* Kx = X X^T / D and its factor (u(1) ~ N(0, Kx) on all points, training points first) */
-    fw__syrk(FW_NO_TRANS, s.n, s.D, 1 / (fw_real)s.D, data->X, data->ldx == 0 ? data->D : data->ldx, 0, s.kx, s.n);
-    fw__chol_rows(s.kx, s.n, s.lx, s.n, 0, s.n);
-    for (i = 0; i < s.n; ++i)
-        for (j = i + 1; j < s.n; ++j) s.lx[(size_t)i * s.n + j] = 0;
-    if (s.d.sampler == FW_SAMPLER_QUADRATURE && (st = fw_gauss_hermite(s.d.quad_nodes, s.gh_x, s.gh_w)) != FW_OK) return st;
+    if ((st = fw__dmft_setup(&s)) != FW_OK) return st;
     /* Standard errors from R replicates of M/R samples; the mean from one solve on their union
        (so its O(1/M) finite-sample bias is R times smaller than a replicate's). */
     fw_stats_init(&acc, s.len, s.mean, s.m2);
@@ -2999,6 +3118,570 @@ FW_API void fw_dmft_result_free(fw_dmft_result *res)
     if (res == NULL) return;
     if (res->owned != NULL) fw__free(&res->alloc, res->owned);
     memset(res, 0, sizeof *res);
+}
+
+// ==== fluctuations implementation ===============================================================
+
+FW_API fw_real fw_site_d2(fw_activation act, fw_real x, fw_real bw)
+{
+    if (act == FW_ACT_RELU) {
+        fw_real z = x / bw;
+        return bw > 0 ? (fw_real)0.3989422804014327 / bw * fw__exp(-z * z / 2) : 0;
+    }
+    return fw_act_d2(act, x);
+}
+
+/* phi, phi', phi'' (smoothed for relu: fw_site_d2) of m x n preactivations. */
+static void fw__site_acts(const fw_site_info *in, int m, const fw_real *h, fw_real *a0, fw_real *a1, fw_real *a2)
+{
+    const int n = in->n;
+    int i, a;
+    for (i = 0; i < m; ++i)
+        for (a = 0; a < n; ++a) {
+            const size_t e = (size_t)i * n + a;
+            fw__act_pair(in->act, h[e], &a0[e], &a1[e]);
+            if (a2 != NULL) a2[e] = in->act == FW_ACT_TANH ? -2 * a0[e] * a1[e] : fw_site_d2(in->act, h[e], in->bw[a]);
+        }
+}
+
+/* The solver's own observables, through the generic route. Scratch: 3 m n reals in user. */
+typedef struct fw__site_scratch { fw_real *a0, *a1, *a2; } fw__site_scratch;
+
+/* NTK on the training points: o_ab = phi_a phi_b + w^2 phi'_a phi'_b Kx_ab (k = P^2). */
+static void fw__obs_ntk(void *user, const fw_site_info *in, int m, const fw_real *h, const fw_real *w,
+                        const fw_real *dh, const fw_real *dw, fw_real *out)
+{
+    const fw__site_scratch *sc = (const fw__site_scratch *)user;
+    const int n = in->n, P = in->P;
+    int i, a, b;
+    fw__site_acts(in, m, h, sc->a0, sc->a1, dh != NULL ? sc->a2 : NULL);
+    for (i = 0; i < m; ++i) {
+        const fw_real *p0 = sc->a0 + (size_t)i * n, *p1 = sc->a1 + (size_t)i * n, *p2 = sc->a2 + (size_t)i * n;
+        fw_real *o = out + (size_t)i * P * P, wi = w[i];
+        if (dh == NULL) {
+            for (a = 0; a < P; ++a)
+                for (b = 0; b < P; ++b) o[a * P + b] = p0[a] * p0[b] + wi * wi * p1[a] * p1[b] * in->kx[(size_t)a * n + b];
+        } else {
+            const fw_real *d = dh + (size_t)i * n, dwi = dw[i];
+            for (a = 0; a < P; ++a)
+                for (b = 0; b < P; ++b)
+                    o[a * P + b] = p1[a] * d[a] * p0[b] + p0[a] * p1[b] * d[b] +
+                                   in->kx[(size_t)a * n + b] * (2 * wi * dwi * p1[a] * p1[b] +
+                                                                 wi * wi * (p2[a] * d[a] * p1[b] + p1[a] * p2[b] * d[b]));
+        }
+    }
+}
+
+/* Phi on all points: o_ab = phi_a phi_b (k = n^2). */
+static void fw__obs_phi(void *user, const fw_site_info *in, int m, const fw_real *h, const fw_real *w,
+                        const fw_real *dh, const fw_real *dw, fw_real *out)
+{
+    const fw__site_scratch *sc = (const fw__site_scratch *)user;
+    const int n = in->n;
+    int i, a, b;
+    (void)w; (void)dw;
+    fw__site_acts(in, m, h, sc->a0, sc->a1, NULL);
+    for (i = 0; i < m; ++i) {
+        const fw_real *p0 = sc->a0 + (size_t)i * n, *p1 = sc->a1 + (size_t)i * n;
+        fw_real *o = out + (size_t)i * n * n;
+        if (dh == NULL) {
+            for (a = 0; a < n; ++a)
+                for (b = 0; b < n; ++b) o[a * n + b] = p0[a] * p0[b];
+        } else {
+            const fw_real *d = dh + (size_t)i * n;
+            for (a = 0; a < n; ++a)
+                for (b = 0; b < n; ++b) o[a * n + b] = p1[a] * d[a] * p0[b] + p0[a] * p1[b] * d[b];
+        }
+    }
+}
+
+#define FW__FLUCT_BLOCK 256   /* samples per block of the influence pass */
+
+typedef struct fw__fluct {
+    fw__dmft s;
+    const fw_fluct_desc *fd;
+    int N, nt, cn, cp, nb, nobs, ktot, kmax;  /* cn = nt n, cp = nt P; nb built-in observables */
+    fw_fluct_observable bi[2];                /* built-in: NTK, Phi */
+    fw__site_scratch sc;
+    fw_site_info info;
+    fw_real *bw;
+    fw_real *psi;            /* m x cn: psi(t, nu) - f(t, nu) */
+    fw_real *jf, *pi, *pitr; /* J: cn x cp; (I + J E)^-1: cn x cn; its training rows: cp x cn */
+    fw_real *dh, *dw, *dh2, *dw2, *v;   /* tangents of P sources: P x m x n, P x m; v: P m x P */
+    fw_real *a0, *a1, *a2;   /* activations at one step, m x n */
+    fw_real *jo, *co;        /* J_O: nrec ktot x cp; J_O E (I + J E)^-1: nrec ktot x cn */
+    fw_real *oval, *zo, *zf, *zs;   /* m x kmax; B x kmax; B x nrec n; B x n */
+    int m, len;              /* samples of the current solve; length of the packed outputs */
+    fw_real *pk, *pk_mean, *pk_m2;      /* packed outputs of one solve; Welford over replicates */
+    fw_real *f, *f_var, *f_cov, *f_naive, *trl, *trl_var, *tel, *tel_var, *dfdy;   /* views into pk */
+    fw_real **om, **ov;      /* per observable: its mean and var inside pk */
+} fw__fluct;
+
+static fw_fluct_observable *fw__fluct_obs(fw__fluct *u, int j)
+{
+    return j < u->nb ? &u->bi[j] : &u->fd->obs[j - u->nb];
+}
+
+#define FW__FLUCT_FAIL(st, field, text) do { fw__report(&desc->dmft.log, st, field, text); return st; } while (0)
+
+static fw_status fw__fluct_resolve(const fw_fluct_desc *desc, const fw_data *data, fw__fluct *u)
+{
+    const fw_dmft_desc *dd;
+    fw_status st;
+    int j;
+    if (desc == NULL || data == NULL) return FW_ERR_NULL;
+    dd = &desc->dmft;
+    memset(u, 0, sizeof *u);
+    u->fd = desc;
+    if ((st = fw__dmft_resolve(dd, data, &u->s)) != FW_OK) return st;
+    if (u->s.L != 1 || dd->general)
+        FW__FLUCT_FAIL(FW_ERR_ARG, "fw_fluct_desc.dmft.depth", "the fluctuation solver handles two-layer nets (depth 1) so far");
+    if (u->s.d.sampler == FW_SAMPLER_EXACT)
+        FW__FLUCT_FAIL(FW_ERR_ARG, "fw_fluct_desc.dmft.sampler", "EXACT has no single-site covariance; use MC, ANTITHETIC or QUADRATURE");
+    if (desc->width < 1) FW__FLUCT_FAIL(FW_ERR_SIZE, "fw_fluct_desc.width", "must be >= 1");
+    if (!fw__finite(desc->relu_bw) || desc->relu_bw < 0) FW__FLUCT_FAIL(FW_ERR_ARG, "fw_fluct_desc.relu_bw", "must be finite and >= 0");
+    if (desc->n_obs < 0 || (desc->n_obs > 0 && desc->obs == NULL))
+        FW__FLUCT_FAIL(FW_ERR_NULL, "fw_fluct_desc.obs", "n_obs must be >= 0, with obs non-NULL when > 0");
+    u->s.d.two_time = 0;
+    u->N = desc->width;
+    u->nt = u->s.nt;
+    u->cn = u->nt * u->s.n;
+    u->cp = u->nt * u->s.P;
+    u->nb = desc->kernels ? 2 : 0;
+    u->bi[0].k = u->s.P * u->s.P; u->bi[0].fn = fw__obs_ntk;
+    u->bi[1].k = u->s.n * u->s.n; u->bi[1].fn = fw__obs_phi;
+    u->nobs = u->nb + desc->n_obs;
+    for (j = 0; j < u->nobs; ++j) {
+        fw_fluct_observable *o = fw__fluct_obs(u, j);
+        if (j >= u->nb && (o->k < 1 || o->fn == NULL || o->mean == NULL || o->var == NULL))
+            FW__FLUCT_FAIL(FW_ERR_ARG, "fw_fluct_desc.obs", "every observable needs k >= 1, fn, mean and var");
+        u->ktot += o->k;
+        if (o->k > u->kmax) u->kmax = o->k;
+    }
+    if ((double)u->cn * u->cn > 2147483647.0 || (double)u->s.nrec * u->ktot * u->cn > 2147483647.0 ||
+        (double)u->s.mtot * u->kmax > 2147483647.0)
+        FW__FLUCT_FAIL(FW_ERR_SIZE, "fw_fluct_desc", "steps x points (or observables) too large");
+    {
+        const int R = u->s.nrec, n = u->s.n, P = u->s.P;
+        u->len = R * (3 * n + n * n + 4 + n * P) + 2 * R * u->ktot;
+    }
+    return FW_OK;
+}
+
+static void fw__fluct_lay(fw_arena *ar, fw__fluct *u)
+{
+    const size_t m = (size_t)u->s.mtot, n = (size_t)u->s.n, P = (size_t)u->s.P, nt = (size_t)u->nt;
+    const size_t cn = (size_t)u->cn, cp = (size_t)u->cp, R = (size_t)u->s.nrec, B = FW__FLUCT_BLOCK;
+    const size_t kt = (size_t)u->ktot, km = (size_t)u->kmax;
+    fw__dmft_lay(ar, &u->s);
+    u->s.htr = FW__PUSH(ar, nt * m * n);
+    u->s.wtr = FW__PUSH(ar, nt * m);
+    u->bw = FW__PUSH(ar, n);
+    u->psi = FW__PUSH(ar, m * cn);
+    u->jf = FW__PUSH(ar, cn * cp);
+    u->pi = FW__PUSH(ar, cn * cn);
+    u->pitr = FW__PUSH(ar, cp * cn);
+    u->dh = FW__PUSH(ar, P * m * n);
+    u->dh2 = FW__PUSH(ar, P * m * n);
+    u->dw = FW__PUSH(ar, P * m);
+    u->dw2 = FW__PUSH(ar, P * m);
+    u->v = FW__PUSH(ar, P * m * P);
+    u->a0 = FW__PUSH(ar, m * n);
+    u->a1 = FW__PUSH(ar, m * n);
+    u->a2 = FW__PUSH(ar, m * n);
+    u->sc.a0 = FW__PUSH(ar, m * n);
+    u->sc.a1 = FW__PUSH(ar, m * n);
+    u->sc.a2 = FW__PUSH(ar, m * n);
+    u->jo = FW__PUSH(ar, R * kt * cp);
+    u->co = FW__PUSH(ar, R * kt * cn);
+    u->oval = FW__PUSH(ar, m * km);
+    u->zo = FW__PUSH(ar, B * km);
+    u->zf = FW__PUSH(ar, B * R * n);
+    u->zs = FW__PUSH(ar, B * (n > km ? n : km));
+    u->pk = FW__PUSH(ar, u->len);
+    u->pk_mean = FW__PUSH(ar, u->len);
+    u->pk_m2 = FW__PUSH(ar, u->len);
+    u->om = (fw_real **)fw_arena_push(ar, (size_t)(u->nobs > 0 ? u->nobs : 1) * sizeof(fw_real *));
+    u->ov = (fw_real **)fw_arena_push(ar, (size_t)(u->nobs > 0 ? u->nobs : 1) * sizeof(fw_real *));
+    if (u->pk != NULL && u->om != NULL && u->ov != NULL) {
+        fw_real *q = u->pk;
+        int j;
+        u->f = q; q += R * n;
+        u->f_var = q; q += R * n;
+        u->f_cov = q; q += R * n * n;
+        u->f_naive = q; q += R * n;
+        u->trl = q; q += R;
+        u->trl_var = q; q += R;
+        u->tel = q; q += R;
+        u->tel_var = q; q += R;
+        u->dfdy = q; q += R * n * P;
+        for (j = 0; j < u->nobs; ++j) {
+            const size_t k = (size_t)fw__fluct_obs(u, j)->k;
+            u->om[j] = q; q += R * k;
+            u->ov[j] = q; q += R * k;
+        }
+    }
+}
+
+FW_API fw_status fw_fluct_workspace_size(const fw_fluct_desc *desc, const fw_data *data, size_t *bytes)
+{
+    fw__fluct u;
+    fw_arena ar;
+    fw_status st;
+    if (bytes == NULL) return FW_ERR_NULL;
+    if ((st = fw__fluct_resolve(desc, data, &u)) != FW_OK) return st;
+    fw_arena_init(&ar, NULL, 0);
+    fw__fluct_lay(&ar, &u);
+    if (ar.failed) return FW_ERR_SIZE;
+    *bytes = ar.used;
+    return FW_OK;
+}
+
+/* J[(t, .), (s0, .)] for t > s0, and J_O at the recorded steps, by forward-mode tangents: the P
+   sources Delta_mu(s0) enter the update at step s0 directly; then the tangents (dh, dw) follow
+   the linearised update with the common error Delta(t). */
+static void fw__fluct_tangents(fw__fluct *u, int s0)
+{
+    fw__dmft *s = &u->s;
+    const int m = u->m, n = s->n, P = s->P, T = s->d.steps, cp = u->cp;
+    const fw_real eg = s->eta * s->gam, *wt = s->lay->wt;
+    int t, i, mu, a, r, j;
+    {
+        const fw_real *h = s->htr + (size_t)s0 * m * n, *w = s->wtr + (size_t)s0 * m;
+        fw__site_acts(&u->info, m, h, u->a0, u->a1, NULL);
+        for (mu = 0; mu < P; ++mu)
+            for (i = 0; i < m; ++i) {
+                fw_real *d = u->dh + ((size_t)mu * m + i) * n, c = eg * w[i] * u->a1[(size_t)i * n + mu];
+                u->dw[(size_t)mu * m + i] = eg * u->a0[(size_t)i * n + mu];
+                for (a = 0; a < n; ++a) d[a] = c * s->kx[(size_t)a * n + mu];
+            }
+    }
+    for (t = s0 + 1, r = 0; t <= T; ++t) {
+        const fw_real *h = s->htr + (size_t)t * m * n, *w = s->wtr + (size_t)t * m, *dl = s->delta + (size_t)t * P;
+        fw_real *tmp;
+        fw__site_acts(&u->info, m, h, u->a0, u->a1, u->a2);
+        /* J(t, s0): E[dw phi(h) + w phi'(h) dh] / gamma0 */
+        for (mu = 0; mu < P; ++mu) {
+            fw_real *col = u->zs;
+            for (a = 0; a < n; ++a) col[a] = 0;
+            for (i = 0; i < m; ++i) {
+                const fw_real *d = u->dh + ((size_t)mu * m + i) * n, *p0 = u->a0 + (size_t)i * n, *p1 = u->a1 + (size_t)i * n;
+                const fw_real c0 = wt[i] * u->dw[(size_t)mu * m + i], c1 = wt[i] * w[i];
+                for (a = 0; a < n; ++a) col[a] += c0 * p0[a] + c1 * p1[a] * d[a];
+            }
+            for (a = 0; a < n; ++a) u->jf[(size_t)(t * n + a) * cp + (size_t)s0 * P + mu] = col[a] / s->gam;
+        }
+        /* J_O at recorded steps */
+        while (r < s->nrec && fw_dmft_record_time(&s->d, r) < t) ++r;
+        if (r < s->nrec && fw_dmft_record_time(&s->d, r) == t) {
+            int koff = 0;
+            for (j = 0; j < u->nobs; ++j) {
+                fw_fluct_observable *o = fw__fluct_obs(u, j);
+                const int k = o->k;
+                for (mu = 0; mu < P; ++mu) {
+                    fw_real *dst = u->jo + ((size_t)r * u->ktot + koff) * cp + (size_t)s0 * P + mu;
+                    o->fn(o->user, &u->info, m, h, w, u->dh + (size_t)mu * m * n, u->dw + (size_t)mu * m, u->oval);
+                    fw__gemv(FW_TRANS, m, k, 1, u->oval, k, wt, 0, u->zs);
+                    for (a = 0; a < k; ++a) dst[(size_t)a * cp] = u->zs[a];
+                }
+                koff += k;
+            }
+        }
+        if (t == T) break;
+        /* the linearised step: dw += eg sum_a Delta_a phi'_a dh_a;
+           dh_nu += eg sum_a Kx[nu, a] Delta_a (dw phi'_a + w phi''_a dh_a) */
+        for (mu = 0; mu < P; ++mu)
+            for (i = 0; i < m; ++i) {
+                const size_t e = (size_t)mu * m + i;
+                const fw_real *d = u->dh + e * n, *p1 = u->a1 + (size_t)i * n, *p2 = u->a2 + (size_t)i * n;
+                fw_real *vv = u->v + e * P, acc = 0, dwv = u->dw[e];
+                for (a = 0; a < P; ++a) {
+                    acc += dl[a] * p1[a] * d[a];
+                    vv[a] = eg * dl[a] * (dwv * p1[a] + w[i] * p2[a] * d[a]);
+                }
+                u->dw2[e] = dwv + eg * acc;
+            }
+        memcpy(u->dh2, u->dh, (size_t)P * m * n * sizeof(fw_real));
+        fw__gemm(FW_NO_TRANS, FW_NO_TRANS, P * m, n, P, 1, u->v, P, s->kx, n, 1, u->dh2, n);
+        tmp = u->dh; u->dh = u->dh2; u->dh2 = tmp;
+        tmp = u->dw; u->dw = u->dw2; u->dw2 = tmp;
+    }
+}
+
+/* Pi = (I + J E)^-1, block unit-lower-triangular: row block t = e_t - J(t, <t) Pi_train(<t). */
+static void fw__fluct_propagator(fw__fluct *u)
+{
+    const int n = u->s.n, P = u->s.P, cn = u->cn, cp = u->cp;
+    int t, a;
+    memset(u->pi, 0, (size_t)cn * cn * sizeof(fw_real));
+    for (t = 0; t < u->nt; ++t) {
+        fw_real *blk = u->pi + (size_t)t * n * cn;
+        if (t > 0)
+            fw__gemm(FW_NO_TRANS, FW_NO_TRANS, n, t * n, t * P, -1, u->jf + (size_t)t * n * cp, cp, u->pitr, cn, 0, blk, cn);
+        for (a = 0; a < n; ++a) blk[(size_t)a * cn + t * n + a] = 1;
+        for (a = 0; a < P; ++a) memcpy(u->pitr + ((size_t)t * P + a) * cn, blk + (size_t)a * cn, (size_t)cn * sizeof(fw_real));
+    }
+}
+
+/* Means, then variances of the influences: f: Pi psi; observable: o - mean - C_O psi. */
+static void fw__fluct_influence(fw__fluct *u)
+{
+    fw__dmft *s = &u->s;
+    const int m = u->m, n = s->n, cn = u->cn, R = s->nrec, B = FW__FLUCT_BLOCK;
+    const fw_real *wt = s->lay->wt;
+    int r, j, i0, i, a, b, koff;
+    memset(u->f_cov, 0, (size_t)R * n * n * sizeof(fw_real));
+    for (j = 0, koff = 0; j < u->nobs; koff += fw__fluct_obs(u, j)->k, ++j) {
+        fw_fluct_observable *o = fw__fluct_obs(u, j);
+        for (r = 0; r < R; ++r) {
+            const int t = fw_dmft_record_time(&s->d, r);
+            o->fn(o->user, &u->info, m, s->htr + (size_t)t * m * n, s->wtr + (size_t)t * m, NULL, NULL, u->oval);
+            fw__gemv(FW_TRANS, m, o->k, 1, u->oval, o->k, wt, 0, u->om[j] + (size_t)r * o->k);
+            for (a = 0; a < o->k; ++a) u->ov[j][(size_t)r * o->k + a] = 0;
+        }
+    }
+    for (i0 = 0; i0 < m; i0 += B) {
+        const int bm = m - i0 < B ? m - i0 : B;
+        const fw_real *ps = u->psi + (size_t)i0 * cn, *wb = wt + i0;
+        for (r = 0; r < R; ++r) {
+            const int t = fw_dmft_record_time(&s->d, r);
+            fw_real *c = u->f_cov + (size_t)r * n * n;
+            fw__gemm(FW_NO_TRANS, FW_TRANS, bm, n, cn, 1, ps, cn, u->pi + (size_t)t * n * cn, cn, 0, u->zf, n);
+            for (i = 0; i < bm; ++i)
+                for (a = 0; a < n; ++a) {
+                    const fw_real za = wb[i] * u->zf[(size_t)i * n + a];
+                    for (b = 0; b < n; ++b) c[a * n + b] += za * u->zf[(size_t)i * n + b];
+                }
+        }
+        for (j = 0, koff = 0; j < u->nobs; koff += fw__fluct_obs(u, j)->k, ++j) {
+            fw_fluct_observable *o = fw__fluct_obs(u, j);
+            const int k = o->k;
+            for (r = 0; r < R; ++r) {
+                const int t = fw_dmft_record_time(&s->d, r);
+                const fw_real *mu = u->om[j] + (size_t)r * k;
+                fw_real *var = u->ov[j] + (size_t)r * k;
+                o->fn(o->user, &u->info, bm, s->htr + ((size_t)t * m + i0) * n, s->wtr + (size_t)t * m + i0, NULL, NULL, u->zo);
+                for (i = 0; i < bm; ++i)
+                    for (a = 0; a < k; ++a) u->zo[(size_t)i * k + a] -= mu[a];
+                fw__gemm(FW_NO_TRANS, FW_TRANS, bm, k, cn, -1, ps, cn, u->co + ((size_t)r * u->ktot + koff) * cn, cn, 1, u->zo, k);
+                for (i = 0; i < bm; ++i)
+                    for (a = 0; a < k; ++a) var[a] += wb[i] * u->zo[(size_t)i * k + a] * u->zo[(size_t)i * k + a];
+            }
+        }
+    }
+    for (j = 0; j < u->nobs; ++j) {
+        fw_fluct_observable *o = fw__fluct_obs(u, j);
+        for (a = 0; a < R * o->k; ++a) u->ov[j][a] /= (fw_real)u->N;
+    }
+    for (a = 0; a < R * n * n; ++a) u->f_cov[a] /= (fw_real)u->N;
+}
+
+/* One solve on replicate rep's samples (rep == s->R: all of them pooled) into u->pk. */
+static fw_status fw__fluct_solve(fw__fluct *u, int rep)
+{
+    fw__dmft *s = &u->s;
+    const int pooled = rep >= s->R, m = pooled ? s->mtot : s->m;
+    const int n = s->n, P = s->P, Q = s->Q, nt = u->nt, cn = u->cn, R = s->nrec;
+    fw__dmft_layer *y = s->lay;
+    fw_status st;
+    int i, t, a, b, r, bad = -1;
+    fw_real c;
+    u->m = y->m = m;
+    if (!pooled || s->R == 1) fw__dmft_draw(s, y, pooled ? 0 : rep, 0, 0, m);
+    else for (i = 0; i < s->R; ++i) fw__dmft_draw(s, y, i, 0, i * s->m, s->m);
+    memset(s->rec, 0, (size_t)s->len * sizeof(fw_real));
+    if ((st = fw__dmft_markov(s, &bad)) != FW_OK) return st;
+    /* centred psi, and the naive variance */
+    for (i = 0; i < m; ++i)
+        for (t = 0; t < nt; ++t) {
+            const fw_real *h = s->htr + ((size_t)t * m + i) * n, w = s->wtr[(size_t)t * m + i] / s->gam;
+            fw_real *p = u->psi + (size_t)i * cn + (size_t)t * n;
+            for (a = 0; a < n; ++a) p[a] = w * fw_act(s->d.act, h[a]) - s->fh[(size_t)t * n + a];
+        }
+    c = u->fd->relu_bw > 0 ? u->fd->relu_bw : (fw_real)(1.06 * pow((double)m, -0.2));
+    for (a = 0; a < n; ++a) u->bw[a] = c * fw__sqrt(s->kx[(size_t)a * n + a] > 0 ? s->kx[(size_t)a * n + a] : 1);
+    u->info.n = n; u->info.P = P; u->info.act = s->d.act; u->info.gamma0 = s->gam; u->info.kx = s->kx; u->info.bw = u->bw;
+    u->bi[0].user = &u->sc; u->bi[1].user = &u->sc;
+    /* J and J_O, the propagator, C_O = J_O E Pi */
+    memset(u->jf, 0, (size_t)cn * u->cp * sizeof(fw_real));
+    memset(u->jo, 0, (size_t)R * u->ktot * u->cp * sizeof(fw_real));
+    for (t = 0; t < nt - 1; ++t) fw__fluct_tangents(u, t);
+    fw__fluct_propagator(u);
+    if (u->ktot > 0)
+        fw__gemm(FW_NO_TRANS, FW_NO_TRANS, R * u->ktot, cn, u->cp, 1, u->jo, u->cp, u->pitr, cn, 0, u->co, cn);
+    fw__fluct_influence(u);
+    /* the record: means, variances, the losses by the delta method, df/dy */
+    for (r = 0; r < R; ++r) {
+        const int tr = fw_dmft_record_time(&s->d, r);
+        const fw_real *cv = u->f_cov + (size_t)r * n * n, *f = s->fh + (size_t)tr * n;
+        fw_real vt = 0, ve = 0, nv;
+        for (a = 0; a < n; ++a) {
+            u->f[(size_t)r * n + a] = f[a];
+            u->f_var[(size_t)r * n + a] = cv[a * n + a];
+            for (i = 0, nv = 0; i < m; ++i) nv += y->wt[i] * u->psi[(size_t)i * cn + (size_t)tr * n + a] * u->psi[(size_t)i * cn + (size_t)tr * n + a];
+            u->f_naive[(size_t)r * n + a] = nv / (fw_real)u->N;
+            for (b = 0; b < P; ++b) {
+                fw_real acc = a == b ? 1 : 0;
+                for (t = 0; t <= tr; ++t) acc -= u->pi[(size_t)(tr * n + a) * cn + t * n + b];
+                u->dfdy[((size_t)r * n + a) * P + b] = acc;
+            }
+        }
+        for (a = 0; a < P; ++a)
+            for (b = 0; b < P; ++b) vt += (s->data->y[a] - f[a]) * (s->data->y[b] - f[b]) * cv[a * n + b];
+        if (s->data->y_test != NULL && Q > 0)
+            for (a = 0; a < Q; ++a)
+                for (b = 0; b < Q; ++b)
+                    ve += (s->data->y_test[a] - f[P + a]) * (s->data->y_test[b] - f[P + b]) * cv[(P + a) * n + P + b];
+        u->trl[r] = s->rec[fw__dmft_off(s, 1) + r];
+        u->tel[r] = s->rec[fw__dmft_off(s, 2) + r];
+        u->trl_var[r] = vt / ((fw_real)P * P);
+        u->tel_var[r] = Q > 0 ? ve / ((fw_real)Q * Q) : 0;
+    }
+    if (!fw__all_finite(1, u->len, u->pk, u->len)) return FW_ERR_DIVERGED;
+    return FW_OK;
+}
+
+FW_API fw_status fw_fluct_run_ws(const fw_fluct_desc *desc, const fw_data *data, fw_fluct_result *res,
+                                 void *ws, size_t ws_bytes)
+{
+    fw__fluct u;
+    fw_arena ar;
+    fw_stats acc;
+    fw_status st;
+    int rep, i, j;
+    if (res == NULL || ws == NULL) return FW_ERR_NULL;
+    memset(res, 0, sizeof *res);
+    if ((st = fw__fluct_resolve(desc, data, &u)) != FW_OK) return st;
+    fw_arena_init(&ar, ws, ws_bytes);
+    fw__fluct_lay(&ar, &u);
+    if (ar.failed) {
+        fw__report(&desc->dmft.log, FW_ERR_WORKSPACE, "fw_fluct_run_ws", "workspace smaller than fw_fluct_workspace_size");
+        return FW_ERR_WORKSPACE;
+    }
+    if ((st = fw__dmft_setup(&u.s)) != FW_OK) return st;
+    /* standard errors from the R replicates' spread; the outputs from the pooled solve */
+    fw_stats_init(&acc, u.len, u.pk_mean, u.pk_m2);
+    for (rep = u.s.R > 1 ? 0 : u.s.R; rep <= u.s.R; ++rep) {
+        if ((st = fw__fluct_solve(&u, rep)) != FW_OK) {
+            if (st == FW_ERR_DIVERGED)
+                fw__report(&desc->dmft.log, st, "fw_fluct_run", "the infinite-width dynamics or their response blew up: lower the learning rate");
+            return st;
+        }
+        if (rep < u.s.R) fw_stats_push(&acc, u.pk);
+    }
+    for (i = 0; i < u.len; ++i) u.pk_m2[i] = u.s.R > 1 ? fw__sqrt(fw_stats_var(&acc, i) / (fw_real)u.s.R) : 0;
+    res->n_records = u.s.nrec; res->n_points = u.s.n; res->P = u.s.P; res->width = u.N; res->samples_used = u.s.mtot;
+    res->replicates_used = u.s.R;
+#define FW__FLUCT_VIEW(name, src) do { res->name = u.src; res->name##_se = u.pk_m2 + (u.src - u.pk); } while (0)
+    FW__FLUCT_VIEW(f, f); FW__FLUCT_VIEW(f_var, f_var); FW__FLUCT_VIEW(f_cov, f_cov);
+    FW__FLUCT_VIEW(f_var_naive, f_naive);
+    FW__FLUCT_VIEW(train_loss, trl); FW__FLUCT_VIEW(train_loss_var, trl_var);
+    FW__FLUCT_VIEW(test_loss, tel); FW__FLUCT_VIEW(test_loss_var, tel_var);
+    FW__FLUCT_VIEW(dfdy, dfdy);
+    if (u.nb > 0) {
+        FW__FLUCT_VIEW(ntk, om[0]); FW__FLUCT_VIEW(ntk_var, ov[0]);
+        FW__FLUCT_VIEW(phi, om[1]); FW__FLUCT_VIEW(phi_var, ov[1]);
+    }
+#undef FW__FLUCT_VIEW
+    for (j = u.nb; j < u.nobs; ++j) {
+        fw_fluct_observable *o = fw__fluct_obs(&u, j);
+        const size_t k = (size_t)u.s.nrec * (size_t)o->k;
+        memcpy(o->mean, u.om[j], k * sizeof(fw_real));
+        memcpy(o->var, u.ov[j], k * sizeof(fw_real));
+        if (o->var_se != NULL) memcpy(o->var_se, u.pk_m2 + (u.ov[j] - u.pk), k * sizeof(fw_real));
+    }
+    return FW_OK;
+}
+
+FW_API fw_status fw_fluct_run(const fw_fluct_desc *desc, const fw_data *data, fw_fluct_result *res,
+                              const fw_allocator *alloc)
+{
+    size_t bytes;
+    void *ws;
+    fw_status st;
+    if (res == NULL) return FW_ERR_NULL;
+    memset(res, 0, sizeof *res);
+    if (!fw__allocator_ok(alloc)) return FW_ERR_ARG;
+    if ((st = fw_fluct_workspace_size(desc, data, &bytes)) != FW_OK) return st;
+    if ((ws = fw__alloc(alloc, bytes)) == NULL) return FW_ERR_NOMEM;
+    if ((st = fw_fluct_run_ws(desc, data, res, ws, bytes)) != FW_OK) {
+        fw__free(alloc, ws);
+        memset(res, 0, sizeof *res);
+        return st;
+    }
+    res->owned = ws;
+    if (alloc != NULL) res->alloc = *alloc;
+    return FW_OK;
+}
+
+FW_API void fw_fluct_result_free(fw_fluct_result *res)
+{
+    if (res == NULL) return;
+    if (res->owned != NULL) fw__free(&res->alloc, res->owned);
+    memset(res, 0, sizeof *res);
+}
+
+FW_API size_t fw_lazy_variance_work(int P, int Q)
+{
+    const size_t n = (size_t)(P + Q), np = n * (size_t)(P > 0 ? P : 0);
+    return P < 1 || Q < 0 ? 0 : 3 * n * n + 3 * n * np + 2 * n;
+}
+
+FW_API fw_status fw_lazy_variance(int P, int Q, const fw_real *ntk0, const fw_real *f0cov,
+                                  const fw_real *kcov, const fw_real *y, fw_real eta, int steps,
+                                  fw_real *var, fw_real *cov, fw_real *work)
+{
+    /* delta f(t) = U(t) e0 + V(t) dk, dk the vector of dK[:, train] ((a, mu) -> a P + mu):
+       U(t+1) = A U(t), V(t+1) = A V(t) + eta D(Delta0(t)), A = I - eta K0[:, train] E,
+       D(Delta)[a, (b, mu)] = [a == b] Delta_mu.  Cov = U C0 U^T + V kcov V^T. */
+    const int n = P + Q, np = n * P;
+    fw_real *U, *U2, *C, *V, *V2, *W, *f0, *dl, *tmp;
+    int t, a, c, mu;
+    if (ntk0 == NULL || f0cov == NULL || kcov == NULL || y == NULL || var == NULL || work == NULL) return FW_ERR_NULL;
+    if (P < 1 || Q < 0 || steps < 0) return FW_ERR_SIZE;
+    if (!fw__finite(eta) || eta <= 0) return FW_ERR_ARG;
+    if (!fw__all_finite(n, n, ntk0, n) || !fw__all_finite(n, n, f0cov, n) || !fw__all_finite(np, np, kcov, np) ||
+        !fw__all_finite(1, P, y, P))
+        return FW_ERR_NONFINITE;
+    U = work; U2 = U + (size_t)n * n; C = U2 + (size_t)n * n;
+    V = C + (size_t)n * n; V2 = V + (size_t)n * np; W = V2 + (size_t)n * np;
+    f0 = W + (size_t)n * np; dl = f0 + n;
+    memset(U, 0, (size_t)n * n * sizeof(fw_real));
+    memset(V, 0, (size_t)n * np * sizeof(fw_real));
+    memset(f0, 0, (size_t)n * sizeof(fw_real));
+    for (a = 0; a < n; ++a) U[a * n + a] = 1;
+    for (t = 0; t <= steps; ++t) {
+        fw__gemm(FW_NO_TRANS, FW_NO_TRANS, n, n, n, 1, U, n, f0cov, n, 0, U2, n);
+        fw__gemm(FW_NO_TRANS, FW_TRANS, n, n, n, 1, U2, n, U, n, 0, C, n);
+        fw__gemm(FW_NO_TRANS, FW_NO_TRANS, n, np, np, 1, V, np, kcov, np, 0, W, np);
+        fw__gemm(FW_NO_TRANS, FW_TRANS, n, n, np, 1, W, np, V, np, 1, C, n);
+        if (!fw__all_finite(n, n, C, n)) return FW_ERR_DIVERGED;
+        for (a = 0; a < n; ++a) var[(size_t)t * n + a] = C[a * n + a];
+        if (cov != NULL) memcpy(cov + (size_t)t * n * n, C, (size_t)n * n * sizeof(fw_real));
+        if (t == steps) break;
+        for (mu = 0; mu < P; ++mu) dl[mu] = y[mu] - f0[mu];
+        for (a = 0; a < n; ++a) {
+            fw_real acc = 0;
+            for (c = 0; c < n; ++c) {
+                fw_real u = U[a * n + c];
+                for (mu = 0; mu < P; ++mu) u -= eta * ntk0[a * n + mu] * U[mu * n + c];
+                U2[a * n + c] = u;
+            }
+            for (c = 0; c < np; ++c) {
+                fw_real v = V[a * np + c];
+                for (mu = 0; mu < P; ++mu) v -= eta * ntk0[a * n + mu] * V[mu * np + c];
+                V2[a * np + c] = v;
+            }
+            for (mu = 0; mu < P; ++mu) {
+                V2[a * np + a * P + mu] += eta * dl[mu];
+                acc += ntk0[a * n + mu] * dl[mu];
+            }
+            f0[a] += eta * acc;
+        }
+        tmp = U; U = U2; U2 = tmp;
+        tmp = V; V = V2; V2 = tmp;
+    }
+    return FW_OK;
 }
 
 #endif /* FINWIDTH_IMPLEMENTATION_DONE */

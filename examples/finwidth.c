@@ -6,11 +6,16 @@
      finwidth dmft     --data TRAIN.csv [--test TEST.csv] [--depth L] [--act ...] [--gamma0 G]
                        [--ntk] [--lr ETA] [--steps T] [--seed K] [--every k] [--samples M]
                        [--replicates R] [--sampler mc|antithetic|quadrature|exact] [--kernels FILE.csv]
+     finwidth theory   --data TRAIN.csv [--test TEST.csv] [--act ...] [--width N] [--gamma0 G] [--ntk]
+                       [--lr ETA] [--steps T] [--seed K] [--every k] [--samples M] [--replicates R]
+                       [--sampler mc|antithetic|quadrature]
 
    CSV: one row per point, columns x1..xD then y (test files may omit y), no header.
    Output (stdout): simulate prints "t,point,mean,var" (mean and unbiased variance of f over the
    seeds), dmft prints "t,point,mean,stderr" (the infinite-width prediction and its Monte Carlo
-   standard error); one row per recorded step and point, training rows first, then test rows.
+   standard error), theory prints "t,point,mean,var" (the infinite-width mean and the predicted
+   variance over initializations at width N: the columns of simulate); one row per recorded step
+   and point, training rows first, then test rows.
    Errors: one line on stderr and exit status 1 (2 for usage errors). */
 #define FINWIDTH_IMPLEMENTATION
 #include "../finwidth.h"
@@ -22,12 +27,16 @@
 static const char usage[] =
     "usage: finwidth simulate --data TRAIN.csv [options]\n"
     "       finwidth dmft --data TRAIN.csv [options]\n"
+    "       finwidth theory --data TRAIN.csv [options]\n"
     "\n"
     "simulate trains S networks from independent seeds by full-batch gradient descent and prints the mean\n"
     "and variance over seeds of the predictions on every point at the recorded steps, as CSV\n"
     "with header t,point,mean,var (points: training rows first, then test rows).\n"
     "dmft solves the same training at infinite width (the DMFT of Bordelon & Pehlevan 2022) and\n"
     "prints t,point,mean,stderr: the prediction and its Monte Carlo standard error.\n"
+    "theory predicts, without training, what simulate measures: the infinite-width mean and the\n"
+    "variance over initializations of a width-N two-layer network's predictions (finite-width\n"
+    "fluctuation theory of Bordelon & Pehlevan 2023), printed as t,point,mean,var.\n"
     "\n"
     "Model (mean-field / muP): h1 = W0 x/sqrt(D), h(l+1) = W(l) phi(h(l))/sqrt(N),\n"
     "f = w . phi(hL)/(gamma0 N), weights N(0,1); loss 1/2 sum (y - f)^2 over the training\n"
@@ -53,6 +62,8 @@ static const char usage[] =
     "                   (default antithetic)\n"
     "  --kernels FILE   also write FILE (layer,t,s,i,j,Phi,Phi_se,G,G_se: two-time kernels at the\n"
     "                   recorded steps; G empty on test points) and FILE_ntk.csv (t,i,j,NTK,NTK_se)\n"
+    "theory: --width N as for simulate, --samples, --replicates and --sampler (mc, antithetic,\n"
+    "  quadrature) as for dmft; depth 1 (two-layer nets) so far; --ntk sets gamma0 = 1/sqrt(N)\n"
     "  --help           this text\n";
 
 typedef struct table { int rows, cols; double *v; } table;
@@ -205,7 +216,7 @@ static fw_data problem_data(const problem *pb)
     return d;
 }
 
-/* Options of both commands; `dmft` selects which set is accepted. */
+/* Options of the commands; `dmft` selects which set is accepted: 0 simulate, 1 dmft, 2 theory. */
 typedef struct options {
     const char *train, *test, *kernels;
     int depth, width, steps, seeds, every, ntk, samples, replicates, dmft;
@@ -246,15 +257,15 @@ static int parse_options(int argc, char **argv, int dmft, options *o)
         else if (strcmp(k, "--steps") == 0) { if (v) ok = parse_int(v, &o->steps) && o->steps >= 0; }
         else if (strcmp(k, "--every") == 0) { if (v) ok = parse_int(v, &o->every) && o->every >= 1; }
         else if (strcmp(k, "--seed") == 0) { int s = 0; if (v) { ok = parse_int(v, &s) && s >= 0; o->seed = s; } }
-        else if (!dmft && strcmp(k, "--width") == 0) { if (v) ok = parse_int(v, &o->width) && o->width >= 1; }
+        else if (dmft != 1 && strcmp(k, "--width") == 0) { if (v) ok = parse_int(v, &o->width) && o->width >= 1; }
         else if (!dmft && strcmp(k, "--seeds") == 0) { if (v) ok = parse_int(v, &o->seeds) && o->seeds >= 1; }
         else if (dmft && strcmp(k, "--samples") == 0) { if (v) ok = parse_int(v, &o->samples) && o->samples >= 1; }
         else if (dmft && strcmp(k, "--replicates") == 0) { if (v) ok = parse_int(v, &o->replicates) && o->replicates >= 2; }
         else if (dmft && strcmp(k, "--sampler") == 0) { if (v) ok = parse_sampler(v, &o->sampler); }
-        else if (dmft && strcmp(k, "--kernels") == 0) { if (v) o->kernels = v; }
+        else if (dmft == 1 && strcmp(k, "--kernels") == 0) { if (v) o->kernels = v; }
         else known = 0;
         if (!known) {
-            fprintf(stderr, "finwidth: unknown option %s for %s (see --help)\n", k, dmft ? "dmft" : "simulate");
+            fprintf(stderr, "finwidth: unknown option %s for %s (see --help)\n", k, dmft == 2 ? "theory" : dmft ? "dmft" : "simulate");
             return 2;
         }
         if (v == NULL) { fprintf(stderr, "finwidth: %s needs a value (see --help)\n", k); return 2; }
@@ -435,6 +446,43 @@ static int dmft(int argc, char **argv)
     return rc;
 }
 
+static int theory(int argc, char **argv)
+{
+    options o;
+    problem pb;
+    fw_fluct_desc d;
+    fw_fluct_result res;
+    fw_data data;
+    fw_status s;
+    char why[256] = "";
+    int r, pt, rc;
+    if ((rc = parse_options(argc, argv, 2, &o)) != 0) return rc == 1 ? 0 : rc;
+    if (o.depth != 1) return fail("theory handles two-layer nets (--depth 1) so far", NULL);
+    if (o.sampler == FW_SAMPLER_EXACT) return fail("--sampler exact has no single-site covariance: use mc, antithetic or quadrature", NULL);
+    if (load_problem(o.train, o.test, &pb)) return 1;
+    data = problem_data(&pb);
+    memset(&d, 0, sizeof d);
+    d.dmft.depth = 1; d.dmft.act = o.act; d.dmft.lr = (fw_real)o.lr; d.dmft.steps = o.steps;
+    d.dmft.gamma0 = o.ntk ? 1 / (fw_real)sqrt((double)o.width) : (fw_real)o.gamma0;
+    d.dmft.every = o.every; d.dmft.sampler = o.sampler; d.dmft.samples = o.samples; d.dmft.replicates = o.replicates;
+    d.dmft.seed = (uint64_t)o.seed; d.dmft.log.fn = log_to_stderr; d.dmft.log.user = why;
+    d.width = o.width;
+    s = fw_fluct_run(&d, &data, &res, NULL);
+    if (s != FW_OK) {
+        free_problem(&pb);
+        if (s == FW_ERR_DIVERGED) return fail("the infinite-width dynamics blew up: learning rate too large", why[0] ? why : NULL);
+        return fail(fw_status_string(s), why[0] ? why : NULL);
+    }
+    printf("t,point,mean,var\n");
+    for (r = 0; r < res.n_records; ++r)
+        for (pt = 0; pt < res.n_points; ++pt)
+            printf("%d,%d,%.10g,%.10g\n", fw_dmft_record_time(&d.dmft, r), pt,
+                   (double)res.f[(size_t)r * res.n_points + pt], (double)res.f_var[(size_t)r * res.n_points + pt]);
+    fw_fluct_result_free(&res);
+    free_problem(&pb);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "help") == 0) {
@@ -443,6 +491,7 @@ int main(int argc, char **argv)
     }
     if (strcmp(argv[1], "simulate") == 0) return simulate(argc - 2, argv + 2);
     if (strcmp(argv[1], "dmft") == 0) return dmft(argc - 2, argv + 2);
-    fprintf(stderr, "finwidth: unknown command '%s' (commands: simulate, dmft; see --help)\n", argv[1]);
+    if (strcmp(argv[1], "theory") == 0) return theory(argc - 2, argv + 2);
+    fprintf(stderr, "finwidth: unknown command '%s' (commands: simulate, dmft, theory; see --help)\n", argv[1]);
     return 2;
 }

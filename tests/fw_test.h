@@ -21,6 +21,7 @@ extern const fw_test_case fw_tests_rng[];
 extern const fw_test_case fw_tests_linalg[];
 extern const fw_test_case fw_tests_net[];
 extern const fw_test_case fw_tests_dmft[];
+extern const fw_test_case fw_tests_fluct[];
 
 /* The runner (test_util.c): runs every test whose name contains filter (NULL: all), prints
    "N passed, M failed" last and returns the exit status. */

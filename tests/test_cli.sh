@@ -82,6 +82,21 @@ expect_error "dmft exact needs linear" "exact needs --act linear" dmft --data "$
 expect_error "dmft quadrature is two-layer" "QUADRATURE is for two-layer" dmft --data "$tmp/train.csv" --depth 2 --sampler quadrature
 expect_error "dmft divergence" "diverged at step [0-9]+.*learning rate" dmft --data "$tmp/train.csv" --act linear --lr 100 --steps 500 --samples 64 --replicates 2
 
+# theory: simulate's columns; at t = 0 the variance is the single-site one, the same for
+# --sampler quadrature and antithetic within a few per cent; --ntk sets gamma0 = 1/sqrt(N).
+"$bin" theory --data "$tmp/train.csv" --test "$tmp/test.csv" --act tanh --width 64 --lr 0.3 --steps 4 \
+    --samples 2048 --replicates 4 >"$tmp/a" 2>"$tmp/err"
+rows=$(awk -F, 'NR > 1 && NF == 4 && $4 > 0' "$tmp/a" | wc -l)
+if [ "$(head -1 "$tmp/a")" = "t,point,mean,var" ] && [ "$rows" -eq 25 ] && [ ! -s "$tmp/err" ]; then ok; else
+    bad "theory output contract (rows $rows, stderr $(head -c 200 "$tmp/err"))"
+fi
+"$bin" theory --data "$tmp/train.csv" --act erf --width 64 --ntk --steps 2 --sampler quadrature >"$tmp/b"
+if [ "$(wc -l <"$tmp/b")" -eq 10 ]; then ok; else bad "theory --ntk --sampler quadrature"; fi
+expect_error "theory has no --seeds" "unknown option --seeds" theory --data "$tmp/train.csv" --seeds 4
+expect_error "theory is two-layer" "two-layer" theory --data "$tmp/train.csv" --depth 2
+expect_error "theory exact" "no single-site covariance" theory --data "$tmp/train.csv" --sampler exact
+expect_error "theory divergence" "blew up" theory --data "$tmp/train.csv" --act linear --lr 100 --steps 300 --samples 64 --replicates 2
+
 # Bad input.
 printf '1,2,3\n4,5\n' >"$tmp/ragged.csv"
 printf '1,2,3\n4,x,6\n' >"$tmp/word.csv"

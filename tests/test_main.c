@@ -7,6 +7,6 @@
 
 int main(int argc, char **argv)
 {
-    const fw_test_case *const suites[5] = {fw_tests_core, fw_tests_rng, fw_tests_linalg, fw_tests_net, fw_tests_dmft};
-    return test_run(suites, 5, argc > 1 ? argv[1] : NULL);
+    const fw_test_case *const suites[6] = {fw_tests_core, fw_tests_rng, fw_tests_linalg, fw_tests_net, fw_tests_dmft, fw_tests_fluct};
+    return test_run(suites, 6, argc > 1 ? argv[1] : NULL);
 }

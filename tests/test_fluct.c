@@ -1,0 +1,285 @@
+/* Fluctuation-theory tests: the variance at initialization, the response (I + J)^-1 against
+   finite differences of the DMFT itself, the generic observable route against the built-in
+   outputs, the lazy-limit closed form, and bad input. The comparison with seed ensembles of
+   finite networks lives in test_stat.c (native builds only). */
+#include "fw_test.h"
+#include <stdlib.h>
+#include <string.h>
+
+#define TEST_IS_FLOAT (sizeof(fw_real) == sizeof(float))
+
+static fw_data fluct_data(int P, int Q, int D, fw_real *X, fw_real *y, unsigned seed)
+{
+    fw_data data;
+    int i;
+    test_fill_normal(X, (size_t)(P + Q) * D, seed);
+    test_fill_normal(y, (size_t)P, seed + 1);
+    for (i = 0; i < P; ++i) y[i] *= (fw_real)0.7;
+    memset(&data, 0, sizeof data);
+    data.P = P; data.Q = Q; data.D = D; data.X = X; data.ldx = D; data.y = y;
+    return data;
+}
+
+static fw_fluct_desc fluct_desc(fw_activation act, fw_real gamma0, fw_real lr, int T, int N)
+{
+    fw_fluct_desc d;
+    memset(&d, 0, sizeof d);
+    d.dmft.act = act; d.dmft.gamma0 = gamma0; d.dmft.lr = lr; d.dmft.steps = T; d.dmft.seed = 13;
+    d.dmft.sampler = FW_SAMPLER_ANTITHETIC; d.dmft.samples = 8192 / TEST_SAMPLE_DIVISOR; d.dmft.replicates = 16;
+    d.width = N;
+    return d;
+}
+
+static void initial_variance_is_the_nngp_over_gamma0_squared_n(void)
+{
+    /* At t = 0 nothing has responded yet: Var f(0) = E[w^2 phi(h)^2] / (gamma0^2 N) =
+       Phi(1)[a][a] / (gamma0^2 N), the closed-form NNGP diagonal. Tolerance: 4 of the solver's
+       own standard errors (replicate spread) plus rounding. f_var equals f_var_naive there. */
+    const int P = 3, Q = 2, D = 4, n = 5, N = 100;
+    fw_real X[5 * 4], y[3], kx[25], phi[50], g[25], ntk[25];
+    fw_data data = fluct_data(P, Q, D, X, y, 91);
+    fw_activation acts[3] = {FW_ACT_TANH, FW_ACT_RELU, FW_ACT_ERF};
+    int a, i;
+    fw_syrk(FW_NO_TRANS, n, D, 1 / (fw_real)D, X, D, 0, kx, n);
+    for (a = 0; a < 3; ++a) {
+        fw_fluct_desc d = fluct_desc(acts[a], (fw_real)0.7, (fw_real)0.3, 3, N);
+        fw_fluct_result r;
+        FW_CHECK_STATUS(fw_kernels_infinite(acts[a], 1, n, kx, n, phi, g, ntk), FW_OK);
+        FW_CHECK_STATUS(fw_fluct_run(&d, &data, &r, NULL), FW_OK);
+        for (i = 0; i < n; ++i) {
+            double want = phi[n * n + i * n + i] / (0.49 * N);
+            FW_CHECK_NEAR(r.f_var[i], want, 4 * r.f_var_se[i] + 1e-5 * want);
+            FW_CHECK(r.f_var[i] == r.f_var_naive[i]);
+        }
+        fw_fluct_result_free(&r);
+    }
+}
+
+static void label_response_equals_finite_differences_of_the_dmft(void)
+{
+    /* dfdy = (I - (I + J)^-1) applied to a constant shift of y is d f_inf / d y: the DMFT
+       re-solved at y +- eps on the same samples gives it by central differences. This tests J
+       (the tangents) and the forward substitution together. tanh is smooth: the difference
+       quotient's error is eps^2 f'''/6 (eps = 1e-3; measured 3e-6 of the largest response, so
+       f''' ~ 20) plus rounding eps_mach / eps (1e-13; float: 6e-5 at eps = 3e-2, where the eps^2
+       term is ~3e-3). We allow 3e-5 (float 1e-2) of the largest response. */
+    const int P = 3, Q = 2, D = 4, n = 5;
+    const double eps = TEST_IS_FLOAT ? 3e-2 : 1e-3, tol = TEST_IS_FLOAT ? 1e-2 : 3e-5;
+    fw_real X[5 * 4], y[3], yp[3];
+    fw_data data = fluct_data(P, Q, D, X, y, 92), dp = data;
+    fw_fluct_desc d = fluct_desc(FW_ACT_TANH, (fw_real)1.5, (fw_real)0.5, 6, 64);
+    fw_fluct_result r;
+    fw_dmft_result up, dn;
+    int mu, i, k;
+    double worst = 0, scale = 0;
+    FW_CHECK_STATUS(fw_fluct_run(&d, &data, &r, NULL), FW_OK);
+    dp.y = yp;
+    for (mu = 0; mu < P; ++mu) {
+        memcpy(yp, y, sizeof yp);
+        yp[mu] = (fw_real)(y[mu] + eps);
+        FW_CHECK_STATUS(fw_dmft_run(&d.dmft, &dp, &up, NULL), FW_OK);
+        yp[mu] = (fw_real)(y[mu] - eps);
+        FW_CHECK_STATUS(fw_dmft_run(&d.dmft, &dp, &dn, NULL), FW_OK);
+        for (k = 0; k < r.n_records; ++k)
+            for (i = 0; i < n; ++i) {
+                double fd = ((double)up.f[k * n + i] - dn.f[k * n + i]) / (2 * eps);
+                double th = r.dfdy[(k * n + i) * P + mu];
+                if (fabs(fd - th) > worst) worst = fabs(fd - th);
+                if (fabs(th) > scale) scale = fabs(th);
+            }
+        fw_dmft_result_free(&up);
+        fw_dmft_result_free(&dn);
+    }
+    FW_CHECK(scale > 0.1);   /* the response is not trivially zero */
+    FW_CHECK_NEAR(worst, 0, tol * scale);
+    fw_fluct_result_free(&r);
+}
+
+/* o = w phi(h) / gamma0 on every point: the observable whose average is f itself. */
+static void obs_psi(void *user, const fw_site_info *in, int m, const fw_real *h, const fw_real *w,
+                    const fw_real *dh, const fw_real *dw, fw_real *out)
+{
+    int i, a;
+    (void)user;
+    for (i = 0; i < m; ++i)
+        for (a = 0; a < in->n; ++a) {
+            fw_real x = h[i * in->n + a];
+            out[i * in->n + a] = dh == NULL ? w[i] * fw_act(in->act, x) / in->gamma0
+                                            : (dw[i] * fw_act(in->act, x) + w[i] * fw_act_d1(in->act, x) * dh[i * in->n + a]) / in->gamma0;
+        }
+}
+
+/* The NTK on the training points written out by hand (as a user would). */
+static void obs_ntk(void *user, const fw_site_info *in, int m, const fw_real *h, const fw_real *w,
+                    const fw_real *dh, const fw_real *dw, fw_real *out)
+{
+    const int n = in->n, P = in->P;
+    int i, a, b;
+    (void)user;
+    for (i = 0; i < m; ++i)
+        for (a = 0; a < P; ++a)
+            for (b = 0; b < P; ++b) {
+                const fw_real *x = h + i * n, kab = in->kx[a * n + b];
+                fw_real pa = fw_act(in->act, x[a]), pb = fw_act(in->act, x[b]);
+                fw_real da = fw_act_d1(in->act, x[a]), db = fw_act_d1(in->act, x[b]);
+                fw_real o;
+                if (dh == NULL) {
+                    o = pa * pb + w[i] * w[i] * da * db * kab;
+                } else {
+                    const fw_real *t = dh + i * n;
+                    fw_real sa = fw_site_d2(in->act, x[a], in->bw[a]), sb = fw_site_d2(in->act, x[b], in->bw[b]);
+                    o = da * t[a] * pb + pa * db * t[b] +
+                        kab * (2 * w[i] * dw[i] * da * db + w[i] * w[i] * (sa * t[a] * db + da * sb * t[b]));
+                }
+                out[(i * P + a) * P + b] = o;
+            }
+}
+
+static void generic_observables_reproduce_the_builtin_outputs(void)
+{
+    /* The linear-response rule applied to o = psi must give Var f exactly (J_O = J, so
+       eps - J (I + J)^-1 eps = (I + J)^-1 eps), and a hand-written NTK observable must give the
+       built-in NTK mean and variance: equal up to rounding in the summation order (1e-9 relative;
+       float 1e-3). Also the standard errors come back. */
+    const int P = 3, Q = 1, D = 3, n = 4;
+    const double rel = TEST_IS_FLOAT ? 1e-3 : 1e-9;
+    fw_real X[4 * 3], y[3];
+    fw_data data = fluct_data(P, Q, D, X, y, 93);
+    fw_fluct_desc d = fluct_desc(FW_ACT_RELU, 1, (fw_real)0.4, 5, 50);
+    fw_fluct_observable ob[2];
+    fw_fluct_result r;
+    fw_real *mem;
+    int R, i;
+    d.dmft.every = 2;
+    R = fw_dmft_record_count(&d.dmft);
+    mem = test_alloc((size_t)R * (3 * n + 3 * P * P));
+    memset(ob, 0, sizeof ob);
+    ob[0].k = n; ob[0].fn = obs_psi; ob[0].mean = mem; ob[0].var = mem + R * n; ob[0].var_se = mem + 2 * R * n;
+    ob[1].k = P * P; ob[1].fn = obs_ntk;
+    ob[1].mean = mem + 3 * R * n; ob[1].var = ob[1].mean + R * P * P; ob[1].var_se = ob[1].var + R * P * P;
+    d.n_obs = 2; d.obs = ob; d.kernels = 1;
+    FW_CHECK_STATUS(fw_fluct_run(&d, &data, &r, NULL), FW_OK);
+    for (i = 0; i < R * n; ++i) {
+        FW_CHECK_NEAR(ob[0].mean[i], r.f[i], rel * (fabs((double)r.f[i]) + 1e-3));
+        FW_CHECK_NEAR(ob[0].var[i], r.f_var[i], rel * r.f_var[i] + 1e-12);
+        FW_CHECK_NEAR(ob[0].var_se[i], r.f_var_se[i], rel * r.f_var_se[i] + 1e-12);
+    }
+    for (i = 0; i < R * P * P; ++i) {
+        FW_CHECK_NEAR(ob[1].mean[i], r.ntk[i], rel * fabs((double)r.ntk[i]) + 1e-12);
+        FW_CHECK_NEAR(ob[1].var[i], r.ntk_var[i], rel * r.ntk_var[i] + 1e-12);
+        FW_CHECK(ob[1].var_se[i] >= 0);
+    }
+    FW_CHECK(r.ntk_var[(R - 1) * P * P] > 0);
+    fw_fluct_result_free(&r);
+    test_free(mem);
+}
+
+static void lazy_limit_equals_the_closed_form(void)
+{
+    /* gamma0 = 1e-3, a linear net on Gauss-Hermite nodes (exact for the polynomial averages),
+       eta below 2 / lambda_max: the full solver must reduce to kernel GD with a random initial
+       output, Var f(0) = Phi/(gamma0^2 N) propagated by (I - eta K)^t (fw_lazy_variance with
+       the closed-form kernels). The kernel fluctuation and the feature-learning corrections
+       are O(gamma0^2) relative (measured: 2.5e-6 at gamma0 = 1e-3, 2.5e-4 at 1e-2); we allow
+       2e-5 relative. The closed form's kernel term is checked separately: at kcov = 0
+       and P = 1 it is (1 - eta K)^(2t) Var f(0). */
+    const int P = 2, Q = 1, D = 3, n = 3, N = 10, T = 6;
+    const fw_real g0 = (fw_real)1e-3, eta = (fw_real)0.15;
+    fw_real X[3 * 3], y[2], kx[9], phi[18], g[9], ntk[9], c0[9], kcov[36], var[7 * 3], *work;
+    fw_data data = fluct_data(P, Q, D, X, y, 94);
+    fw_fluct_desc d = fluct_desc(FW_ACT_LINEAR, g0, eta, T, N);
+    fw_fluct_result r;
+    int i, t;
+    d.dmft.sampler = FW_SAMPLER_QUADRATURE; d.dmft.quad_nodes = 4;
+    fw_syrk(FW_NO_TRANS, n, D, 1 / (fw_real)D, X, D, 0, kx, n);
+    FW_CHECK_STATUS(fw_kernels_infinite(FW_ACT_LINEAR, 1, n, kx, n, phi, g, ntk), FW_OK);
+    for (i = 0; i < 9; ++i) c0[i] = phi[9 + i] / (g0 * g0 * N);
+    memset(kcov, 0, sizeof kcov);
+    work = test_alloc(fw_lazy_variance_work(P, Q));
+    FW_CHECK_STATUS(fw_lazy_variance(P, Q, ntk, c0, kcov, y, eta, T, var, NULL, work), FW_OK);
+    FW_CHECK_STATUS(fw_fluct_run(&d, &data, &r, NULL), FW_OK);
+    FW_CHECK(r.n_records == T + 1);
+    for (t = 0; t <= T; ++t)
+        for (i = 0; i < n; ++i)
+            FW_CHECK_NEAR(r.f_var[t * n + i], var[t * n + i], (TEST_IS_FLOAT ? 1e-3 : 2e-5) * var[t * n + i]);
+    fw_fluct_result_free(&r);
+    {
+        fw_real k1 = (fw_real)1.3, v0 = (fw_real)0.7, y1 = 1, kc = 0, v1[5];
+        FW_CHECK_STATUS(fw_lazy_variance(1, 0, &k1, &v0, &kc, &y1, (fw_real)0.5, 4, v1, NULL, work), FW_OK);
+        for (t = 0; t <= 4; ++t) FW_CHECK_NEAR(v1[t], v0 * pow(1 - 0.5 * 1.3, 2.0 * t), 1e-5 * v0);
+        /* the kernel term alone: Var dK = 0.2, Delta0(0) = 1: Var f(1) = eta^2 * 0.2 */
+        v0 = 0; kc = (fw_real)0.2;
+        FW_CHECK_STATUS(fw_lazy_variance(1, 0, &k1, &v0, &kc, &y1, (fw_real)0.5, 1, v1, NULL, work), FW_OK);
+        FW_CHECK_NEAR(v1[1], 0.25 * 0.2, 1e-6);
+    }
+    test_free(work);
+}
+
+static void fluct_rejects_bad_input_without_leaks(void)
+{
+    const int P = 2, Q = 1, D = 2;
+    fw_real X[3 * 2], y[2], bad[2];
+    fw_data data = fluct_data(P, Q, D, X, y, 95), bd;
+    fw_fluct_desc d = fluct_desc(FW_ACT_TANH, 1, (fw_real)0.3, 3, 32);
+    fw_fluct_observable ob;
+    fw_fluct_result r;
+    test_counting_alloc st;
+    fw_allocator al;
+    size_t bytes;
+    void *ws;
+    int k, failures = 0;
+    d.dmft.samples = 64;
+    FW_CHECK_STATUS(fw_fluct_run(NULL, &data, &r, NULL), FW_ERR_NULL);
+    FW_CHECK_STATUS(fw_fluct_run(&d, NULL, &r, NULL), FW_ERR_NULL);
+    FW_CHECK_STATUS(fw_fluct_run(&d, &data, NULL, NULL), FW_ERR_NULL);
+    d.width = 0; FW_CHECK_STATUS(fw_fluct_run(&d, &data, &r, NULL), FW_ERR_SIZE); d.width = 32;
+    d.dmft.depth = 2; FW_CHECK_STATUS(fw_fluct_run(&d, &data, &r, NULL), FW_ERR_ARG); d.dmft.depth = 1;
+    d.dmft.sampler = FW_SAMPLER_EXACT; d.dmft.act = FW_ACT_LINEAR;
+    FW_CHECK_STATUS(fw_fluct_run(&d, &data, &r, NULL), FW_ERR_ARG);
+    d.dmft.sampler = FW_SAMPLER_ANTITHETIC; d.dmft.act = FW_ACT_TANH;
+    d.relu_bw = (fw_real)NAN; FW_CHECK_STATUS(fw_fluct_run(&d, &data, &r, NULL), FW_ERR_ARG); d.relu_bw = 0;
+    d.dmft.lr = -1; FW_CHECK_STATUS(fw_fluct_run(&d, &data, &r, NULL), FW_ERR_ARG); d.dmft.lr = (fw_real)0.3;
+    memset(&ob, 0, sizeof ob);
+    d.n_obs = 1; d.obs = NULL; FW_CHECK_STATUS(fw_fluct_run(&d, &data, &r, NULL), FW_ERR_NULL);
+    d.obs = &ob; FW_CHECK_STATUS(fw_fluct_run(&d, &data, &r, NULL), FW_ERR_ARG);
+    d.n_obs = 0; d.obs = NULL;
+    bad[0] = y[0]; bad[1] = (fw_real)NAN;
+    bd = data; bd.y = bad; FW_CHECK_STATUS(fw_fluct_run(&d, &bd, &r, NULL), FW_ERR_NONFINITE);
+    /* workspace: too small, then exact; the result equals the allocating run bit for bit */
+    FW_CHECK_STATUS(fw_fluct_workspace_size(&d, &data, &bytes), FW_OK);
+    ws = malloc(bytes);
+    FW_CHECK(ws != NULL);
+    FW_CHECK_STATUS(fw_fluct_run_ws(&d, &data, &r, ws, bytes / 2), FW_ERR_WORKSPACE);
+    FW_CHECK_STATUS(fw_fluct_run_ws(&d, &data, &r, ws, bytes), FW_OK);
+    {
+        fw_fluct_result r2;
+        int i;
+        FW_CHECK_STATUS(fw_fluct_run(&d, &data, &r2, NULL), FW_OK);
+        for (i = 0; i < r.n_records * 3; ++i) FW_CHECK(r.f_var[i] == r2.f_var[i] && r.f_var_se[i] == r2.f_var_se[i]);
+        fw_fluct_result_free(&r2);
+    }
+    free(ws);
+    for (k = 1; k <= 2; ++k) {
+        fw_status s;
+        memset(&st, 0, sizeof st);
+        st.fail_at = k;
+        al = test_counting_allocator(&st);
+        s = fw_fluct_run(&d, &data, &r, &al);
+        if (s == FW_ERR_NOMEM) ++failures;
+        else { FW_CHECK_STATUS(s, FW_OK); fw_fluct_result_free(&r); }
+        FW_CHECK(st.live == 0);
+    }
+    FW_CHECK(failures == 1);
+    /* a learning rate far beyond 2 / sharpness */
+    d.dmft.lr = 50; d.dmft.steps = 200; d.dmft.act = FW_ACT_LINEAR;
+    FW_CHECK_STATUS(fw_fluct_run(&d, &data, &r, NULL), FW_ERR_DIVERGED);
+}
+
+const fw_test_case fw_tests_fluct[] = {
+    FW_TEST(initial_variance_is_the_nngp_over_gamma0_squared_n),
+    FW_TEST(label_response_equals_finite_differences_of_the_dmft),
+    FW_TEST(generic_observables_reproduce_the_builtin_outputs),
+    FW_TEST(lazy_limit_equals_the_closed_form),
+    FW_TEST(fluct_rejects_bad_input_without_leaks),
+    {NULL, NULL}
+};
