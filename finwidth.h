@@ -3090,25 +3090,49 @@ FW_API fw_status fw_dmft_run_ws(const fw_dmft_desc *desc, const fw_data *data, f
     return FW_OK;
 }
 
+/* The allocating form of a solver: size query, one allocation, the workspace run; the workspace
+   is freed on failure. run(ctx, ws, bytes) is the solver's _ws entry point. */
+static fw_status fw__run_owned(const fw_allocator *alloc, fw_status size_st, size_t bytes,
+                               fw_status (*run)(void *ctx, void *ws, size_t bytes), void *ctx, void **owned)
+{
+    void *ws;
+    fw_status st;
+    *owned = NULL;
+    if (!fw__allocator_ok(alloc)) return FW_ERR_ARG;
+    if (size_st != FW_OK) return size_st;
+    if ((ws = fw__alloc(alloc, bytes)) == NULL) return FW_ERR_NOMEM;
+    if ((st = run(ctx, ws, bytes)) != FW_OK) { fw__free(alloc, ws); return st; }
+    *owned = ws;
+    return FW_OK;
+}
+
+typedef struct fw__dmft_call { const fw_dmft_desc *desc; const fw_data *data; fw_dmft_result *res; } fw__dmft_call;
+
+static fw_status fw__dmft_run_thunk(void *ctx, void *ws, size_t bytes)
+{
+    fw__dmft_call *c = (fw__dmft_call *)ctx;
+    return fw_dmft_run_ws(c->desc, c->data, c->res, ws, bytes);
+}
+
 FW_API fw_status fw_dmft_run(const fw_dmft_desc *desc, const fw_data *data, fw_dmft_result *res,
                              const fw_allocator *alloc)
 {
-    size_t bytes;
-    void *ws;
+    fw__dmft_call c;
+    size_t bytes = 0;
+    void *owned;
     fw_status st;
     if (res == NULL) return FW_ERR_NULL;
     memset(res, 0, sizeof *res);
-    if (!fw__allocator_ok(alloc)) return FW_ERR_ARG;
-    if ((st = fw_dmft_workspace_size(desc, data, &bytes)) != FW_OK) return st;
-    if ((ws = fw__alloc(alloc, bytes)) == NULL) return FW_ERR_NOMEM;
-    if ((st = fw_dmft_run_ws(desc, data, res, ws, bytes)) != FW_OK) {
+    c.desc = desc; c.data = data; c.res = res;
+    st = fw_dmft_workspace_size(desc, data, &bytes);   /* before the call: argument order is unspecified */
+    st = fw__run_owned(alloc, st, bytes, fw__dmft_run_thunk, &c, &owned);
+    if (st != FW_OK) {
         int bad = res->diverged_step;
-        fw__free(alloc, ws);
         memset(res, 0, sizeof *res);
         res->diverged_step = bad;
         return st;
     }
-    res->owned = ws;
+    res->owned = owned;
     if (alloc != NULL) res->alloc = *alloc;
     return FW_OK;
 }
@@ -3593,23 +3617,28 @@ FW_API fw_status fw_fluct_run_ws(const fw_fluct_desc *desc, const fw_data *data,
     return FW_OK;
 }
 
+typedef struct fw__fluct_call { const fw_fluct_desc *desc; const fw_data *data; fw_fluct_result *res; } fw__fluct_call;
+
+static fw_status fw__fluct_run_thunk(void *ctx, void *ws, size_t bytes)
+{
+    fw__fluct_call *c = (fw__fluct_call *)ctx;
+    return fw_fluct_run_ws(c->desc, c->data, c->res, ws, bytes);
+}
+
 FW_API fw_status fw_fluct_run(const fw_fluct_desc *desc, const fw_data *data, fw_fluct_result *res,
                               const fw_allocator *alloc)
 {
-    size_t bytes;
-    void *ws;
+    fw__fluct_call c;
+    size_t bytes = 0;
+    void *owned;
     fw_status st;
     if (res == NULL) return FW_ERR_NULL;
     memset(res, 0, sizeof *res);
-    if (!fw__allocator_ok(alloc)) return FW_ERR_ARG;
-    if ((st = fw_fluct_workspace_size(desc, data, &bytes)) != FW_OK) return st;
-    if ((ws = fw__alloc(alloc, bytes)) == NULL) return FW_ERR_NOMEM;
-    if ((st = fw_fluct_run_ws(desc, data, res, ws, bytes)) != FW_OK) {
-        fw__free(alloc, ws);
-        memset(res, 0, sizeof *res);
-        return st;
-    }
-    res->owned = ws;
+    c.desc = desc; c.data = data; c.res = res;
+    st = fw_fluct_workspace_size(desc, data, &bytes);   /* before the call: argument order is unspecified */
+    st = fw__run_owned(alloc, st, bytes, fw__fluct_run_thunk, &c, &owned);
+    if (st != FW_OK) { memset(res, 0, sizeof *res); return st; }
+    res->owned = owned;
     if (alloc != NULL) res->alloc = *alloc;
     return FW_OK;
 }
