@@ -714,6 +714,16 @@ static void fw__free(const fw_allocator *a, void *p)
     else FW_FREE(p);
 }
 
+/* The allocation step of every allocating form (fw_x next to fw_x_ws): checks the allocator and
+   the status of the workspace size query, then takes `bytes` into *ws. */
+static fw_status fw__ws_take(const fw_allocator *a, fw_status size_status, size_t bytes, void **ws)
+{
+    *ws = NULL;
+    if (!fw__allocator_ok(a)) return FW_ERR_ARG;
+    if (size_status != FW_OK) return size_status;
+    return (*ws = fw__alloc(a, bytes)) == NULL ? FW_ERR_NOMEM : FW_OK;
+}
+
 FW_API void fw_arena_init(fw_arena *a, void *buf, size_t bytes)
 {
     if (a == NULL) return;
@@ -1472,12 +1482,10 @@ FW_API fw_status fw_expm_sym_ws(int n, fw_real t, const fw_real *A, int lda, fw_
 FW_API fw_status fw_expm_sym(int n, fw_real t, const fw_real *A, int lda, fw_real *E, int lde,
                              const fw_allocator *alloc)
 {
-    size_t bytes;
+    size_t bytes = 0;
     void *ws;
-    fw_status s;
-    if (!fw__allocator_ok(alloc)) return FW_ERR_ARG;
-    if ((s = fw_expm_sym_workspace_size(n, &bytes)) != FW_OK) return s;
-    if ((ws = fw__alloc(alloc, bytes)) == NULL) return FW_ERR_NOMEM;
+    fw_status s = fw_expm_sym_workspace_size(n, &bytes);
+    if ((s = fw__ws_take(alloc, s, bytes, &ws)) != FW_OK) return s;
     s = fw_expm_sym_ws(n, t, A, lda, E, lde, ws, bytes);
     fw__free(alloc, ws);
     return s;
@@ -1665,13 +1673,12 @@ FW_API fw_status fw_net_init_ws(fw_net *net, const fw_net_desc *desc, void *ws, 
 
 FW_API fw_status fw_net_create(fw_net *net, const fw_net_desc *desc, const fw_allocator *alloc)
 {
-    size_t bytes;
+    size_t bytes = 0;
     void *ws;
     fw_status s;
     if (net == NULL) return FW_ERR_NULL;
-    if (!fw__allocator_ok(alloc)) return FW_ERR_ARG;
-    if ((s = fw_net_workspace_size(desc, &bytes)) != FW_OK) return s;
-    if ((ws = fw__alloc(alloc, bytes)) == NULL) return FW_ERR_NOMEM;
+    s = fw_net_workspace_size(desc, &bytes);
+    if ((s = fw__ws_take(alloc, s, bytes, &ws)) != FW_OK) return s;
     if ((s = fw_net_init_ws(net, desc, ws, bytes)) != FW_OK) { fw__free(alloc, ws); return s; }
     net->owned = ws;
     if (alloc != NULL) net->alloc = *alloc;
@@ -2111,12 +2118,10 @@ FW_API fw_status fw_ensemble_run(const fw_ensemble_desc *desc, const fw_data *da
                                  uint64_t seed_begin, uint64_t seed_end, fw_stats *stats,
                                  int *diverged_step, const fw_allocator *alloc)
 {
-    size_t bytes;
+    size_t bytes = 0;
     void *ws;
-    fw_status s;
-    if (!fw__allocator_ok(alloc)) return FW_ERR_ARG;
-    if ((s = fw_ensemble_workspace_size(desc, data, &bytes)) != FW_OK) return s;
-    if ((ws = fw__alloc(alloc, bytes)) == NULL) return FW_ERR_NOMEM;
+    fw_status s = fw_ensemble_workspace_size(desc, data, &bytes);
+    if ((s = fw__ws_take(alloc, s, bytes, &ws)) != FW_OK) return s;
     s = fw_ensemble_run_ws(desc, data, seed_begin, seed_end, stats, diverged_step, ws, bytes);
     fw__free(alloc, ws);
     return s;
@@ -3090,49 +3095,24 @@ FW_API fw_status fw_dmft_run_ws(const fw_dmft_desc *desc, const fw_data *data, f
     return FW_OK;
 }
 
-/* The allocating form of a solver: size query, one allocation, the workspace run; the workspace
-   is freed on failure. run(ctx, ws, bytes) is the solver's _ws entry point. */
-static fw_status fw__run_owned(const fw_allocator *alloc, fw_status size_st, size_t bytes,
-                               fw_status (*run)(void *ctx, void *ws, size_t bytes), void *ctx, void **owned)
-{
-    void *ws;
-    fw_status st;
-    *owned = NULL;
-    if (!fw__allocator_ok(alloc)) return FW_ERR_ARG;
-    if (size_st != FW_OK) return size_st;
-    if ((ws = fw__alloc(alloc, bytes)) == NULL) return FW_ERR_NOMEM;
-    if ((st = run(ctx, ws, bytes)) != FW_OK) { fw__free(alloc, ws); return st; }
-    *owned = ws;
-    return FW_OK;
-}
-
-typedef struct fw__dmft_call { const fw_dmft_desc *desc; const fw_data *data; fw_dmft_result *res; } fw__dmft_call;
-
-static fw_status fw__dmft_run_thunk(void *ctx, void *ws, size_t bytes)
-{
-    fw__dmft_call *c = (fw__dmft_call *)ctx;
-    return fw_dmft_run_ws(c->desc, c->data, c->res, ws, bytes);
-}
-
 FW_API fw_status fw_dmft_run(const fw_dmft_desc *desc, const fw_data *data, fw_dmft_result *res,
                              const fw_allocator *alloc)
 {
-    fw__dmft_call c;
     size_t bytes = 0;
-    void *owned;
+    void *ws;
     fw_status st;
     if (res == NULL) return FW_ERR_NULL;
     memset(res, 0, sizeof *res);
-    c.desc = desc; c.data = data; c.res = res;
-    st = fw_dmft_workspace_size(desc, data, &bytes);   /* before the call: argument order is unspecified */
-    st = fw__run_owned(alloc, st, bytes, fw__dmft_run_thunk, &c, &owned);
-    if (st != FW_OK) {
+    st = fw_dmft_workspace_size(desc, data, &bytes);
+    if ((st = fw__ws_take(alloc, st, bytes, &ws)) != FW_OK) return st;
+    if ((st = fw_dmft_run_ws(desc, data, res, ws, bytes)) != FW_OK) {
         int bad = res->diverged_step;
+        fw__free(alloc, ws);
         memset(res, 0, sizeof *res);
         res->diverged_step = bad;
         return st;
     }
-    res->owned = owned;
+    res->owned = ws;
     if (alloc != NULL) res->alloc = *alloc;
     return FW_OK;
 }
@@ -3617,28 +3597,22 @@ FW_API fw_status fw_fluct_run_ws(const fw_fluct_desc *desc, const fw_data *data,
     return FW_OK;
 }
 
-typedef struct fw__fluct_call { const fw_fluct_desc *desc; const fw_data *data; fw_fluct_result *res; } fw__fluct_call;
-
-static fw_status fw__fluct_run_thunk(void *ctx, void *ws, size_t bytes)
-{
-    fw__fluct_call *c = (fw__fluct_call *)ctx;
-    return fw_fluct_run_ws(c->desc, c->data, c->res, ws, bytes);
-}
-
 FW_API fw_status fw_fluct_run(const fw_fluct_desc *desc, const fw_data *data, fw_fluct_result *res,
                               const fw_allocator *alloc)
 {
-    fw__fluct_call c;
     size_t bytes = 0;
-    void *owned;
+    void *ws;
     fw_status st;
     if (res == NULL) return FW_ERR_NULL;
     memset(res, 0, sizeof *res);
-    c.desc = desc; c.data = data; c.res = res;
-    st = fw_fluct_workspace_size(desc, data, &bytes);   /* before the call: argument order is unspecified */
-    st = fw__run_owned(alloc, st, bytes, fw__fluct_run_thunk, &c, &owned);
-    if (st != FW_OK) { memset(res, 0, sizeof *res); return st; }
-    res->owned = owned;
+    st = fw_fluct_workspace_size(desc, data, &bytes);
+    if ((st = fw__ws_take(alloc, st, bytes, &ws)) != FW_OK) return st;
+    if ((st = fw_fluct_run_ws(desc, data, res, ws, bytes)) != FW_OK) {
+        fw__free(alloc, ws);
+        memset(res, 0, sizeof *res);
+        return st;
+    }
+    res->owned = ws;
     if (alloc != NULL) res->alloc = *alloc;
     return FW_OK;
 }

@@ -62,6 +62,24 @@ static void infinite_width_kernels_match_wide_networks_depth_1_to_5(void)
         }
 }
 
+/* S seeds of width-N nets of depth L trained like the theory (records every 2 steps) into *st;
+   returns the stats memory (test_free it), or NULL if the run failed. */
+static fw_real *run_ensemble(const fw_data *data, int L, fw_activation act, fw_real gamma0, int N, int S,
+                             int T, fw_real eta, fw_stats *st, int *nrec, int *len)
+{
+    fw_ensemble_desc ed;
+    fw_real *mem;
+    memset(&ed, 0, sizeof ed);
+    ed.net.input_dim = data->D; ed.net.width = N; ed.net.depth = L; ed.net.act = act; ed.net.gamma0 = gamma0;
+    ed.net.seed = 5; ed.lr = eta; ed.steps = T; ed.every = 2;
+    fw_ensemble_shape(&ed, data, nrec, len);
+    mem = test_alloc(2 * (size_t)*nrec * *len);
+    fw_stats_init(st, *nrec * *len, mem, mem + (size_t)*nrec * *len);
+    if (fw_ensemble_run(&ed, data, 0, (uint64_t)S, st, NULL, NULL) == FW_OK) return mem;
+    test_free(mem);
+    return NULL;
+}
+
 /* Largest |z| of DMFT mean predictions against a seed ensemble's means on all points and records:
    z = (sim - dmft) / sqrt(se_sim^2 + se_dmft^2). */
 static double dmft_vs_simulation(int L, fw_activation act, fw_real gamma0, int N, int S, int T)
@@ -71,7 +89,6 @@ static double dmft_vs_simulation(int L, fw_activation act, fw_real gamma0, int N
     fw_data data = stat_data(P, Q, D, X, y);
     fw_dmft_desc dd;
     fw_dmft_result res;
-    fw_ensemble_desc ed;
     fw_stats st;
     int nrec, len, r, i;
     double zmax = 0;
@@ -79,13 +96,8 @@ static double dmft_vs_simulation(int L, fw_activation act, fw_real gamma0, int N
     dd.depth = L; dd.act = act; dd.gamma0 = gamma0; dd.lr = (fw_real)0.5; dd.steps = T; dd.every = 2;
     dd.sampler = FW_SAMPLER_ANTITHETIC; dd.samples = 32768; dd.replicates = 16; dd.seed = 3;
     if (fw_dmft_run(&dd, &data, &res, NULL) != FW_OK) return 1e9;
-    memset(&ed, 0, sizeof ed);
-    ed.net.input_dim = D; ed.net.width = N; ed.net.depth = L; ed.net.act = act; ed.net.gamma0 = gamma0;
-    ed.net.seed = 5; ed.lr = (fw_real)0.5; ed.steps = T; ed.every = 2;
-    fw_ensemble_shape(&ed, &data, &nrec, &len);
-    mem = test_alloc(2 * (size_t)nrec * len);
-    fw_stats_init(&st, nrec * len, mem, mem + (size_t)nrec * len);
-    if (fw_ensemble_run(&ed, &data, 0, (uint64_t)S, &st, NULL, NULL) != FW_OK || nrec != res.n_records) zmax = 1e9;
+    mem = run_ensemble(&data, L, act, gamma0, N, S, T, (fw_real)0.5, &st, &nrec, &len);
+    if (mem == NULL || nrec != res.n_records) zmax = 1e9;
     for (r = 0; r < nrec && zmax < 1e9; ++r)
         for (i = 0; i < n; ++i) {
             double se2 = fw_stats_var(&st, r * len + i) / S + (double)res.f_se[r * n + i] * res.f_se[r * n + i];
@@ -137,7 +149,6 @@ static fluct_cmp fluct_vs_simulation(fw_activation act, fw_real gamma0, int N, i
     fw_data data = stat_data(P, Q, D, X, y);
     fw_fluct_desc fd;
     fw_fluct_result res;
-    fw_ensemble_desc ed;
     fw_stats st;
     fluct_cmp c = {0, 1e9, 1e9, 0, 0};
     double gaps[6 * 64];
@@ -147,13 +158,8 @@ static fluct_cmp fluct_vs_simulation(fw_activation act, fw_real gamma0, int N, i
     fd.dmft.sampler = FW_SAMPLER_ANTITHETIC; fd.dmft.samples = 32768; fd.dmft.replicates = 8; fd.dmft.seed = 3;
     fd.width = N;
     if (fw_fluct_run(&fd, &data, &res, NULL) != FW_OK) return c;
-    memset(&ed, 0, sizeof ed);
-    ed.net.input_dim = D; ed.net.width = N; ed.net.depth = 1; ed.net.act = act; ed.net.gamma0 = gamma0;
-    ed.net.seed = 5; ed.lr = eta; ed.steps = T; ed.every = 2;
-    fw_ensemble_shape(&ed, &data, &nrec, &len);
-    mem = test_alloc(2 * (size_t)nrec * len);
-    fw_stats_init(&st, nrec * len, mem, mem + (size_t)nrec * len);
-    if (fw_ensemble_run(&ed, &data, 0, (uint64_t)S, &st, NULL, NULL) == FW_OK && nrec == res.n_records && nrec * n <= 6 * 64) {
+    mem = run_ensemble(&data, 1, act, gamma0, N, S, T, eta, &st, &nrec, &len);
+    if (mem != NULL && nrec == res.n_records && nrec * n <= 6 * 64) {
         c.zmax = 0;
         for (r = 0; r < nrec; ++r)
             for (i = 0; i < n; ++i) {
