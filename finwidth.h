@@ -450,6 +450,13 @@ typedef enum fw_dmft_sampler {
    the response functions A(l), B(l) (docs/dmft.md). In discrete time every quantity at step t
    depends only on earlier steps (B also on step t itself), so the self-consistent solution is
    reached by marching forward in t: one sweep, no fixed-point iteration.
+   iterations > 0 solves the same equations instead as the damped fixed-point iteration of the
+   papers over whole trajectories of the error: Delta_k+1 = Delta_k + damping (y - f[Delta_k] -
+   Delta_k), with f[Delta] the predictions of the single-site dynamics driven by the trajectory
+   Delta (all layers, all steps), starting from Delta_0(t) = y and stopping when the residual
+   max_t,mu |y - f[Delta_k] - Delta_k| <= tol max(1, max|y|). With the same samples it converges to
+   the marched solution (at most T + 2 sweeps at damping 1, geometrically below it; docs/dmft.md
+   section 3); FW_ERR_NO_CONVERGENCE after `iterations` sweeps, with the residual in the result.
    Standard errors: MC and ANTITHETIC run R independent replicates of M/R samples and report their
    standard deviation / sqrt(R) (this includes the noise carried forward through Delta); the
    outputs themselves come from one more solve on the union of the replicates' samples, whose
@@ -467,6 +474,9 @@ typedef struct fw_dmft_desc {
     int quad_nodes;           /* QUADRATURE: nodes per dimension, 1..64; 0 means 8 */
     int two_time;             /* also record Phi(l)(t, s) and G(l)(t, s) at the recorded steps */
     int general;              /* L = 1 through the general solver (a cross-check of the two) */
+    int iterations;           /* 0: march (exact in one sweep); > 0: fixed-point iteration, at most this many sweeps */
+    fw_real damping;          /* iteration step in (0, 1]; 0 means 1 */
+    fw_real tol;              /* iteration tolerance, relative to max(1, max|y|); 0 means 1e-9 (float: 1e-4) */
     uint64_t seed;            /* replicate r draws layer l from RNG stream 256 r + l of seed */
     fw_log log;
 } fw_dmft_desc;
@@ -484,6 +494,8 @@ typedef struct fw_dmft_result {
     int samples_used;         /* per replicate (the node count for QUADRATURE, the layer-1 basis for EXACT) */
     int replicates_used;
     int diverged_step;        /* -1, or the step where the dynamics blew up (FW_ERR_DIVERGED) */
+    int iterations_used;      /* iterations > 0: the most sweeps any solve took (also set on FW_ERR_NO_CONVERGENCE) */
+    fw_real residual;         /* iterations > 0: the largest final residual of any solve (also on failure) */
     fw_real *f, *f_se;
     fw_real *train_loss, *train_loss_se, *test_loss, *test_loss_se;
     fw_real *ntk, *ntk_se;
@@ -2345,6 +2357,10 @@ typedef struct fw__dmft {
     fw_real *kx, *lx;           /* n x n input kernel and its (semidefinite) Cholesky factor */
     fw_real *rec, *mean, *m2;   /* one replicate's outputs, and Welford accumulators over them */
     fw_real *fh, *delta;        /* predictions nt x n, errors nt x P */
+    fw_real *dpres;             /* NULL (march), or the error trajectory that drives the sweep (nt x P) */
+    fw_real *dit;               /* the fixed-point iterate, nt x P */
+    fw_real resid;              /* iteration: the largest final residual over the solves */
+    int sweeps;                 /* iteration: the most sweeps of any solve */
     fw_real *eig_a, *eig_v, *eig_w;
     fw_real *gh_x, *gh_w;       /* quadrature rule */
     /* two-layer (Markov) solver */
@@ -2405,6 +2421,8 @@ static fw_status fw__dmft_resolve(const fw_dmft_desc *desc, const fw_data *data,
     if (s->d.samples == 0) s->d.samples = 8192;
     if (s->d.replicates == 0) s->d.replicates = 8;
     if (s->d.quad_nodes == 0) s->d.quad_nodes = 8;
+    if (s->d.damping == 0) s->d.damping = 1;
+    if (s->d.tol == 0) s->d.tol = FW__IS_FLOAT ? (fw_real)1e-4 : (fw_real)1e-9;
     if (data->X == NULL || data->y == NULL) FW__DMFT_FAIL(FW_ERR_NULL, "fw_data", "X and y are required");
     if (data->P < 1 || data->Q < 0 || data->D < 1) FW__DMFT_FAIL(FW_ERR_SIZE, "fw_data", "needs P >= 1, Q >= 0, D >= 1");
     ldx = data->ldx == 0 ? data->D : data->ldx;
@@ -2417,6 +2435,10 @@ static fw_status fw__dmft_resolve(const fw_dmft_desc *desc, const fw_data *data,
     if (!fw__finite(s->d.gamma0) || s->d.gamma0 < 0) FW__DMFT_FAIL(FW_ERR_ARG, "fw_dmft_desc.gamma0", "must be finite and > 0 (0 means 1)");
     if (!fw__finite(s->d.lr) || s->d.lr <= 0) FW__DMFT_FAIL(FW_ERR_ARG, "fw_dmft_desc.lr", "must be finite and > 0");
     if (s->d.steps < 0 || s->d.every < 0) FW__DMFT_FAIL(FW_ERR_SIZE, "fw_dmft_desc.steps", "steps and every must be >= 0");
+    if (s->d.iterations < 0) FW__DMFT_FAIL(FW_ERR_SIZE, "fw_dmft_desc.iterations", "must be >= 0 (0 means march)");
+    if (!fw__finite(s->d.damping) || s->d.damping < 0 || s->d.damping > 1)
+        FW__DMFT_FAIL(FW_ERR_ARG, "fw_dmft_desc.damping", "must be in (0, 1] (0 means 1)");
+    if (!fw__finite(s->d.tol) || s->d.tol < 0) FW__DMFT_FAIL(FW_ERR_ARG, "fw_dmft_desc.tol", "must be finite and > 0 (0 means the default)");
     if ((unsigned)s->d.sampler >= (unsigned)FW_SAMPLER_COUNT) FW__DMFT_FAIL(FW_ERR_ARG, "fw_dmft_desc.sampler", "not an fw_dmft_sampler");
     if (s->d.samples < 0 || s->d.replicates < 0 || s->d.quad_nodes < 0 || s->d.quad_nodes > 64)
         FW__DMFT_FAIL(FW_ERR_SIZE, "fw_dmft_desc.samples", "samples, replicates >= 0; quad_nodes in 0..64");
@@ -2476,6 +2498,7 @@ static void fw__dmft_lay(fw_arena *ar, fw__dmft *s)
     s->m2 = FW__PUSH(ar, s->len);
     s->fh = FW__PUSH(ar, nt * n);
     s->delta = FW__PUSH(ar, nt * P);
+    s->dit = FW__PUSH(ar, nt * P);
     s->eig_a = FW__PUSH(ar, P * P);
     s->eig_v = FW__PUSH(ar, P * P);
     s->eig_w = FW__PUSH(ar, P);
@@ -2768,7 +2791,7 @@ static fw_status fw__dmft_markov(fw__dmft *s, int *bad_step)
         for (i = 0; i < m; ++i) wwt[i] = y->wt[i] * s->wv[i];
         fw__gemv(FW_TRANS, m, n, 1 / s->gam, s->tmp, n, wwt, 0, f);
         if (!fw__all_finite(1, n, f, n) || !fw__all_finite(1, m, s->wv, m)) { *bad_step = t; return FW_ERR_DIVERGED; }
-        for (j = 0; j < P; ++j) dl[j] = s->data->y[j] - f[j];
+        for (j = 0; j < P; ++j) dl[j] = s->dpres != NULL ? s->dpres[(size_t)t * P + j] : s->data->y[j] - f[j];
         if (s->htr != NULL) {
             memcpy(s->htr + (size_t)t * m * n, s->h, (size_t)m * n * sizeof(fw_real));
             memcpy(s->wtr + (size_t)t * m, s->wv, (size_t)m * sizeof(fw_real));
@@ -2964,7 +2987,7 @@ static fw_status fw__dmft_general(fw__dmft *s, int *bad_step)
             f[mu] = acc / s->gam;
         }
         if (!fw__all_finite(1, P, f, P)) { *bad_step = t; return FW_ERR_DIVERGED; }
-        for (mu = 0; mu < P; ++mu) dl[mu] = s->data->y[mu] - f[mu];
+        for (mu = 0; mu < P; ++mu) dl[mu] = s->dpres != NULL ? s->dpres[(size_t)t * P + mu] : s->data->y[mu] - f[mu];
         for (l = L - 1; l >= 0; --l) fw__dmft_backward(s, l, t);
         if (t < T)
             for (i = 0; i < top->m; ++i) {
@@ -3015,6 +3038,42 @@ static fw_status fw__dmft_general(fw__dmft *s, int *bad_step)
 }
 
 /* ---- DMFT solver: driver ------------------------------------------------------------------- */
+
+/* One solve on the drawn samples: a single marching sweep, or (iterations > 0) the damped
+   fixed-point iteration over whole error trajectories, each sweep driven by s->dpres. */
+static fw_status fw__dmft_solve(fw__dmft *s, int *bad_step)
+{
+    const int P = s->P, nt = s->nt;
+    const fw_real *y = s->data->y;
+    fw_real scale = 1, res = 0;
+    fw_status st = FW_OK;
+    int k, t, mu;
+    if (s->d.iterations == 0) {
+        s->dpres = NULL;
+        return fw__dmft_is_general(s) ? fw__dmft_general(s, bad_step) : fw__dmft_markov(s, bad_step);
+    }
+    for (mu = 0; mu < P; ++mu) scale = fw__abs(y[mu]) > scale ? fw__abs(y[mu]) : scale;
+    for (t = 0; t < nt; ++t)
+        for (mu = 0; mu < P; ++mu) s->dit[(size_t)t * P + mu] = y[mu];
+    s->dpres = s->dit;
+    for (k = 1; k <= s->d.iterations; ++k) {
+        st = fw__dmft_is_general(s) ? fw__dmft_general(s, bad_step) : fw__dmft_markov(s, bad_step);
+        if (st != FW_OK) break;
+        res = 0;
+        for (t = 0; t < nt; ++t)
+            for (mu = 0; mu < P; ++mu) {
+                fw_real *d = s->dit + (size_t)t * P + mu, r = y[mu] - s->fh[(size_t)t * s->n + mu] - *d;
+                res = fw__abs(r) > res ? fw__abs(r) : res;
+                *d += s->d.damping * r;
+            }
+        if (res <= s->d.tol * scale) break;
+    }
+    s->dpres = NULL;
+    s->sweeps = k > s->d.iterations ? s->d.iterations : k > s->sweeps ? k : s->sweeps;
+    s->resid = res > s->resid ? res : s->resid;
+    if (st != FW_OK) return st;
+    return k > s->d.iterations ? FW_ERR_NO_CONVERGENCE : FW_OK;
+}
 
 static void fw__dmft_result_views(fw__dmft *s, fw_dmft_result *res)
 {
@@ -3078,12 +3137,16 @@ FW_API fw_status fw_dmft_run_ws(const fw_dmft_desc *desc, const fw_data *data, f
             else for (i = 0; i < s.R; ++i) fw__dmft_draw(&s, y, i, l, i * s.m, s.m);
         }
         memset(s.rec, 0, (size_t)s.len * sizeof(fw_real));
-        st = fw__dmft_is_general(&s) ? fw__dmft_general(&s, &bad) : fw__dmft_markov(&s, &bad);
+        st = fw__dmft_solve(&s, &bad);
         if (st == FW_OK && !fw__all_finite(1, s.len, s.rec, s.len)) st = FW_ERR_DIVERGED;
+        res->iterations_used = s.sweeps;
+        res->residual = s.resid;
         if (st != FW_OK) {
             res->diverged_step = bad;
             if (st == FW_ERR_DIVERGED)
                 fw__report(&desc->log, st, "fw_dmft_run", "the predictions blew up: eta * sharpness exceeded 2 for too long");
+            if (st == FW_ERR_NO_CONVERGENCE)
+                fw__report(&desc->log, st, "fw_dmft_run", "the fixed-point iteration hit its cap (fw_dmft_desc.iterations); the residual is in the result");
             return st;
         }
         if (!pooled) fw_stats_push(&acc, s.rec);
@@ -3106,10 +3169,11 @@ FW_API fw_status fw_dmft_run(const fw_dmft_desc *desc, const fw_data *data, fw_d
     st = fw_dmft_workspace_size(desc, data, &bytes);
     if ((st = fw__ws_take(alloc, st, bytes, &ws)) != FW_OK) return st;
     if ((st = fw_dmft_run_ws(desc, data, res, ws, bytes)) != FW_OK) {
-        int bad = res->diverged_step;
+        int bad = res->diverged_step, used = res->iterations_used;
+        fw_real resid = res->residual;
         fw__free(alloc, ws);
         memset(res, 0, sizeof *res);
-        res->diverged_step = bad;
+        res->diverged_step = bad; res->iterations_used = used; res->residual = resid;
         return st;
     }
     res->owned = ws;

@@ -6,6 +6,7 @@
      finwidth dmft     --data TRAIN.csv [--test TEST.csv] [--depth L] [--act ...] [--gamma0 G]
                        [--ntk] [--lr ETA] [--steps T] [--seed K] [--every k] [--samples M]
                        [--replicates R] [--sampler mc|antithetic|quadrature|exact] [--kernels FILE.csv]
+                       [--iterate K [--damping B]]
      finwidth theory   --data TRAIN.csv [--test TEST.csv] [--act ...] [--width N] [--gamma0 G] [--ntk]
                        [--lr ETA] [--steps T] [--seed K] [--every k] [--samples M] [--replicates R]
                        [--sampler mc|antithetic|quadrature]
@@ -62,6 +63,9 @@ static const char usage[] =
     "                   (default antithetic)\n"
     "  --kernels FILE   also write FILE (layer,t,s,i,j,Phi,Phi_se,G,G_se: two-time kernels at the\n"
     "                   recorded steps; G empty on test points) and FILE_ntk.csv (t,i,j,NTK,NTK_se)\n"
+    "  --iterate K      solve by the damped fixed-point iteration over whole trajectories, at most\n"
+    "                   K sweeps, instead of marching (the same solution; a cross-check)\n"
+    "  --damping B      iteration step in (0, 1] (default 1)\n"
     "theory: --width N as for simulate, --samples, --replicates and --sampler (mc, antithetic,\n"
     "  quadrature) as for dmft; depth 1 (two-layer nets) so far; --ntk sets gamma0 = 1/sqrt(N)\n"
     "  --help           this text\n";
@@ -219,8 +223,8 @@ static fw_data problem_data(const problem *pb)
 /* Options of the commands; `dmft` selects which set is accepted: 0 simulate, 1 dmft, 2 theory. */
 typedef struct options {
     const char *train, *test, *kernels;
-    int depth, width, steps, seeds, every, ntk, samples, replicates, dmft;
-    double gamma0, lr;
+    int depth, width, steps, seeds, every, ntk, samples, replicates, dmft, iterate;
+    double gamma0, lr, damping;
     long long seed;
     fw_activation act;
     fw_dmft_sampler sampler;
@@ -263,6 +267,8 @@ static int parse_options(int argc, char **argv, int dmft, options *o)
         else if (dmft && strcmp(k, "--replicates") == 0) { if (v) ok = parse_int(v, &o->replicates) && o->replicates >= 2; }
         else if (dmft && strcmp(k, "--sampler") == 0) { if (v) ok = parse_sampler(v, &o->sampler); }
         else if (dmft == 1 && strcmp(k, "--kernels") == 0) { if (v) o->kernels = v; }
+        else if (dmft == 1 && strcmp(k, "--iterate") == 0) { if (v) ok = parse_int(v, &o->iterate) && o->iterate >= 1; }
+        else if (dmft == 1 && strcmp(k, "--damping") == 0) { if (v) ok = parse_real(v, &o->damping) && o->damping > 0 && o->damping <= 1; }
         else known = 0;
         if (!known) {
             fprintf(stderr, "finwidth: unknown option %s for %s (see --help)\n", k, dmft == 2 ? "theory" : dmft ? "dmft" : "simulate");
@@ -275,6 +281,7 @@ static int parse_options(int argc, char **argv, int dmft, options *o)
                              : strcmp(k, "--steps") == 0 || strcmp(k, "--seed") == 0 ? "an integer >= 0"
                              : strcmp(k, "--replicates") == 0 ? "an integer >= 2"
                              : strcmp(k, "--gamma0") == 0 || strcmp(k, "--lr") == 0 ? "a finite number > 0"
+                             : strcmp(k, "--damping") == 0 ? "a number in (0, 1]"
                              : "an integer >= 1";
             fprintf(stderr, "finwidth: bad value '%s' for %s: expected %s\n", v, k, want);
             return 2;
@@ -423,6 +430,7 @@ static int dmft(int argc, char **argv)
     d.depth = o.depth; d.act = o.act; d.gamma0 = (fw_real)o.gamma0; d.lr = (fw_real)o.lr; d.steps = o.steps;
     d.every = o.every; d.sampler = o.sampler; d.samples = o.samples; d.replicates = o.replicates;
     d.two_time = o.kernels != NULL; d.seed = (uint64_t)o.seed;
+    d.iterations = o.iterate; d.damping = (fw_real)o.damping;
     d.log.fn = log_to_stderr; d.log.user = why;
     if (d.sampler == FW_SAMPLER_EXACT && d.act != FW_ACT_LINEAR) {
         free_problem(&pb);
@@ -433,8 +441,15 @@ static int dmft(int argc, char **argv)
     if (s != FW_OK) {
         free_problem(&pb);
         if (s == FW_ERR_DIVERGED) return diverged(res.diverged_step, o.lr);
+        if (s == FW_ERR_NO_CONVERGENCE) {
+            snprintf(why, sizeof why, "no convergence in %d sweeps: residual %.3g (raise --iterate or --damping)",
+                     res.iterations_used, (double)res.residual);
+            return fail(why, NULL);
+        }
         return fail(fw_status_string(s), why[0] ? why : NULL);
     }
+    if (o.iterate > 0) fprintf(stderr, "finwidth: fixed-point iteration converged in %d sweeps (residual %.3g)\n",
+                               res.iterations_used, (double)res.residual);
     printf("t,point,mean,stderr\n");
     for (r = 0; r < res.n_records; ++r)
         for (pt = 0; pt < res.n_points; ++pt)

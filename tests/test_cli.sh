@@ -53,7 +53,7 @@ if "$bin" simulate --data "$tmp/train.csv" --test "$tmp/test_y.csv" --width 8 --
 "$bin" --help >"$tmp/help"
 missing=""
 for o in --data --test --depth --act --width --gamma0 --ntk --lr --steps --seeds --seed --every \
-         --samples --replicates --sampler --kernels; do
+         --samples --replicates --sampler --kernels --iterate --damping; do
     grep -q -- "$o " "$tmp/help" || missing="$missing $o"
 done
 if [ -z "$missing" ]; then ok; else bad "--help misses:$missing"; fi
@@ -81,6 +81,20 @@ expect_error "dmft has no --width" "unknown option --width" dmft --data "$tmp/tr
 expect_error "dmft exact needs linear" "exact needs --act linear" dmft --data "$tmp/train.csv" --sampler exact
 expect_error "dmft quadrature is two-layer" "QUADRATURE is for two-layer" dmft --data "$tmp/train.csv" --depth 2 --sampler quadrature
 expect_error "dmft divergence" "diverged at step [0-9]+.*learning rate" dmft --data "$tmp/train.csv" --act linear --lr 100 --steps 500 --samples 64 --replicates 2
+# --iterate: the fixed-point iteration gives the marched numbers (to printing precision, 10 digits
+# relative 1e-9 of values ~1) and fails with the residual when the cap is below T + 2 sweeps.
+"$bin" dmft --data "$tmp/train.csv" --test "$tmp/test.csv" --depth 2 --gamma0 1.5 --lr 0.5 --steps 6 \
+    --samples 256 --replicates 2 >"$tmp/a" 2>/dev/null
+"$bin" dmft --data "$tmp/train.csv" --test "$tmp/test.csv" --depth 2 --gamma0 1.5 --lr 0.5 --steps 6 \
+    --samples 256 --replicates 2 --iterate 20 >"$tmp/b" 2>"$tmp/err"
+if paste -d, "$tmp/a" "$tmp/b" | awk -F, 'NR > 1 { d = $3 - $7; if (d < 0) d = -d; if (d > 1e-8) exit 1 }' &&
+   [ "$(wc -l <"$tmp/a")" -eq 36 ] && grep -q "converged in [0-9]* sweeps" "$tmp/err"; then
+    ok
+else
+    bad "dmft --iterate equals marching"
+fi
+expect_error "dmft iteration cap" "no convergence in 3 sweeps: residual [0-9.e+-]+" dmft --data "$tmp/train.csv" --steps 6 --samples 64 --replicates 2 --iterate 3
+expect_error "dmft damping range" "bad value '2' for --damping" dmft --data "$tmp/train.csv" --iterate 5 --damping 2
 
 # theory: simulate's columns; at t = 0 the variance is the single-site one, the same for
 # --sampler quadrature and antithetic within a few per cent; --ntk sets gamma0 = 1/sqrt(N).

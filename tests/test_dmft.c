@@ -312,6 +312,49 @@ static void deep_linear_exact_solution_matches_sampled_solver(void)
     fw_dmft_result_free(&mc);
 }
 
+static void fixed_point_iteration_converges_to_the_marched_solution(void)
+{
+    /* The damped whole-trajectory iteration on the same samples against the one-sweep march,
+       two-layer (Markov) and depth 2 (general) solvers. Damping 1: Delta(t) is exact after t + 1
+       sweeps, so the residual vanishes (to rounding) by sweep T + 2 and f equals the march to
+       rounding (relative 1e-9, float 1e-3, as the solver cross-check above). Damping 0.5: the
+       iteration matrix is 0.5 I - 0.5 J with J strictly causal, so it converges geometrically;
+       stopped at residual <= tol = 1e-10 (float 1e-5), f is off by at most ||(I + J)^-1|| tol,
+       well below 1e-7 (float 1e-2) here. A cap below T + 2 sweeps must fail with the residual. */
+    const int P = 3, Q = 1, D = 4, T = 6, n = 4;
+    fw_real X[4 * 4], y[3];
+    fw_data data = dmft_data(P, Q, D, X, y, 33);
+    const double tol = TEST_IS_FLOAT ? 1e-3 : 1e-9, tol_damped = TEST_IS_FLOAT ? 1e-2 : 1e-7;
+    int L, i;
+    for (L = 1; L <= 2; ++L) {
+        fw_dmft_desc d = dmft_desc(L, FW_ACT_TANH, (fw_real)1.5, (fw_real)0.5, T);
+        fw_dmft_result a, b, c;
+        d.samples = 256; d.replicates = 2; d.every = 2;
+        FW_CHECK_STATUS(fw_dmft_run(&d, &data, &a, NULL), FW_OK);
+        FW_CHECK(a.iterations_used == 0);
+        d.iterations = 50;
+        FW_CHECK_STATUS(fw_dmft_run(&d, &data, &b, NULL), FW_OK);
+        FW_CHECK(b.iterations_used >= 2 && b.iterations_used <= T + 2);
+        FW_CHECK(b.residual <= (TEST_IS_FLOAT ? 1e-4 : 1e-9));
+        for (i = 0; i < a.n_records * n; ++i) {
+            FW_CHECK_NEAR(a.f[i], b.f[i], tol);
+            FW_CHECK_NEAR(a.f_se[i], b.f_se[i], tol);
+        }
+        for (i = 0; i < a.n_records * P * P; ++i) FW_CHECK_NEAR(a.ntk[i], b.ntk[i], tol * 10);
+        fw_dmft_result_free(&b);
+        d.damping = (fw_real)0.5; d.iterations = 400; d.tol = (fw_real)(TEST_IS_FLOAT ? 1e-5 : 1e-10);
+        FW_CHECK_STATUS(fw_dmft_run(&d, &data, &c, NULL), FW_OK);
+        FW_CHECK(c.iterations_used > T + 2 && c.iterations_used < 400);
+        for (i = 0; i < a.n_records * n; ++i) FW_CHECK_NEAR(a.f[i], c.f[i], tol_damped);
+        fw_dmft_result_free(&c);
+        d.damping = 1; d.iterations = T;
+        FW_CHECK_STATUS(fw_dmft_run(&d, &data, &c, NULL), FW_ERR_NO_CONVERGENCE);
+        FW_CHECK(c.iterations_used == T && c.residual > 0 && c.residual < 10);
+        FW_CHECK(c.owned == NULL);
+        fw_dmft_result_free(&a);
+    }
+}
+
 static void dmft_rejects_bad_input_without_leaks(void)
 {
     const int P = 2, Q = 1, D = 2;
@@ -337,6 +380,9 @@ static void dmft_rejects_bad_input_without_leaks(void)
     d.sampler = FW_SAMPLER_EXACT; FW_CHECK_STATUS(fw_dmft_validate(&d, &data), FW_ERR_ARG);
     d.sampler = FW_SAMPLER_QUADRATURE; FW_CHECK_STATUS(fw_dmft_validate(&d, &data), FW_ERR_ARG);
     d.sampler = (fw_dmft_sampler)9; FW_CHECK_STATUS(fw_dmft_validate(&d, &data), FW_ERR_ARG);
+    d.iterations = -1; FW_CHECK_STATUS(fw_dmft_validate(&d, &data), FW_ERR_SIZE); d.iterations = 0;
+    d.damping = (fw_real)1.5; FW_CHECK_STATUS(fw_dmft_validate(&d, &data), FW_ERR_ARG); d.damping = 0;
+    d.tol = (fw_real)NAN; FW_CHECK_STATUS(fw_dmft_validate(&d, &data), FW_ERR_ARG); d.tol = 0;
     d.sampler = FW_SAMPLER_MC;
     bd = data; bd.P = 0; FW_CHECK_STATUS(fw_dmft_validate(&d, &bd), FW_ERR_SIZE);
     bad_y[0] = y[0]; bad_y[1] = (fw_real)INFINITY;
@@ -400,6 +446,7 @@ const fw_test_case fw_tests_dmft[] = {
     FW_TEST(lazy_limit_dmft_equals_kernel_gd_with_closed_form_ntk),
     FW_TEST(antithetic_sampler_beats_plain_monte_carlo_at_equal_cost),
     FW_TEST(deep_linear_exact_solution_matches_sampled_solver),
+    FW_TEST(fixed_point_iteration_converges_to_the_marched_solution),
     FW_TEST(dmft_rejects_bad_input_without_leaks),
     FW_TEST(dmft_workspace_run_is_deterministic_and_equals_allocating_run),
     {NULL, NULL}
