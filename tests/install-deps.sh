@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Installs what building and testing finwidth needs on Debian (run as root, or with sudo):
 # ninja, gcc/g++, clang with the wasm32-wasi libc and runtime, node (runs the wasm tests),
-# the bare-metal ARM toolchain with newlib and qemu (runs the ARM tests), OpenBLAS, valgrind.
+# the bare-metal ARM toolchain with newlib and qemu (runs the ARM tests), OpenBLAS, valgrind,
+# xmllint (the demo smoke test checks its SVG files).
 # Does nothing when everything is already there.
 set -eu
 pkgs="ninja-build gcc g++ clang lld wasi-libc libclang-rt-14-dev-wasm32 nodejs
-      gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm libopenblas-dev valgrind"
+      gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm libopenblas-dev valgrind libxml2-utils"
 missing=""
 for p in $pkgs; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Smoke test of the reproduction demo: a quick run (reduced sizes) writes the report and every
+# figure; each SVG is well-formed XML and holds its theory and simulation series.
+# Last line: "N passed, M failed".
+set -u
+bin=${1:-build/finwidth_demo}
+out=$(mktemp -d)
+trap 'rm -rf "$out"' EXIT
+pass=0
+fail=0
+ok() { pass=$((pass + 1)); }
+bad() { fail=$((fail + 1)); echo "FAIL $1"; }
+
+if "$bin" --quick --out "$out" >"$out/log" 2>&1; then ok; else bad "demo --quick exited non-zero: $(tail -n 3 "$out/log")"; fi
+if [ -s "$out/report.html" ] && grep -q '<img src="fig1.svg"' "$out/report.html" && grep -q '<img src="fig2.svg"' "$out/report.html"; then
+    ok
+else
+    bad "report.html with both figures"
+fi
+if [ "$(grep -c '^figure [0-9]* done' "$out/log")" -eq 2 ] && grep -q '^report: ' "$out/log"; then ok; else bad "one progress line per figure"; fi
+
+# figure file, then the series it must hold
+check_svg() {
+    local f="$out/$1" missing="" name
+    shift
+    if ! xmllint --noout "$f" 2>"$out/xml.err"; then bad "$1 is not well-formed XML: $(head -c 200 "$out/xml.err")"; return; fi
+    for name in "$@"; do
+        grep -qF "data-name=\"$name\"" "$f" || missing="$missing '$name'"
+    done
+    if [ -z "$missing" ]; then ok; else bad "$(basename "$f") misses series:$missing"; fi
+}
+check_svg fig1.svg "theory" "naive Var psi" "simulation N = 64" "simulation N = 256"
+check_svg fig2.svg "theory" "simulation N = 256"
+
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]
