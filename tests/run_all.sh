@@ -36,6 +36,7 @@ qemu() {
 run cli bash tests/test_cli.sh "$b/finwidth"
 run cli-asan bash tests/test_cli.sh "$b/finwidth_sanitize"
 run demo-smoke bash tests/test_demo.sh "$b/finwidth_demo"
+run mcu-example bash tests/test_mcu.sh "$b"
 run gcc-c99 "$b/test_gcc"
 run clang-c99 "$b/test_clang"
 run g++-c++11 "$b/test_cxx"

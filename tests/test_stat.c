@@ -264,20 +264,24 @@ static const fw_test_case fw_tests_stat[] = {
     {NULL, NULL}
 };
 
-/* `ninja validate`: DMFT against N = 4096, S = 32 ensembles over depth 1..3, tanh and ReLU,
-   gamma0 in {0.1, 1, 2}; one row per configuration (30 cells each: 5 records x 6 points). */
+/* `ninja validate`: DMFT against N = 4096, S = 64 seed ensembles over depth 1..3, tanh and ReLU,
+   gamma0 in {0.1, 1, 2}; one row per configuration (30 cells each: 5 records x 6 points).
+   S = 64, not the issue's minimum of 32: a seed mean of f(0) that is off by chance (it has mean 0
+   exactly) carries its offset through the whole run, so the 30 cells of a row are strongly
+   correlated; with 32 seeds one row (depth 3, ReLU, gamma0 = 2) reached |z| = 5.0 from cells
+   whose t = 0 offset was already 3.0 se, and an independent 64-seed set gave 2.5. */
 static int validate(void)
 {
     static const fw_real gammas[3] = {(fw_real)0.1, 1, 2};
     fw_activation acts[2] = {FW_ACT_TANH, FW_ACT_RELU};
     int L, a, g, within = 0, total = 0;
-    printf("DMFT vs simulation, N = 4096, S = 32 seeds, P = 4 train + 2 test points, T = 8, eta = 0.25\n");
+    printf("DMFT vs simulation, N = 4096, S = 64 seeds, P = 4 train + 2 test points, T = 8, eta = 0.25\n");
     printf("depth,act,gamma0,max_abs_z,seconds\n");
     for (L = 1; L <= 3; ++L)
         for (a = 0; a < 2; ++a)
             for (g = 0; g < 3; ++g) {
                 clock_t c0 = clock();
-                double z = dmft_vs_simulation(L, acts[a], gammas[g], 4096, 32, 8, (fw_real)0.25);
+                double z = dmft_vs_simulation(L, acts[a], gammas[g], 4096, 64, 8, (fw_real)0.25);
                 printf("%d,%s,%g,%.2f,%.1f\n", L, fw_act_name(acts[a]), (double)gammas[g], z,
                        (double)(clock() - c0) / CLOCKS_PER_SEC);
                 fflush(stdout);
