@@ -565,9 +565,16 @@ typedef struct fw_fluct_observable {
    ANTITHETIC, as in fw_dmft_run, R replicates of M/R samples give the standard errors (_se,
    their spread / sqrt(R)) and the outputs come from one more solve on all M samples (the same
    samples as fw_dmft_run's mean). Cost: about 2 x (R + 1)/R solves of O(M T^2 P^2 (P + Q)).
-   The theory is leading order in 1/N: the O(1/N) shift of the mean is not included. Where the
-   response nearly cancels the single-site variance (late times on training points) the relative
-   Monte Carlo error of the variance grows by that cancellation factor: read the _se. */
+   The variances are leading order in 1/N. With `bias`, the O(1/N) shift of the mean is added
+   (second order in the fluctuations; docs/fluct.md section 8): E f_N = f_inf + b/N with
+     b = (I + J)^-1 [ -E_xi Dpsi(xi)[u(xi)] + (1/2) E_xi D2psi(xi)[Sigma_u] ],
+   u(xi) = (I + J)^-1 (psi(xi) - f) on the training points (a neuron's influence on the error),
+   Sigma_u = E u u^T, D and D2 the first and second directional derivatives of the single-site
+   output along error perturbations (forward-mode tangents; the second one along each eigenvector
+   of Sigma_u). Extra cost: about P T more tangent passes of one direction each, and M P (T + 1)
+   reals of memory. Where the response nearly cancels the single-site variance (late times on
+   training points) the relative Monte Carlo error of the variance grows by that cancellation
+   factor: read the _se. */
 typedef struct fw_fluct_desc {
     fw_dmft_desc dmft;        /* the infinite-width problem; depth 1 (deep nets: not yet) */
     int width;                /* N >= 1: the variances are those of a width-N network */
@@ -575,6 +582,7 @@ typedef struct fw_fluct_desc {
     fw_real relu_bw;          /* relu: delta width relative to sqrt(Kx[a][a]); 0 means 1.06 M^-1/5 */
     int n_obs;                /* user observables (may be 0) */
     fw_fluct_observable *obs;
+    int bias;                 /* also the O(1/N) correction of the mean predictions and losses */
 } fw_fluct_desc;
 
 /* Outputs (views into the solver's memory); R = n_records, n = P + Q points, training first.
@@ -584,17 +592,22 @@ typedef struct fw_fluct_desc {
      train_loss, test_loss (R): infinite-width losses; _var: their variance at width N (delta method)
      dfdy:       R x n x P   d f_inf(t) / d y: how the infinite-width predictions move with the
                  training labels (= (I - (I + J)^-1) applied to a constant shift of y)
-     ntk, ntk_var: (kernels) R x P x P;  phi, phi_var: (kernels) R x n x n  (NULL otherwise) */
+     ntk, ntk_var: (kernels) R x P x P;  phi, phi_var: (kernels) R x n x n  (NULL otherwise)
+     f_bias:     (bias) R x n   E f_N - f_inf = b/N at width N (NULL otherwise)
+     train_loss_bias, test_loss_bias: (bias) R   E L_N - L_inf at O(1/N): the mean shift plus the
+                 variance, (1/P) sum_mu (-Delta_mu b_mu / N + Var f_mu / 2) (test: over Q, y_test) */
 typedef struct fw_fluct_result {
     int n_records, n_points, P, width, samples_used, replicates_used;
     fw_real *f, *f_var, *f_cov, *f_var_naive;
     fw_real *train_loss, *train_loss_var, *test_loss, *test_loss_var;
     fw_real *dfdy;
     fw_real *ntk, *ntk_var, *phi, *phi_var;
+    fw_real *f_bias, *train_loss_bias, *test_loss_bias;
     /* standard errors of each of the above, same shapes (0 for QUADRATURE) */
     fw_real *f_se, *f_var_se, *f_cov_se, *f_var_naive_se;
     fw_real *train_loss_se, *train_loss_var_se, *test_loss_se, *test_loss_var_se;
     fw_real *dfdy_se;
+    fw_real *f_bias_se, *train_loss_bias_se, *test_loss_bias_se;
     fw_real *ntk_se, *ntk_var_se, *phi_se, *phi_var_se;
     void *owned;
     fw_allocator alloc;
@@ -3282,6 +3295,11 @@ typedef struct fw__fluct {
     int m, len;              /* samples of the current solve; length of the packed outputs */
     fw_real *pk, *pk_mean, *pk_m2;      /* packed outputs of one solve; Welford over replicates */
     fw_real *f, *f_var, *f_cov, *f_naive, *trl, *trl_var, *tel, *tel_var, *dfdy;   /* views into pk */
+    fw_real *fb, *trl_b, *tel_b;                   /* bias outputs (views into pk) */
+    /* bias: per-sample training influences U (m x cp), their covariance and its eigenvectors
+       (cp x cp), phi''' (m x n), one direction's tangents (m x n, m) of first and second order,
+       the coefficients of their Kx products (m x P), and c, b (cn) */
+    fw_real *bu, *bsig, *bvec, *bval, *a3, *th1, *th2, *tw1, *tw2, *tv1, *tv2, *bc, *bb;
     fw_real **om, **ov;      /* per observable: its mean and var inside pk */
 } fw__fluct;
 
@@ -3331,7 +3349,7 @@ static fw_status fw__fluct_resolve(const fw_fluct_desc *desc, const fw_data *dat
         FW__FLUCT_FAIL(FW_ERR_SIZE, "fw_fluct_desc", "steps x points (or observables) too large");
     {
         const int R = u->s.nrec, n = u->s.n, P = u->s.P;
-        u->len = R * (3 * n + n * n + 4 + n * P) + 2 * R * u->ktot;
+        u->len = R * (3 * n + n * n + 4 + n * P) + 2 * R * u->ktot + (desc->bias ? R * (n + 2) : 0);
     }
     return FW_OK;
 }
@@ -3369,6 +3387,21 @@ static void fw__fluct_lay(fw_arena *ar, fw__fluct *u)
     u->pk = FW__PUSH(ar, u->len);
     u->pk_mean = FW__PUSH(ar, u->len);
     u->pk_m2 = FW__PUSH(ar, u->len);
+    if (u->fd->bias) {
+        u->bu = FW__PUSH(ar, m * cp);
+        u->bsig = FW__PUSH(ar, cp * cp);
+        u->bvec = FW__PUSH(ar, cp * cp);
+        u->bval = FW__PUSH(ar, cp);
+        u->a3 = FW__PUSH(ar, m * n);
+        u->th1 = FW__PUSH(ar, m * n);
+        u->th2 = FW__PUSH(ar, m * n);
+        u->tw1 = FW__PUSH(ar, m);
+        u->tw2 = FW__PUSH(ar, m);
+        u->tv1 = FW__PUSH(ar, m * P);
+        u->tv2 = FW__PUSH(ar, m * P);
+        u->bc = FW__PUSH(ar, cn);
+        u->bb = FW__PUSH(ar, cn);
+    }
     u->om = (fw_real **)fw_arena_push(ar, (size_t)(u->nobs > 0 ? u->nobs : 1) * sizeof(fw_real *));
     u->ov = (fw_real **)fw_arena_push(ar, (size_t)(u->nobs > 0 ? u->nobs : 1) * sizeof(fw_real *));
     if (u->pk != NULL && u->om != NULL && u->ov != NULL) {
@@ -3387,6 +3420,11 @@ static void fw__fluct_lay(fw_arena *ar, fw__fluct *u)
             const size_t k = (size_t)fw__fluct_obs(u, j)->k;
             u->om[j] = q; q += R * k;
             u->ov[j] = q; q += R * k;
+        }
+        if (u->fd->bias) {
+            u->fb = q; q += R * n;
+            u->trl_b = q; q += R;
+            u->tel_b = q; q += R;
         }
     }
 }
@@ -3544,6 +3582,127 @@ static void fw__fluct_influence(fw__fluct *u)
     for (a = 0; a < R * n * n; ++a) u->f_cov[a] /= (fw_real)u->N;
 }
 
+/* ---- fluctuations: the O(1/N) mean (docs/fluct.md section 8) --------------------------------- */
+
+/* The third derivative of phi on m x n preactivations (a0 = phi, a1 = phi' from fw__site_acts;
+   relu: the derivative of the smoothed delta). */
+static void fw__site_d3(const fw__fluct *u, int m, const fw_real *h)
+{
+    const int n = u->s.n;
+    int i, a;
+    for (i = 0; i < m; ++i)
+        for (a = 0; a < n; ++a) {
+            const size_t e = (size_t)i * n + a;
+            const fw_real x = h[e], p1 = u->a1[e], t = u->a0[e], bw = u->bw[a];
+            switch (u->s.d.act) {
+            case FW_ACT_TANH: u->a3[e] = p1 * (4 * t * t - 2 * p1); break;
+            case FW_ACT_ERF: u->a3[e] = (4 * x * x - 2) * p1; break;
+            case FW_ACT_RELU: u->a3[e] = -x / (bw * bw) * fw_site_d2(FW_ACT_RELU, x, bw); break;
+            default: u->a3[e] = 0; break;
+            }
+        }
+}
+
+/* One forward-mode pass of all samples along an error direction d (cp values, (s, mu) at
+   s P + mu; one row per sample when per_sample, else one row for all): adds coef E[D psi]
+   (second == 0) or coef E[D2 psi] (second != 0) to out (cn). The update of science.md section 2
+   differentiated once (th1, tw1) and twice (th2, tw2), with the Kx products as one GEMM. */
+static void fw__fluct_dir_pass(fw__fluct *u, const fw_real *dir, int per_sample, int second, fw_real coef, fw_real *out)
+{
+    fw__dmft *s = &u->s;
+    const int m = u->m, n = s->n, P = s->P, T = s->d.steps, cp = u->cp;
+    const fw_real eg = s->eta * s->gam, *wt = s->lay->wt;
+    int t, i, a;
+    memset(u->th1, 0, (size_t)m * n * sizeof(fw_real));
+    memset(u->th2, 0, (size_t)m * n * sizeof(fw_real));
+    memset(u->tw1, 0, (size_t)m * sizeof(fw_real));
+    memset(u->tw2, 0, (size_t)m * sizeof(fw_real));
+    for (t = 0; t <= T; ++t) {
+        const fw_real *h = s->htr + (size_t)t * m * n, *w = s->wtr + (size_t)t * m, *dl = s->delta + (size_t)t * P;
+        fw__site_acts(&u->info, m, h, u->a0, u->a1, u->a2);
+        if (second) fw__site_d3(u, m, h);
+        /* the derivative of psi = w phi(h) / gamma0 */
+        for (a = 0; a < n; ++a) u->zs[a] = 0;
+        for (i = 0; i < m; ++i) {
+            const size_t r = (size_t)i * n;
+            for (a = 0; a < n; ++a) {
+                const fw_real p0 = u->a0[r + a], p1 = u->a1[r + a], hd = u->th1[r + a];
+                const fw_real v = second ? u->tw2[i] * p0 + 2 * u->tw1[i] * p1 * hd + w[i] * (u->a2[r + a] * hd * hd + p1 * u->th2[r + a])
+                                         : u->tw1[i] * p0 + w[i] * p1 * hd;
+                u->zs[a] += wt[i] * v;
+            }
+        }
+        for (a = 0; a < n; ++a) out[(size_t)t * n + a] += coef * u->zs[a] / s->gam;
+        if (t == T) break;
+        /* the differentiated step (old values on the right; d the direction, D = Delta(t)):
+           dw1 += eg sum_mu [d phi + D phi' dh1],  dh1 += eg Kx [d w phi' + D (dw1 phi' + w phi'' dh1)],
+           dw2 += eg sum_mu [2 d phi' dh1 + D (phi'' dh1^2 + phi' dh2)],
+           dh2 += eg Kx [2 d (dw1 phi' + w phi'' dh1) + D (dw2 phi' + 2 dw1 phi'' dh1 + w phi''' dh1^2 + w phi'' dh2)] */
+        for (i = 0; i < m; ++i) {
+            const fw_real *d = dir + (per_sample ? (size_t)i * cp : 0) + (size_t)t * P, wi = w[i];
+            const fw_real w1 = u->tw1[i], w2 = u->tw2[i];
+            const size_t r = (size_t)i * n;
+            fw_real acc1 = 0, acc2 = 0;
+            for (a = 0; a < P; ++a) {
+                const fw_real p0 = u->a0[r + a], p1 = u->a1[r + a], p2 = u->a2[r + a], hd = u->th1[r + a];
+                const fw_real da = d[a], D = dl[a];
+                acc1 += da * p0 + D * p1 * hd;
+                u->tv1[(size_t)i * P + a] = eg * (da * wi * p1 + D * (w1 * p1 + wi * p2 * hd));
+                if (second) {
+                    const fw_real hdd = u->th2[r + a], p3 = u->a3[r + a];
+                    acc2 += 2 * da * p1 * hd + D * (p2 * hd * hd + p1 * hdd);
+                    u->tv2[(size_t)i * P + a] = eg * (2 * da * (w1 * p1 + wi * p2 * hd) +
+                                                      D * (w2 * p1 + 2 * w1 * p2 * hd + wi * p3 * hd * hd + wi * p2 * hdd));
+                }
+            }
+            u->tw1[i] = w1 + eg * acc1;
+            if (second) u->tw2[i] = w2 + eg * acc2;
+        }
+        fw__gemm(FW_NO_TRANS, FW_NO_TRANS, m, n, P, 1, u->tv1, P, s->kx, n, 1, u->th1, n);
+        if (second) fw__gemm(FW_NO_TRANS, FW_NO_TRANS, m, n, P, 1, u->tv2, P, s->kx, n, 1, u->th2, n);
+    }
+}
+
+/* b = Pi [ -E D psi[u] + (1/2) E D2 psi[Sigma_u] ], the records f_bias = b / N and the loss
+   shifts. Needs psi, pi, pitr and f_var of the current solve. */
+static fw_status fw__fluct_bias(fw__fluct *u)
+{
+    fw__dmft *s = &u->s;
+    const int m = u->m, n = s->n, P = s->P, Q = s->Q, cp = u->cp, cn = u->cn, R = s->nrec;
+    const fw_real *wt = s->lay->wt;
+    fw_status st;
+    int i, k, a, r;
+    /* the training influences u(xi) = Pi_train (psi(xi) - f), one row per sample */
+    fw__gemm(FW_NO_TRANS, FW_TRANS, m, cp, cn, 1, u->psi, cn, u->pitr, cn, 0, u->bu, cp);
+    memset(u->bc, 0, (size_t)cn * sizeof(fw_real));
+    fw__fluct_dir_pass(u, u->bu, 1, 0, -1, u->bc);
+    /* Sigma_u = sum_i wt_i u_i u_i^T, then the second derivative along each eigen-direction */
+    for (i = 0; i < m; ++i) {
+        const fw_real c = fw__sqrt(wt[i] > 0 ? wt[i] : 0);
+        for (a = 0; a < cp; ++a) u->bu[(size_t)i * cp + a] *= c;
+    }
+    fw__syrk(FW_TRANS, cp, m, 1, u->bu, cp, 0, u->bsig, cp);
+    if ((st = fw_eigh(cp, u->bsig, cp, u->bval, u->bvec, cp)) != FW_OK) return st;
+    for (k = 0; k < cp; ++k) {
+        if (!(u->bval[k] > (fw_real)1e-12 * u->bval[cp - 1])) continue;
+        for (a = 0; a < cp; ++a) u->bb[a] = u->bvec[(size_t)a * cp + k];
+        fw__fluct_dir_pass(u, u->bb, 0, 1, u->bval[k] / 2, u->bc);
+    }
+    fw__gemv(FW_NO_TRANS, cn, cn, 1, u->pi, cn, u->bc, 0, u->bb);
+    for (r = 0; r < R; ++r) {
+        const int tr = fw_dmft_record_time(&s->d, r);
+        const fw_real *f = s->fh + (size_t)tr * n, *fv = u->f_var + (size_t)r * n;
+        fw_real *fb = u->fb + (size_t)r * n, lt = 0, le = 0;
+        for (a = 0; a < n; ++a) fb[a] = u->bb[(size_t)tr * n + a] / (fw_real)u->N;
+        for (a = 0; a < P; ++a) lt += -(s->data->y[a] - f[a]) * fb[a] + fv[a] / 2;
+        if (s->data->y_test != NULL && Q > 0)
+            for (a = 0; a < Q; ++a) le += -(s->data->y_test[a] - f[P + a]) * fb[P + a] + fv[P + a] / 2;
+        u->trl_b[r] = lt / (fw_real)P;
+        u->tel_b[r] = Q > 0 ? le / (fw_real)Q : 0;
+    }
+    return FW_OK;
+}
+
 /* One solve on replicate rep's samples (rep == s->R: all of them pooled) into u->pk. */
 static fw_status fw__fluct_solve(fw__fluct *u, int rep)
 {
@@ -3605,6 +3764,7 @@ static fw_status fw__fluct_solve(fw__fluct *u, int rep)
         u->trl_var[r] = vt / ((fw_real)P * P);
         u->tel_var[r] = Q > 0 ? ve / ((fw_real)Q * Q) : 0;
     }
+    if (u->fd->bias && (st = fw__fluct_bias(u)) != FW_OK) return st;
     if (!fw__all_finite(1, u->len, u->pk, u->len)) return FW_ERR_DIVERGED;
     return FW_OK;
 }
@@ -3649,6 +3809,9 @@ FW_API fw_status fw_fluct_run_ws(const fw_fluct_desc *desc, const fw_data *data,
     if (u.nb > 0) {
         FW__FLUCT_VIEW(ntk, om[0]); FW__FLUCT_VIEW(ntk_var, ov[0]);
         FW__FLUCT_VIEW(phi, om[1]); FW__FLUCT_VIEW(phi_var, ov[1]);
+    }
+    if (desc->bias) {
+        FW__FLUCT_VIEW(f_bias, fb); FW__FLUCT_VIEW(train_loss_bias, trl_b); FW__FLUCT_VIEW(test_loss_bias, tel_b);
     }
 #undef FW__FLUCT_VIEW
     for (j = u.nb; j < u.nobs; ++j) {

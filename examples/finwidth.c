@@ -9,7 +9,7 @@
                        [--iterate K [--damping B]]
      finwidth theory   --data TRAIN.csv [--test TEST.csv] [--act ...] [--width N] [--gamma0 G] [--ntk]
                        [--lr ETA] [--steps T] [--seed K] [--every k] [--samples M] [--replicates R]
-                       [--sampler mc|antithetic|quadrature]
+                       [--sampler mc|antithetic|quadrature] [--bias]
 
    CSV: one row per point, columns x1..xD then y (test files may omit y), no header.
    Output (stdout): simulate prints "t,point,mean,var" (mean and unbiased variance of f over the
@@ -68,6 +68,7 @@ static const char usage[] =
     "  --damping B      iteration step in (0, 1] (default 1)\n"
     "theory: --width N as for simulate, --samples, --replicates and --sampler (mc, antithetic,\n"
     "  quadrature) as for dmft; depth 1 (two-layer nets) so far; --ntk sets gamma0 = 1/sqrt(N)\n"
+    "  --bias           add the O(1/N) correction b/N to the mean (second-order fluctuations)\n"
     "  --help           this text\n";
 
 typedef struct table { int rows, cols; double *v; } table;
@@ -223,7 +224,7 @@ static fw_data problem_data(const problem *pb)
 /* Options of the commands; `dmft` selects which set is accepted: 0 simulate, 1 dmft, 2 theory. */
 typedef struct options {
     const char *train, *test, *kernels;
-    int depth, width, steps, seeds, every, ntk, samples, replicates, dmft, iterate;
+    int depth, width, steps, seeds, every, ntk, samples, replicates, dmft, iterate, bias;
     double gamma0, lr, damping;
     long long seed;
     fw_activation act;
@@ -252,6 +253,7 @@ static int parse_options(int argc, char **argv, int dmft, options *o)
         int ok = 1, known = 1;
         if (strcmp(k, "--help") == 0) { fputs(usage, stdout); return 1; }
         if (strcmp(k, "--ntk") == 0) { o->ntk = 1; continue; }
+        if (dmft == 2 && strcmp(k, "--bias") == 0) { o->bias = 1; continue; }
         if (strcmp(k, "--data") == 0) { if (v) o->train = v; }
         else if (strcmp(k, "--test") == 0) { if (v) o->test = v; }
         else if (strcmp(k, "--depth") == 0) { if (v) ok = parse_int(v, &o->depth) && o->depth >= 1; }
@@ -481,7 +483,7 @@ static int theory(int argc, char **argv)
     d.dmft.gamma0 = o.ntk ? 1 / (fw_real)sqrt((double)o.width) : (fw_real)o.gamma0;
     d.dmft.every = o.every; d.dmft.sampler = o.sampler; d.dmft.samples = o.samples; d.dmft.replicates = o.replicates;
     d.dmft.seed = (uint64_t)o.seed; d.dmft.log.fn = log_to_stderr; d.dmft.log.user = why;
-    d.width = o.width;
+    d.width = o.width; d.bias = o.bias;
     s = fw_fluct_run(&d, &data, &res, NULL);
     if (s != FW_OK) {
         free_problem(&pb);
@@ -492,7 +494,8 @@ static int theory(int argc, char **argv)
     for (r = 0; r < res.n_records; ++r)
         for (pt = 0; pt < res.n_points; ++pt)
             printf("%d,%d,%.10g,%.10g\n", fw_dmft_record_time(&d.dmft, r), pt,
-                   (double)res.f[(size_t)r * res.n_points + pt], (double)res.f_var[(size_t)r * res.n_points + pt]);
+                   (double)res.f[(size_t)r * res.n_points + pt] + (o.bias ? (double)res.f_bias[(size_t)r * res.n_points + pt] : 0),
+                   (double)res.f_var[(size_t)r * res.n_points + pt]);
     fw_fluct_result_free(&res);
     free_problem(&pb);
     return 0;

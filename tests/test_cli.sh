@@ -53,7 +53,7 @@ if "$bin" simulate --data "$tmp/train.csv" --test "$tmp/test_y.csv" --width 8 --
 "$bin" --help >"$tmp/help"
 missing=""
 for o in --data --test --depth --act --width --gamma0 --ntk --lr --steps --seeds --seed --every \
-         --samples --replicates --sampler --kernels --iterate --damping; do
+         --samples --replicates --sampler --kernels --iterate --damping --bias; do
     grep -q -- "$o " "$tmp/help" || missing="$missing $o"
 done
 if [ -z "$missing" ]; then ok; else bad "--help misses:$missing"; fi
@@ -106,6 +106,15 @@ if [ "$(head -1 "$tmp/a")" = "t,point,mean,var" ] && [ "$rows" -eq 25 ] && [ ! -
 fi
 "$bin" theory --data "$tmp/train.csv" --act erf --width 64 --ntk --steps 2 --sampler quadrature >"$tmp/b"
 if [ "$(wc -l <"$tmp/b")" -eq 10 ]; then ok; else bad "theory --ntk --sampler quadrature"; fi
+# --bias moves the mean by b/N and leaves the variance alone; at t = 0 the shift is exactly 0
+"$bin" theory --data "$tmp/train.csv" --width 64 --lr 0.3 --steps 4 --every 2 --samples 2048 >"$tmp/a"
+"$bin" theory --data "$tmp/train.csv" --width 64 --lr 0.3 --steps 4 --every 2 --samples 2048 --bias >"$tmp/b"
+if paste -d, "$tmp/a" "$tmp/b" | awk -F, 'NR > 1 { if ($4 != $8 || ($1 == 0 && $3 != $7)) exit 1; if ($1 > 0 && $3 != $7) moved = 1 }
+                                         END { exit !moved }'; then
+    ok
+else
+    bad "theory --bias"
+fi
 expect_error "theory has no --seeds" "unknown option --seeds" theory --data "$tmp/train.csv" --seeds 4
 expect_error "theory is two-layer" "two-layer" theory --data "$tmp/train.csv" --depth 2
 expect_error "theory exact" "no single-site covariance" theory --data "$tmp/train.csv" --sampler exact

@@ -215,6 +215,54 @@ static void lazy_limit_equals_the_closed_form(void)
     test_free(work);
 }
 
+static void bias_is_zero_at_t0_scales_as_one_over_n_and_leaves_the_variance(void)
+{
+    /* The O(1/N) mean shift (checked against 8000-seed ensembles in test_stat.c): E f_N(0) = 0
+       exactly, so f_bias(0) = 0; b/N halves when N doubles (relative 1e-12, float 1e-5: the
+       same b divided by N); asking for it changes no other output (bitwise); the loss shifts
+       follow from f_bias and f_var by their definition; and the quadrature sampler (its own
+       code path for the weights) gives finite shifts with zero standard errors. */
+    const int P = 3, Q = 1, D = 3, n = 4, T = 6;
+    fw_real X[4 * 3], y[3], yt[1] = {(fw_real)0.4};
+    fw_data data = fluct_data(P, Q, D, X, y, 17);
+    fw_fluct_desc d = fluct_desc(FW_ACT_TANH, 1, (fw_real)0.3, T, 50);
+    fw_fluct_result a, b, c;
+    const double tol = TEST_IS_FLOAT ? 1e-5 : 1e-12;
+    int r, i;
+    data.y_test = yt;
+    d.dmft.every = 2;
+    FW_CHECK_STATUS(fw_fluct_run(&d, &data, &a, NULL), FW_OK);
+    FW_CHECK(a.f_bias == NULL && a.train_loss_bias == NULL);
+    d.bias = 1;
+    FW_CHECK_STATUS(fw_fluct_run(&d, &data, &b, NULL), FW_OK);
+    d.width = 100;
+    FW_CHECK_STATUS(fw_fluct_run(&d, &data, &c, NULL), FW_OK);
+    if (a.owned == NULL || b.owned == NULL || c.owned == NULL) return;
+    for (i = 0; i < a.n_records * n; ++i) FW_CHECK(a.f[i] == b.f[i] && a.f_var[i] == b.f_var[i] && a.f_var_se[i] == b.f_var_se[i]);
+    for (i = 0; i < n; ++i) FW_CHECK(b.f_bias[i] == 0);
+    for (r = 0; r < b.n_records; ++r) {
+        double lt = 0, le = 0, any = 0;
+        for (i = 0; i < n; ++i) {
+            const int e = r * n + i;
+            FW_CHECK_NEAR(c.f_bias[e], b.f_bias[e] / 2, tol * fabs((double)b.f_bias[e]) + 1e-300);
+            any += fabs((double)b.f_bias[e]);
+        }
+        for (i = 0; i < P; ++i) lt += (-(double)(y[i] - b.f[r * n + i]) * b.f_bias[r * n + i] + b.f_var[r * n + i] / 2) / P;
+        le = -(double)(yt[0] - b.f[r * n + P]) * b.f_bias[r * n + P] + b.f_var[r * n + P] / 2;
+        FW_CHECK_NEAR(b.train_loss_bias[r], lt, tol * 10 * fabs(lt) + 1e-12);
+        FW_CHECK_NEAR(b.test_loss_bias[r], le, tol * 10 * fabs(le) + 1e-12);
+        if (r > 0) FW_CHECK(any > 0);
+    }
+    fw_fluct_result_free(&a);
+    fw_fluct_result_free(&b);
+    fw_fluct_result_free(&c);
+    d.dmft.sampler = FW_SAMPLER_QUADRATURE; d.dmft.quad_nodes = 4;
+    FW_CHECK_STATUS(fw_fluct_run(&d, &data, &a, NULL), FW_OK);
+    if (a.owned == NULL) return;
+    for (i = n; i < a.n_records * n; ++i) FW_CHECK(fabs((double)a.f_bias[i]) < 1 && a.f_bias_se[i] == 0);
+    fw_fluct_result_free(&a);
+}
+
 static void fluct_rejects_bad_input_without_leaks(void)
 {
     const int P = 2, Q = 1, D = 2;
@@ -280,6 +328,7 @@ const fw_test_case fw_tests_fluct[] = {
     FW_TEST(label_response_equals_finite_differences_of_the_dmft),
     FW_TEST(generic_observables_reproduce_the_builtin_outputs),
     FW_TEST(lazy_limit_equals_the_closed_form),
+    FW_TEST(bias_is_zero_at_t0_scales_as_one_over_n_and_leaves_the_variance),
     FW_TEST(fluct_rejects_bad_input_without_leaks),
     {NULL, NULL}
 };
