@@ -1,0 +1,72 @@
+/* What the fluctuation theory saves: for one configuration (two-layer tanh, gamma0 = 1, P = 8
+   training and 2 test points, T = 20 GD steps recorded every 2, eta = 0.3), the wall time of
+   fw_fluct_run and the relative precision of its variances (median over the recorded cells of
+   f_var_se / f_var, at t > 0), against the ensemble a simulation would need for the same
+   precision: a sample variance over S seeds has relative standard error sqrt(2 / (S - 1)), so
+   S = 1 + 2 / r^2 seeds, each costing one training run (measured on 200 seeds at each width).
+   The ratio is ensemble time / theory time. The theory's time does not depend on N (it gives
+   the variance at every width at once); the ensemble's grows with N. One core, portable build. */
+#include "bench_clock.h"
+#define FINWIDTH_IMPLEMENTATION
+#include "../finwidth.h"
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int cmp(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+int main(void)
+{
+    const int P = 8, Q = 2, D = 4, T = 20, n = P + Q, widths[3] = {256, 1024, 4096};
+    fw_real X[10 * 4], y[8];
+    fw_data data;
+    fw_fluct_desc fd;
+    fw_fluct_result res;
+    fw_rng rng;
+    double t_th, rel[64], r;
+    int i, k, w, cells = 0;
+    fw_rng_init(&rng, 7, 0);
+    fw_rng_fill_normal(&rng, X, (size_t)n * D, 1);
+    for (i = 0; i < P; ++i) y[i] = (fw_real)tanh((double)X[i * D] + 0.5 * X[i * D + 1]);
+    memset(&data, 0, sizeof data);
+    data.P = P; data.Q = Q; data.D = D; data.X = X; data.ldx = D; data.y = y;
+    memset(&fd, 0, sizeof fd);
+    fd.dmft.act = FW_ACT_TANH; fd.dmft.gamma0 = 1; fd.dmft.lr = (fw_real)0.3; fd.dmft.steps = T; fd.dmft.every = 2;
+    fd.dmft.sampler = FW_SAMPLER_ANTITHETIC; fd.dmft.samples = 32768; fd.dmft.replicates = 8; fd.dmft.seed = 1;
+    fd.width = 1;
+    t_th = bench_now();
+    if (fw_fluct_run(&fd, &data, &res, NULL) != FW_OK) { fprintf(stderr, "bench_fluct: theory failed\n"); return 1; }
+    t_th = bench_now() - t_th;
+    for (k = n; k < res.n_records * n && cells < 64; ++k) rel[cells++] = (double)res.f_var_se[k] / (double)res.f_var[k];
+    qsort(rel, (size_t)cells, sizeof rel[0], cmp);
+    r = rel[cells / 2];
+    fw_fluct_result_free(&res);
+    printf("fluctuation theory vs seed ensembles for the same variance precision (tanh, P = %d + %d, T = %d)\n", P, Q, T);
+    printf("theory: %.2f s (M = 32768 antithetic, R = 8), median relative error of Var f %.3f -> S = %.0f seeds needed\n",
+           t_th, r, 1 + 2 / (r * r));
+    printf("%6s %14s %14s %10s\n", "N", "s per seed", "ensemble s", "ratio");
+    for (w = 0; w < 3; ++w) {
+        const int S0 = 200;
+        fw_ensemble_desc ed;
+        fw_stats st;
+        fw_real *mem;
+        int nrec, len;
+        double t1;
+        memset(&ed, 0, sizeof ed);
+        ed.net.input_dim = D; ed.net.width = widths[w]; ed.net.act = FW_ACT_TANH; ed.net.gamma0 = 1; ed.net.seed = 3;
+        ed.lr = (fw_real)0.3; ed.steps = T; ed.every = 2;
+        fw_ensemble_shape(&ed, &data, &nrec, &len);
+        mem = (fw_real *)malloc(2 * sizeof(fw_real) * (size_t)nrec * len);
+        fw_stats_init(&st, nrec * len, mem, mem + (size_t)nrec * len);
+        t1 = bench_now();
+        if (fw_ensemble_run(&ed, &data, 0, S0, &st, NULL, NULL) != FW_OK) { fprintf(stderr, "bench_fluct: ensemble failed\n"); return 1; }
+        t1 = (bench_now() - t1) / S0;
+        free(mem);
+        printf("%6d %14.2e %14.2f %10.2f\n", widths[w], t1, t1 * (1 + 2 / (r * r)), t1 * (1 + 2 / (r * r)) / t_th);
+    }
+    return 0;
+}
