@@ -634,6 +634,65 @@ FW_API fw_status fw_lazy_variance(int P, int Q, const fw_real *ntk0, const fw_re
                                   const fw_real *kcov, const fw_real *y, fw_real eta, int steps,
                                   fw_real *var, fw_real *cov, fw_real *work);
 
+// ==== online learning: width-N SGD on fresh batches ===============================================
+
+/* A two-layer net trained by online SGD: at step t a fresh batch of B points x_tb (rows
+   t B .. t B + B - 1 of Xb) with labels yb, one step on 1/(2B) sum_b (y - f)^2 with step
+   eta gamma0^2 N (fw_net_sgd_step; the same as fw_net_gd_step on the batch with lr eta / B).
+   Conditioned on the batch sequence, the infinite-width net is a single-site process of the
+   neuron's input weights v (D) and readout w: f(x) = E[w phi(v.x/sqrt D)] / gamma0, and a
+   width-N net is the same map averaged over N neurons, so the fluctuation theory of
+   fw_fluct_run applies with the batch cells (t, b) as training cells (science.md section 2,
+   docs/fluct.md section 9). Outputs on Q held-out points at the recorded steps: the
+   infinite-width predictions and test loss, the variance and the O(1/N) mean shift of the
+   width-N predictions, and the O(1/N) rise of the expected test loss, E L_N = L_inf + c(t)/N.
+   Average over several batch sequences for the expected loss over data as well. Smooth
+   activations (tanh, erf, linear). Cost: about T B + T one-direction passes of M samples over
+   T steps, plus the (T B)^2 influence covariance's eigen-decomposition. */
+typedef struct fw_online_data {
+    int D, Q;                 /* input dimension; held-out points */
+    const fw_real *Xb;        /* steps * batch x D, the batches in order (ld D) */
+    const fw_real *yb;        /* steps * batch labels */
+    const fw_real *Xt;        /* Q x D held-out inputs (ld D) */
+    const fw_real *yt;        /* Q held-out labels */
+} fw_online_data;
+
+typedef struct fw_online_desc {
+    fw_activation act;
+    fw_real gamma0;           /* > 0; 0 means 1 */
+    fw_real lr;               /* eta > 0 */
+    int steps;                /* T >= 1 */
+    int batch;                /* B >= 1 */
+    int every;                /* record every k steps (and T); 0 means 1 */
+    int width;                /* N >= 1 */
+    int samples;              /* M in all (antithetic pairs, R replicates of M/R); 0 means 8192 */
+    int replicates;           /* R >= 2; 0 means 8 */
+    uint64_t seed;
+    fw_log log;
+} fw_online_desc;
+
+/* R = n_records, t_r = fw_online_record_time(desc, r); each output with a replicate standard
+   error (_se): f (R x Q) infinite-width predictions, f_var (R x Q) their variance at width N,
+   f_bias (R x Q) the O(1/N) shift of their mean, E f_N - f_inf = b/N; test_loss (R) the
+   infinite-width loss (1/2Q) sum_q (y - f)^2 and loss_shift (R) its O(1/N) rise at width N,
+   E L_N - L_inf = (1/Q) sum_q (-(y_q - f_q) b_q/N + Var f_q / 2): the slowdown c(t)/N.
+   The estimates are replicate means (O(1/M) sampling bias). */
+typedef struct fw_online_result {
+    int n_records, Q, width, samples_used, replicates_used;
+    fw_real *f, *f_var, *f_bias, *test_loss, *loss_shift;
+    fw_real *f_se, *f_var_se, *f_bias_se, *test_loss_se, *loss_shift_se;
+    void *owned;
+    fw_allocator alloc;
+} fw_online_result;
+
+FW_API int fw_online_record_time(const fw_online_desc *desc, int r);
+FW_API fw_status fw_online_workspace_size(const fw_online_desc *desc, const fw_online_data *data, size_t *bytes);
+FW_API fw_status fw_online_run_ws(const fw_online_desc *desc, const fw_online_data *data, fw_online_result *res,
+                                  void *ws, size_t ws_bytes);
+FW_API fw_status fw_online_run(const fw_online_desc *desc, const fw_online_data *data, fw_online_result *res,
+                               const fw_allocator *alloc);
+FW_API void fw_online_result_free(fw_online_result *res);
+
 #ifdef __cplusplus
 }
 #endif
@@ -3912,6 +3971,488 @@ FW_API fw_status fw_lazy_variance(int P, int Q, const fw_real *ntk0, const fw_re
         tmp = V; V = V2; V2 = tmp;
     }
     return FW_OK;
+}
+
+// ==== online learning implementation ============================================================
+
+typedef struct fw__online {
+    fw_online_desc d;
+    const fw_online_data *data;
+    int D, Q, T, B, nt, nrec, m, R, tb, rq, len;   /* tb = T B batch cells; rq = nrec Q test cells */
+    fw_real eg, isd;                                /* eta gamma0 / B; 1 / sqrt(D) */
+    fw_real *v, *w;                /* trajectories: nt x m x D, nt x m */
+    fw_real *h, *a0, *a1, *a2;     /* m x max(B, Q): preactivations and phi, phi', phi'' at one step */
+    fw_real *fb, *dl, *ft;         /* T x B predictions and errors at each batch's step; nrec x Q test predictions */
+    fw_real *psb, *pst, *u;        /* centred psi on the batch cells (m x tb) and test cells (m x rq); influences (m x tb) */
+    fw_real *jb, *jt;              /* J on the batch cells (tb x tb) and from them to the test cells (rq x tb) */
+    fw_real *dv, *dw, *dh, *c;     /* tangents of the B sources of one step: B m x D, B m; B m x max(B, Q); B m x B */
+    fw_real *rec, *mean, *m2;
+    /* the O(1/N) mean: one direction's tangents of first and second order (m x D, m), their
+       preactivations (m x max(B, Q)), phi''' (m x B), step coefficients (m x B); c and the
+       influence covariance's eigen-decomposition */
+    fw_real *bv1, *bv2, *bw1, *bw2, *bh1, *bh2, *ba3, *bc1, *bc2, *cb, *ct, *bsig, *bvec, *bval, *bdir;
+} fw__online;
+
+FW_API int fw_online_record_time(const fw_online_desc *desc, int r)
+{
+    int every, t;
+    if (desc == NULL || r < 0) return -1;
+    every = desc->every > 0 ? desc->every : 1;
+    t = r * every;
+    return t < desc->steps ? t : desc->steps;
+}
+
+#define FW__ONLINE_FAIL(st, field, text) do { fw__report(&desc->log, st, field, text); return st; } while (0)
+
+static fw_status fw__online_resolve(const fw_online_desc *desc, const fw_online_data *data, fw__online *o)
+{
+    if (desc == NULL || data == NULL || o == NULL) return FW_ERR_NULL;
+    memset(o, 0, sizeof *o);
+    o->d = *desc;
+    if (o->d.gamma0 == 0) o->d.gamma0 = 1;
+    if (o->d.every == 0) o->d.every = 1;
+    if (o->d.samples == 0) o->d.samples = 8192;
+    if (o->d.replicates == 0) o->d.replicates = 8;
+    if ((unsigned)o->d.act >= (unsigned)FW_ACT_COUNT) FW__ONLINE_FAIL(FW_ERR_ARG, "fw_online_desc.act", "not an fw_activation");
+    if (o->d.act == FW_ACT_RELU) FW__ONLINE_FAIL(FW_ERR_ARG, "fw_online_desc.act", "relu (a delta in the response) is not supported here yet: use tanh, erf or linear");
+    if (!fw__finite(o->d.gamma0) || o->d.gamma0 < 0) FW__ONLINE_FAIL(FW_ERR_ARG, "fw_online_desc.gamma0", "must be finite and > 0 (0 means 1)");
+    if (!fw__finite(o->d.lr) || o->d.lr <= 0) FW__ONLINE_FAIL(FW_ERR_ARG, "fw_online_desc.lr", "must be finite and > 0");
+    if (o->d.steps < 1 || o->d.batch < 1 || o->d.every < 0 || o->d.width < 1)
+        FW__ONLINE_FAIL(FW_ERR_SIZE, "fw_online_desc", "needs steps >= 1, batch >= 1, width >= 1, every >= 0");
+    if (o->d.replicates < 2 || o->d.samples < 0) FW__ONLINE_FAIL(FW_ERR_SIZE, "fw_online_desc.replicates", "must be >= 2 (0 means 8)");
+    if (data->Xb == NULL || data->yb == NULL || data->Xt == NULL || data->yt == NULL)
+        FW__ONLINE_FAIL(FW_ERR_NULL, "fw_online_data", "Xb, yb, Xt and yt are required");
+    if (data->D < 1 || data->Q < 1) FW__ONLINE_FAIL(FW_ERR_SIZE, "fw_online_data", "needs D >= 1 and Q >= 1");
+    o->data = data; o->D = data->D; o->Q = data->Q; o->T = o->d.steps; o->B = o->d.batch;
+    o->nt = o->T + 1; o->tb = o->T * o->B;
+    o->nrec = (o->T + o->d.every - 1) / o->d.every + 1;
+    o->rq = o->nrec * o->Q;
+    o->R = o->d.replicates;
+    o->m = o->d.samples / o->R;
+    o->m -= o->m % 2;
+    if (o->m < 2) FW__ONLINE_FAIL(FW_ERR_SIZE, "fw_online_desc.samples", "fewer than 2 samples per replicate");
+    if ((double)o->m * o->nt * (o->D + 1) > 2147483647.0 || (double)o->m * o->tb > 2147483647.0 ||
+        (double)o->m * o->rq > 2147483647.0 || (double)o->tb * o->tb > 2147483647.0)
+        FW__ONLINE_FAIL(FW_ERR_SIZE, "fw_online_desc", "samples x steps x batch too large");
+    if (!fw__all_finite(o->tb, o->D, data->Xb, o->D) || !fw__all_finite(1, o->tb, data->yb, o->tb) ||
+        !fw__all_finite(o->Q, o->D, data->Xt, o->D) || !fw__all_finite(1, o->Q, data->yt, o->Q))
+        FW__ONLINE_FAIL(FW_ERR_NONFINITE, "fw_online_data", "holds NaN or Inf");
+    o->eg = o->d.lr * o->d.gamma0 / (fw_real)o->B;
+    o->isd = 1 / fw__sqrt((fw_real)o->D);
+    o->len = 3 * o->rq + 2 * o->nrec;
+    return FW_OK;
+}
+
+static void fw__online_lay(fw_arena *ar, fw__online *o)
+{
+    const size_t m = (size_t)o->m, D = (size_t)o->D, B = (size_t)o->B, nt = (size_t)o->nt;
+    const size_t k = (size_t)(o->B > o->Q ? o->B : o->Q), tb = (size_t)o->tb, rq = (size_t)o->rq;
+    o->v = FW__PUSH(ar, nt * m * D);
+    o->w = FW__PUSH(ar, nt * m);
+    o->h = FW__PUSH(ar, m * k);
+    o->a0 = FW__PUSH(ar, m * k);
+    o->a1 = FW__PUSH(ar, m * k);
+    o->a2 = FW__PUSH(ar, m * k);
+    o->fb = FW__PUSH(ar, tb);
+    o->dl = FW__PUSH(ar, tb);
+    o->ft = FW__PUSH(ar, rq);
+    o->psb = FW__PUSH(ar, m * tb);
+    o->pst = FW__PUSH(ar, m * rq);
+    o->u = FW__PUSH(ar, m * tb);
+    o->jb = FW__PUSH(ar, tb * tb);
+    o->jt = FW__PUSH(ar, rq * tb);
+    o->dv = FW__PUSH(ar, B * m * D);
+    o->dw = FW__PUSH(ar, B * m);
+    o->dh = FW__PUSH(ar, B * m * k);
+    o->c = FW__PUSH(ar, B * m * B);
+    o->rec = FW__PUSH(ar, o->len);
+    o->mean = FW__PUSH(ar, o->len);
+    o->m2 = FW__PUSH(ar, o->len);
+    o->bv1 = FW__PUSH(ar, m * D);
+    o->bv2 = FW__PUSH(ar, m * D);
+    o->bw1 = FW__PUSH(ar, m);
+    o->bw2 = FW__PUSH(ar, m);
+    o->bh1 = FW__PUSH(ar, m * k);
+    o->bh2 = FW__PUSH(ar, m * k);
+    o->ba3 = FW__PUSH(ar, m * B);
+    o->bc1 = FW__PUSH(ar, m * B);
+    o->bc2 = FW__PUSH(ar, m * B);
+    o->cb = FW__PUSH(ar, tb);
+    o->ct = FW__PUSH(ar, rq);
+    o->bsig = FW__PUSH(ar, tb * tb);
+    o->bvec = FW__PUSH(ar, tb * tb);
+    o->bval = FW__PUSH(ar, tb);
+    o->bdir = FW__PUSH(ar, tb);
+}
+
+FW_API fw_status fw_online_workspace_size(const fw_online_desc *desc, const fw_online_data *data, size_t *bytes)
+{
+    fw__online o;
+    fw_arena ar;
+    fw_status st;
+    if (bytes == NULL) return FW_ERR_NULL;
+    if ((st = fw__online_resolve(desc, data, &o)) != FW_OK) return st;
+    fw_arena_init(&ar, NULL, 0);
+    fw__online_lay(&ar, &o);
+    if (ar.failed) return FW_ERR_SIZE;
+    *bytes = ar.used;
+    return FW_OK;
+}
+
+/* phi, phi', phi'' of the m x k preactivations in o->h (smooth activations only). */
+static void fw__online_acts(fw__online *o, int k)
+{
+    const size_t mk = (size_t)o->m * (size_t)k;
+    size_t e;
+    for (e = 0; e < mk; ++e) {
+        fw__act_pair(o->d.act, o->h[e], &o->a0[e], &o->a1[e]);
+        o->a2[e] = o->d.act == FW_ACT_TANH ? -2 * o->a0[e] * o->a1[e] : fw_act_d2(o->d.act, o->h[e]);
+    }
+}
+
+/* Preactivations o->h (m x k) of the samples' input weights at step t on k rows of X. */
+static void fw__online_pre(fw__online *o, int t, const fw_real *X, int k)
+{
+    fw__gemm(FW_NO_TRANS, FW_TRANS, o->m, k, o->D, o->isd, o->v + (size_t)t * o->m * o->D, o->D, X, o->D, 0, o->h, k);
+    fw__online_acts(o, k);
+}
+
+/* The single-site march on the current samples: predictions, errors, centred psi, trajectories. */
+static fw_status fw__online_march(fw__online *o)
+{
+    const int m = o->m, D = o->D, B = o->B, Q = o->Q, T = o->T;
+    const fw_real ig = 1 / o->d.gamma0, im = 1 / (fw_real)m;
+    int t, i, b, r = 0;
+    for (t = 0; t <= T; ++t) {
+        const fw_real *w = o->w + (size_t)t * m;
+        if (r < o->nrec && fw_online_record_time(&o->d, r) == t) {
+            fw_real *f = o->ft + (size_t)r * Q;
+            fw__online_pre(o, t, o->data->Xt, Q);
+            fw__gemv(FW_TRANS, m, Q, im * ig, o->a0, Q, w, 0, f);
+            if (!fw__all_finite(1, Q, f, Q)) return FW_ERR_DIVERGED;
+            for (i = 0; i < m; ++i)
+                for (b = 0; b < Q; ++b) o->pst[(size_t)i * o->rq + r * Q + b] = w[i] * o->a0[(size_t)i * Q + b] * ig - f[b];
+            ++r;
+        }
+        if (t == T) break;
+        {
+            const fw_real *xb = o->data->Xb + (size_t)t * B * D;
+            fw_real *f = o->fb + (size_t)t * B, *dl = o->dl + (size_t)t * B;
+            fw_real *vn = o->v + (size_t)(t + 1) * m * D, *wn = o->w + (size_t)(t + 1) * m;
+            fw__online_pre(o, t, xb, B);
+            fw__gemv(FW_TRANS, m, B, im * ig, o->a0, B, w, 0, f);
+            if (!fw__all_finite(1, B, f, B)) return FW_ERR_DIVERGED;
+            for (b = 0; b < B; ++b) dl[b] = o->data->yb[(size_t)t * B + b] - f[b];
+            /* w += eg sum_b Delta_b phi_b;  v += sum_b (eg Delta_b w phi'_b / sqrt D) x_b */
+            for (i = 0; i < m; ++i) {
+                fw_real acc = 0;
+                for (b = 0; b < B; ++b) {
+                    const size_t e = (size_t)i * B + b;
+                    o->psb[(size_t)i * o->tb + (size_t)t * B + b] = w[i] * o->a0[e] * ig - f[b];
+                    acc += dl[b] * o->a0[e];
+                    o->c[e] = o->eg * dl[b] * w[i] * o->a1[e] * o->isd;
+                }
+                wn[i] = w[i] + o->eg * acc;
+            }
+            memcpy(vn, o->v + (size_t)t * m * D, (size_t)m * D * sizeof(fw_real));
+            fw__gemm(FW_NO_TRANS, FW_NO_TRANS, m, D, B, 1, o->c, B, xb, D, 1, vn, D);
+        }
+    }
+    return FW_OK;
+}
+
+/* J columns of the B sources Delta(s0, .): forward tangents from step s0 on. */
+static void fw__online_tangents(fw__online *o, int s0)
+{
+    const int m = o->m, D = o->D, B = o->B, Q = o->Q, T = o->T, tb = o->tb;
+    const fw_real ig = 1 / o->d.gamma0, im = 1 / (fw_real)m;
+    int t, i, b, c, r;
+    {
+        const fw_real *w = o->w + (size_t)s0 * m, *xb = o->data->Xb + (size_t)s0 * B * D;
+        fw__online_pre(o, s0, xb, B);
+        for (c = 0; c < B; ++c)
+            for (i = 0; i < m; ++i) {
+                const size_t e = (size_t)i * B + c;
+                fw_real *dv = o->dv + ((size_t)c * m + i) * D, k = o->eg * w[i] * o->a1[e] * o->isd;
+                o->dw[(size_t)c * m + i] = o->eg * o->a0[e];
+                for (b = 0; b < D; ++b) dv[b] = k * xb[(size_t)c * D + b];
+            }
+    }
+    for (t = s0 + 1, r = 0; t <= T; ++t) {
+        const fw_real *w = o->w + (size_t)t * m;
+        while (r < o->nrec && fw_online_record_time(&o->d, r) < t) ++r;
+        if (r < o->nrec && fw_online_record_time(&o->d, r) == t) {
+            /* J from Delta(s0, c) to the test cells of record r */
+            fw__online_pre(o, t, o->data->Xt, Q);
+            fw__gemm(FW_NO_TRANS, FW_TRANS, B * m, Q, D, o->isd, o->dv, D, o->data->Xt, D, 0, o->dh, Q);
+            for (c = 0; c < B; ++c)
+                for (b = 0; b < Q; ++b) {
+                    fw_real acc = 0;
+                    for (i = 0; i < m; ++i) {
+                        const size_t e = (size_t)i * Q + b;
+                        acc += o->dw[(size_t)c * m + i] * o->a0[e] + w[i] * o->a1[e] * o->dh[((size_t)c * m + i) * Q + b];
+                    }
+                    o->jt[(size_t)(r * Q + b) * tb + (size_t)s0 * B + c] = acc * im * ig;
+                }
+        }
+        if (t == T) break;
+        {
+            const fw_real *xb = o->data->Xb + (size_t)t * B * D, *dl = o->dl + (size_t)t * B;
+            fw__online_pre(o, t, xb, B);
+            fw__gemm(FW_NO_TRANS, FW_TRANS, B * m, B, D, o->isd, o->dv, D, xb, D, 0, o->dh, B);
+            for (c = 0; c < B; ++c) {
+                for (b = 0; b < B; ++b) {
+                    fw_real acc = 0;
+                    for (i = 0; i < m; ++i) {
+                        const size_t e = (size_t)i * B + b;
+                        acc += o->dw[(size_t)c * m + i] * o->a0[e] + w[i] * o->a1[e] * o->dh[((size_t)c * m + i) * B + b];
+                    }
+                    o->jb[(size_t)(t * B + b) * tb + (size_t)s0 * B + c] = acc * im * ig;
+                }
+                /* the linearised step: dw += eg sum_b Delta_b phi'_b dh_b;
+                   dv += sum_b eg Delta_b (dw phi'_b + w phi''_b dh_b) x_b / sqrt D */
+                for (i = 0; i < m; ++i) {
+                    const fw_real dwi = o->dw[(size_t)c * m + i];
+                    fw_real acc = 0;
+                    for (b = 0; b < B; ++b) {
+                        const size_t e = (size_t)i * B + b;
+                        const fw_real dh = o->dh[((size_t)c * m + i) * B + b];
+                        acc += dl[b] * o->a1[e] * dh;
+                        o->c[((size_t)c * m + i) * B + b] = o->eg * dl[b] * (dwi * o->a1[e] + w[i] * o->a2[e] * dh) * o->isd;
+                    }
+                    o->dw[(size_t)c * m + i] = dwi + o->eg * acc;
+                }
+            }
+            fw__gemm(FW_NO_TRANS, FW_NO_TRANS, B * m, D, B, 1, o->c, B, xb, D, 1, o->dv, D);
+        }
+    }
+}
+
+/* The third derivative of phi on the m x k preactivations in o->h (o->a0, o->a1 current). */
+static void fw__online_d3(fw__online *o, int k, fw_real *a3)
+{
+    const size_t mk = (size_t)o->m * (size_t)k;
+    size_t e;
+    for (e = 0; e < mk; ++e) {
+        const fw_real x = o->h[e], p1 = o->a1[e], t = o->a0[e];
+        a3[e] = o->d.act == FW_ACT_TANH ? p1 * (4 * t * t - 2 * p1) : o->d.act == FW_ACT_ERF ? (4 * x * x - 2) * p1 : 0;
+    }
+}
+
+/* psi derivatives on k cells with preactivations in o->h (acts current) and tangent
+   preactivations h1, h2 (m x k): adds coef E[D psi] (or E[D2 psi]) to out[0..k). */
+static void fw__online_dpsi(fw__online *o, int k, int second, const fw_real *w, fw_real coef, fw_real *out)
+{
+    const int m = o->m;
+    int i, a;
+    for (a = 0; a < k; ++a) {
+        fw_real acc = 0;
+        for (i = 0; i < m; ++i) {
+            const size_t e = (size_t)i * k + a;
+            const fw_real h1 = o->bh1[e];
+            acc += second ? o->bw2[i] * o->a0[e] + 2 * o->bw1[i] * o->a1[e] * h1 + w[i] * (o->a2[e] * h1 * h1 + o->a1[e] * o->bh2[e])
+                          : o->bw1[i] * o->a0[e] + w[i] * o->a1[e] * h1;
+        }
+        out[a] += coef * acc / ((fw_real)m * o->d.gamma0);
+    }
+}
+
+/* One forward-mode pass along an error direction d over the batch cells (tb values; one row per
+   sample when per_sample): adds coef E[D psi] (second: E[D2 psi]) on the batch cells to cb (tb)
+   and on the test cells to ct (rq). The update of fw__online_march differentiated once and twice. */
+static void fw__online_dir_pass(fw__online *o, const fw_real *dir, int per_sample, int second, fw_real coef,
+                                fw_real *cb, fw_real *ct)
+{
+    const int m = o->m, D = o->D, B = o->B, Q = o->Q, T = o->T, tb = o->tb;
+    int t, i, b, r = 0;
+    memset(o->bv1, 0, (size_t)m * D * sizeof(fw_real));
+    memset(o->bv2, 0, (size_t)m * D * sizeof(fw_real));
+    memset(o->bw1, 0, (size_t)m * sizeof(fw_real));
+    memset(o->bw2, 0, (size_t)m * sizeof(fw_real));
+    for (t = 0; t <= T; ++t) {
+        const fw_real *w = o->w + (size_t)t * m;
+        if (r < o->nrec && fw_online_record_time(&o->d, r) == t) {
+            fw__online_pre(o, t, o->data->Xt, Q);
+            fw__gemm(FW_NO_TRANS, FW_TRANS, m, Q, D, o->isd, o->bv1, D, o->data->Xt, D, 0, o->bh1, Q);
+            if (second) fw__gemm(FW_NO_TRANS, FW_TRANS, m, Q, D, o->isd, o->bv2, D, o->data->Xt, D, 0, o->bh2, Q);
+            fw__online_dpsi(o, Q, second, w, coef, ct + (size_t)r * Q);
+            ++r;
+        }
+        if (t == T) break;
+        {
+            const fw_real *xb = o->data->Xb + (size_t)t * B * D, *dl = o->dl + (size_t)t * B;
+            fw__online_pre(o, t, xb, B);
+            if (second) fw__online_d3(o, B, o->ba3);
+            fw__gemm(FW_NO_TRANS, FW_TRANS, m, B, D, o->isd, o->bv1, D, xb, D, 0, o->bh1, B);
+            if (second) fw__gemm(FW_NO_TRANS, FW_TRANS, m, B, D, o->isd, o->bv2, D, xb, D, 0, o->bh2, B);
+            fw__online_dpsi(o, B, second, w, coef, cb + (size_t)t * B);
+            for (i = 0; i < m; ++i) {
+                const fw_real *d = dir + (per_sample ? (size_t)i * tb : 0) + (size_t)t * B, wi = w[i];
+                const fw_real w1 = o->bw1[i], w2 = o->bw2[i];
+                fw_real acc1 = 0, acc2 = 0;
+                for (b = 0; b < B; ++b) {
+                    const size_t e = (size_t)i * B + b;
+                    const fw_real p0 = o->a0[e], p1 = o->a1[e], p2 = o->a2[e], h1 = o->bh1[e], db = d[b], D0 = dl[b];
+                    acc1 += db * p0 + D0 * p1 * h1;
+                    o->bc1[e] = o->eg * (db * wi * p1 + D0 * (w1 * p1 + wi * p2 * h1)) * o->isd;
+                    if (second) {
+                        const fw_real h2 = o->bh2[e], p3 = o->ba3[e];
+                        acc2 += 2 * db * p1 * h1 + D0 * (p2 * h1 * h1 + p1 * h2);
+                        o->bc2[e] = o->eg * (2 * db * (w1 * p1 + wi * p2 * h1) +
+                                             D0 * (w2 * p1 + 2 * w1 * p2 * h1 + wi * p3 * h1 * h1 + wi * p2 * h2)) * o->isd;
+                    }
+                }
+                o->bw1[i] = w1 + o->eg * acc1;
+                if (second) o->bw2[i] = w2 + o->eg * acc2;
+            }
+            fw__gemm(FW_NO_TRANS, FW_NO_TRANS, m, D, B, 1, o->bc1, B, xb, D, 1, o->bv1, D);
+            if (second) fw__gemm(FW_NO_TRANS, FW_NO_TRANS, m, D, B, 1, o->bc2, B, xb, D, 1, o->bv2, D);
+        }
+    }
+}
+
+/* The O(1/N) mean shift b/N on the test cells (docs/fluct.md section 8, with the batch cells as
+   the training cells) into o->rec; needs o->u (influences), J and the errors of this solve. */
+static fw_status fw__online_bias(fw__online *o)
+{
+    const int m = o->m, B = o->B, Q = o->Q, tb = o->tb, rq = o->rq;
+    const fw_real im = 1 / (fw_real)m;
+    fw_status st;
+    int k, a, t, r, q;
+    memset(o->cb, 0, (size_t)tb * sizeof(fw_real));
+    memset(o->ct, 0, (size_t)rq * sizeof(fw_real));
+    fw__online_dir_pass(o, o->u, 1, 0, -1, o->cb, o->ct);
+    fw__syrk(FW_TRANS, tb, m, im, o->u, tb, 0, o->bsig, tb);
+    if ((st = fw_eigh(tb, o->bsig, tb, o->bval, o->bvec, tb)) != FW_OK) return st;
+    for (k = 0; k < tb; ++k) {
+        if (!(o->bval[k] > (fw_real)1e-12 * o->bval[tb - 1])) continue;
+        for (a = 0; a < tb; ++a) o->bdir[a] = o->bvec[(size_t)a * tb + k];
+        fw__online_dir_pass(o, o->bdir, 0, 1, o->bval[k] / 2, o->cb, o->ct);
+    }
+    /* b = (I + J)^-1 c: forward substitution on the batch cells, then the test cells */
+    for (t = 1; t < o->T; ++t)
+        fw__gemv(FW_NO_TRANS, B, t * B, -1, o->jb + (size_t)t * B * tb, tb, o->cb, 1, o->cb + (size_t)t * B);
+    fw__gemv(FW_NO_TRANS, rq, tb, -1, o->jt, tb, o->cb, 1, o->ct);
+    for (r = 0; r < o->nrec; ++r) {
+        fw_real acc = 0;
+        for (q = 0; q < Q; ++q) {
+            const int c = r * Q + q;
+            const fw_real fb = o->ct[c] / (fw_real)o->d.width;
+            o->rec[2 * rq + c] = fb;
+            acc += -(o->data->yt[q] - o->ft[c]) * fb;
+        }
+        o->rec[3 * rq + o->nrec + r] += acc / (fw_real)Q;
+    }
+    return FW_OK;
+}
+
+/* One replicate: draw, march, J, influences, record. */
+static fw_status fw__online_solve(fw__online *o, int rep)
+{
+    const int m = o->m, D = o->D, B = o->B, Q = o->Q, tb = o->tb, rq = o->rq;
+    fw_rng rng;
+    fw_status st;
+    int i, t, r, q;
+    fw_rng_init(&rng, o->d.seed, (uint64_t)rep);
+    for (i = 0; i < m; i += 2) {   /* antithetic pairs: the partner negates the readout */
+        fw_rng_fill_normal(&rng, o->v + (size_t)i * D, D, 1);
+        memcpy(o->v + (size_t)(i + 1) * D, o->v + (size_t)i * D, (size_t)D * sizeof(fw_real));
+        o->w[i] = fw_rng_normal(&rng);
+        o->w[i + 1] = -o->w[i];
+    }
+    if ((st = fw__online_march(o)) != FW_OK) return st;
+    memset(o->jb, 0, (size_t)tb * tb * sizeof(fw_real));
+    memset(o->jt, 0, (size_t)rq * tb * sizeof(fw_real));
+    for (t = 0; t < o->T; ++t) fw__online_tangents(o, t);
+    /* u = (I + J)^-1 psi on the batch cells, by forward substitution over the steps */
+    for (t = 0; t < o->T; ++t) {
+        for (i = 0; i < m; ++i)
+            memcpy(o->u + (size_t)i * tb + (size_t)t * B, o->psb + (size_t)i * tb + (size_t)t * B, (size_t)B * sizeof(fw_real));
+        if (t > 0)
+            fw__gemm(FW_NO_TRANS, FW_TRANS, m, B, t * B, -1, o->u, tb, o->jb + (size_t)t * B * tb, tb, 1, o->u + (size_t)t * B, tb);
+    }
+    /* test influences psi_test - J_test u, then the records */
+    fw__gemm(FW_NO_TRANS, FW_TRANS, m, rq, tb, -1, o->u, tb, o->jt, tb, 1, o->pst, rq);
+    for (r = 0; r < o->nrec; ++r) {
+        fw_real loss = 0, shift = 0;
+        for (q = 0; q < Q; ++q) {
+            const int c = r * Q + q;
+            const fw_real f = o->ft[c], e = o->data->yt[q] - f;
+            fw_real v = 0;
+            for (i = 0; i < m; ++i) v += o->pst[(size_t)i * rq + c] * o->pst[(size_t)i * rq + c];
+            v /= (fw_real)m * (fw_real)o->d.width;
+            o->rec[c] = f;
+            o->rec[rq + c] = v;
+            loss += e * e;
+            shift += v;
+        }
+        o->rec[3 * rq + r] = loss / (2 * (fw_real)Q);
+        o->rec[3 * rq + o->nrec + r] = shift / (2 * (fw_real)Q);
+    }
+    if ((st = fw__online_bias(o)) != FW_OK) return st;
+    return fw__all_finite(1, o->len, o->rec, o->len) ? FW_OK : FW_ERR_DIVERGED;
+}
+
+FW_API fw_status fw_online_run_ws(const fw_online_desc *desc, const fw_online_data *data, fw_online_result *res,
+                                  void *ws, size_t ws_bytes)
+{
+    fw__online o;
+    fw_arena ar;
+    fw_stats acc;
+    fw_status st;
+    int rep, i;
+    if (res == NULL || ws == NULL) return FW_ERR_NULL;
+    memset(res, 0, sizeof *res);
+    if ((st = fw__online_resolve(desc, data, &o)) != FW_OK) return st;
+    fw_arena_init(&ar, ws, ws_bytes);
+    fw__online_lay(&ar, &o);
+    if (ar.failed) {
+        fw__report(&desc->log, FW_ERR_WORKSPACE, "fw_online_run_ws", "workspace smaller than fw_online_workspace_size");
+        return FW_ERR_WORKSPACE;
+    }
+    fw_stats_init(&acc, o.len, o.mean, o.m2);
+    for (rep = 0; rep < o.R; ++rep) {
+        if ((st = fw__online_solve(&o, rep)) != FW_OK) {
+            if (st == FW_ERR_DIVERGED) fw__report(&desc->log, st, "fw_online_run", "the dynamics blew up: lower the learning rate");
+            return st;
+        }
+        fw_stats_push(&acc, o.rec);
+    }
+    for (i = 0; i < o.len; ++i) o.m2[i] = fw__sqrt(fw_stats_var(&acc, i) / (fw_real)o.R);
+    res->n_records = o.nrec; res->Q = o.Q; res->width = o.d.width; res->samples_used = o.m * o.R; res->replicates_used = o.R;
+    res->f = o.mean; res->f_se = o.m2;
+    res->f_var = o.mean + o.rq; res->f_var_se = o.m2 + o.rq;
+    res->f_bias = o.mean + 2 * o.rq; res->f_bias_se = o.m2 + 2 * o.rq;
+    res->test_loss = o.mean + 3 * o.rq; res->test_loss_se = o.m2 + 3 * o.rq;
+    res->loss_shift = o.mean + 3 * o.rq + o.nrec; res->loss_shift_se = o.m2 + 3 * o.rq + o.nrec;
+    return FW_OK;
+}
+
+FW_API fw_status fw_online_run(const fw_online_desc *desc, const fw_online_data *data, fw_online_result *res,
+                               const fw_allocator *alloc)
+{
+    size_t bytes = 0;
+    void *ws;
+    fw_status st;
+    if (res == NULL) return FW_ERR_NULL;
+    memset(res, 0, sizeof *res);
+    st = fw_online_workspace_size(desc, data, &bytes);
+    if ((st = fw__ws_take(alloc, st, bytes, &ws)) != FW_OK) return st;
+    if ((st = fw_online_run_ws(desc, data, res, ws, bytes)) != FW_OK) {
+        fw__free(alloc, ws);
+        memset(res, 0, sizeof *res);
+        return st;
+    }
+    res->owned = ws;
+    if (alloc != NULL) res->alloc = *alloc;
+    return FW_OK;
+}
+
+FW_API void fw_online_result_free(fw_online_result *res)
+{
+    if (res == NULL) return;
+    if (res->owned != NULL) fw__free(&res->alloc, res->owned);
+    memset(res, 0, sizeof *res);
 }
 
 #endif /* FINWIDTH_IMPLEMENTATION_DONE */

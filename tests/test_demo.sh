@@ -13,12 +13,12 @@ bad() { fail=$((fail + 1)); echo "FAIL $1"; }
 
 if "$bin" --quick --out "$out" >"$out/log" 2>&1; then ok; else bad "demo --quick exited non-zero: $(tail -n 3 "$out/log")"; fi
 if [ -s "$out/report.html" ] && grep -q '<img src="fig1.svg"' "$out/report.html" && grep -q '<img src="fig2.svg"' "$out/report.html" &&
-   grep -q '<img src="fig3.svg"' "$out/report.html"; then
+   grep -q '<img src="fig3.svg"' "$out/report.html" && grep -q '<img src="fig4.svg"' "$out/report.html"; then
     ok
 else
     bad "report.html with every figure"
 fi
-if [ "$(grep -c '^figure [0-9]* done' "$out/log")" -eq 3 ] && grep -q '^report: ' "$out/log"; then ok; else bad "one progress line per figure"; fi
+if [ "$(grep -c '^figure [0-9]* done' "$out/log")" -eq 4 ] && grep -q '^report: ' "$out/log"; then ok; else bad "one progress line per figure"; fi
 
 # figure file, then the series it must hold
 check_svg() {
@@ -33,6 +33,7 @@ check_svg() {
 check_svg fig1.svg "theory" "naive Var psi" "simulation N = 64" "simulation N = 256"
 check_svg fig2.svg "theory" "simulation N = 256"
 check_svg fig3.svg "theory b" "simulation N = 64" "simulation N = 128"
+check_svg fig4.svg "infinite width (DMFT)" "theory N = 64" "simulation N = 64" "theory c(t)" "simulation N = 256"
 
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

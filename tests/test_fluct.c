@@ -263,6 +263,90 @@ static void bias_is_zero_at_t0_scales_as_one_over_n_and_leaves_the_variance(void
     fw_fluct_result_free(&a);
 }
 
+static void online_with_a_repeated_batch_equals_full_batch_theory(void)
+{
+    /* Online SGD that sees the same P points at every step (batch B = P, lr B eta) is full-batch
+       GD with lr eta, so fw_online_run and fw_fluct_run must agree on the test points: the mean,
+       the variance and the O(1/N) mean shift, within 4 combined standard errors of their own
+       (independent samples: v ~ N(0, I_D) there, h ~ N(0, Kx) here). */
+    const int P = 3, Q = 2, D = 3, T = 6, n = P + Q;
+    fw_real X[5 * 3], y[3], yt[2] = {(fw_real)0.2, (fw_real)-0.4}, Xb[6 * 3 * 3], yb[6 * 3];
+    fw_data data = fluct_data(P, Q, D, X, y, 29);
+    fw_fluct_desc d = fluct_desc(FW_ACT_TANH, 1, (fw_real)0.4, T, 64);
+    fw_online_desc od;
+    fw_online_data odata;
+    fw_fluct_result a;
+    fw_online_result b;
+    int t, r, q;
+    data.y_test = yt;
+    d.dmft.every = 2; d.bias = 1;
+    for (t = 0; t < T; ++t) {
+        memcpy(Xb + (size_t)t * P * D, X, (size_t)P * D * sizeof(fw_real));
+        memcpy(yb + (size_t)t * P, y, (size_t)P * sizeof(fw_real));
+    }
+    memset(&od, 0, sizeof od);
+    od.act = FW_ACT_TANH; od.gamma0 = 1; od.lr = (fw_real)0.4 * P; od.steps = T; od.batch = P; od.every = 2; od.width = 64;
+    od.samples = 8192 / TEST_SAMPLE_DIVISOR; od.replicates = 16; od.seed = 3;
+    odata.D = D; odata.Q = Q; odata.Xb = Xb; odata.yb = yb; odata.Xt = X + P * D; odata.yt = yt;
+    FW_CHECK_STATUS(fw_fluct_run(&d, &data, &a, NULL), FW_OK);
+    FW_CHECK_STATUS(fw_online_run(&od, &odata, &b, NULL), FW_OK);
+    if (a.owned == NULL || b.owned == NULL) return;
+    FW_CHECK(a.n_records == b.n_records && b.Q == Q);
+    for (r = 0; r < b.n_records; ++r)
+        for (q = 0; q < Q; ++q) {
+            const int ia = r * n + P + q, ib = r * Q + q;
+            FW_CHECK_NEAR(a.f[ia], b.f[ib], 4 * sqrt((double)a.f_se[ia] * a.f_se[ia] + (double)b.f_se[ib] * b.f_se[ib]) + 1e-6);
+            FW_CHECK_NEAR(a.f_var[ia], b.f_var[ib], 4 * sqrt((double)a.f_var_se[ia] * a.f_var_se[ia] + (double)b.f_var_se[ib] * b.f_var_se[ib]) + 1e-7);
+            FW_CHECK_NEAR(a.f_bias[ia], b.f_bias[ib], 4 * sqrt((double)a.f_bias_se[ia] * a.f_bias_se[ia] + (double)b.f_bias_se[ib] * b.f_bias_se[ib]) + 1e-7);
+        }
+    fw_fluct_result_free(&a);
+    fw_online_result_free(&b);
+}
+
+static void online_rejects_bad_input_without_leaks(void)
+{
+    const int D = 2, T = 3, B = 2, Q = 2;
+    fw_real Xb[3 * 2 * 2], yb[6], Xt[4], yt[2];
+    fw_online_desc od;
+    fw_online_data odata;
+    fw_online_result res;
+    test_counting_alloc st;
+    fw_allocator al;
+    size_t bytes;
+    void *ws;
+    int k, failures = 0;
+    test_fill_normal(Xb, 12, 5); test_fill_normal(yb, 6, 6); test_fill_normal(Xt, 4, 7); test_fill_normal(yt, 2, 8);
+    memset(&od, 0, sizeof od);
+    od.act = FW_ACT_TANH; od.lr = (fw_real)0.5; od.steps = T; od.batch = B; od.width = 16; od.samples = 64; od.replicates = 2;
+    odata.D = D; odata.Q = Q; odata.Xb = Xb; odata.yb = yb; odata.Xt = Xt; odata.yt = yt;
+    FW_CHECK_STATUS(fw_online_run(NULL, &odata, &res, NULL), FW_ERR_NULL);
+    FW_CHECK_STATUS(fw_online_run(&od, NULL, &res, NULL), FW_ERR_NULL);
+    od.act = FW_ACT_RELU; FW_CHECK_STATUS(fw_online_run(&od, &odata, &res, NULL), FW_ERR_ARG); od.act = FW_ACT_TANH;
+    od.lr = (fw_real)NAN; FW_CHECK_STATUS(fw_online_run(&od, &odata, &res, NULL), FW_ERR_ARG); od.lr = (fw_real)0.5;
+    od.batch = 0; FW_CHECK_STATUS(fw_online_run(&od, &odata, &res, NULL), FW_ERR_SIZE); od.batch = B;
+    od.samples = 3; FW_CHECK_STATUS(fw_online_run(&od, &odata, &res, NULL), FW_ERR_SIZE); od.samples = 64;
+    yb[1] = (fw_real)INFINITY; FW_CHECK_STATUS(fw_online_run(&od, &odata, &res, NULL), FW_ERR_NONFINITE); yb[1] = 0;
+    FW_CHECK_STATUS(fw_online_workspace_size(&od, &odata, &bytes), FW_OK);
+    ws = malloc(bytes);
+    FW_CHECK(ws != NULL);
+    FW_CHECK_STATUS(fw_online_run_ws(&od, &odata, &res, ws, bytes / 2), FW_ERR_WORKSPACE);
+    FW_CHECK_STATUS(fw_online_run_ws(&od, &odata, &res, ws, bytes), FW_OK);
+    free(ws);
+    for (k = 1; k <= 2; ++k) {
+        fw_status s;
+        memset(&st, 0, sizeof st);
+        st.fail_at = k;
+        al = test_counting_allocator(&st);
+        s = fw_online_run(&od, &odata, &res, &al);
+        if (s == FW_ERR_NOMEM) ++failures;
+        else { FW_CHECK_STATUS(s, FW_OK); fw_online_result_free(&res); }
+        FW_CHECK(st.live == 0);
+    }
+    FW_CHECK(failures == 1);
+    od.lr = (fw_real)(TEST_IS_FLOAT ? 1e30 : 1e200); od.act = FW_ACT_LINEAR;   /* overflows within the 3 steps */
+    FW_CHECK_STATUS(fw_online_run(&od, &odata, &res, NULL), FW_ERR_DIVERGED);
+}
+
 static void fluct_rejects_bad_input_without_leaks(void)
 {
     const int P = 2, Q = 1, D = 2;
@@ -329,6 +413,8 @@ const fw_test_case fw_tests_fluct[] = {
     FW_TEST(generic_observables_reproduce_the_builtin_outputs),
     FW_TEST(lazy_limit_equals_the_closed_form),
     FW_TEST(bias_is_zero_at_t0_scales_as_one_over_n_and_leaves_the_variance),
+    FW_TEST(online_with_a_repeated_batch_equals_full_batch_theory),
+    FW_TEST(online_rejects_bad_input_without_leaks),
     FW_TEST(fluct_rejects_bad_input_without_leaks),
     {NULL, NULL}
 };
