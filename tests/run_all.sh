@@ -46,7 +46,12 @@ run float "$b/test_float"
 run cblas "$b/test_cblas"
 run valgrind valgrind -q --error-exitcode=3 --leak-check=full --errors-for-leak-kinds=definite,indirect "$b/test_gcc"
 run theory-vs-sim "$b/test_stat"
-run wasm32 node --no-warnings tests/run_wasm.mjs "$b/test.wasm"
+# --single-threaded-gc: node 20 (V8 11.3) segfaults in its concurrent garbage collector after
+# this module has run (found on the fluctuation bias test: exit 139 every run, after the module's
+# last line; a V8 map check fails in JS code, outside wasm). Pinned down by flags: the crash stays
+# with --liftoff-only, --no-liftoff, no tier-up and no concurrent compilation, and goes with
+# --single-threaded or --single-threaded-gc. A host crash cannot come from the module's semantics.
+run wasm32 node --no-warnings --single-threaded-gc tests/run_wasm.mjs "$b/test.wasm"
 run arm-m4-float qemu mps2-an386 "$b/test_arm_m4.elf"
 run arm-m3-double qemu mps2-an385 "$b/test_arm_m3.elf"
 echo "arm code size of finwidth.h (cortex-m4, -Os, bytes):"

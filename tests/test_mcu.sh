@@ -17,7 +17,7 @@ bad() { fail=$((fail + 1)); echo "FAIL $1"; }
 "$b/mcu_host" >"$tmp/host" 2>&1 || bad "host build exited non-zero: $(tail -n 2 "$tmp/host")"
 timeout 300 qemu-system-arm -M mps2-an386 -nographic -semihosting-config enable=on,target=native \
     -kernel "$b/mcu_m4.elf" >"$tmp/arm" 2>&1 || bad "cortex-m4 build exited non-zero: $(tail -n 2 "$tmp/arm")"
-node --no-warnings tests/run_wasm.mjs "$b/mcu.wasm" >"$tmp/wasm" 2>&1 || bad "wasm build exited non-zero: $(tail -n 2 "$tmp/wasm")"
+node --no-warnings --single-threaded-gc tests/run_wasm.mjs "$b/mcu.wasm" >"$tmp/wasm" 2>&1 || bad "wasm build exited non-zero: $(tail -n 2 "$tmp/wasm")"
 
 for t in host arm wasm; do
     if awk '/^workspace: / { need = $2; have = $5; seen = 1 }
