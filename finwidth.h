@@ -693,6 +693,47 @@ FW_API fw_status fw_online_run(const fw_online_desc *desc, const fw_online_data 
                                const fw_allocator *alloc);
 FW_API void fw_online_result_free(fw_online_result *res);
 
+// ==== deep linear networks on random data (Bordelon & Pehlevan 2025): the simulator ===============
+
+/* The model of science.md section 4. Inputs x ~ N(0, Sigma) in R^D, Sigma diagonal: isotropic,
+   or lambda_k proportional to k^-spectrum normalised to trace D. Teacher y = beta*.x/sqrt(D) +
+   noise xi, beta* Gaussian: isotropic with |beta*|^2 ~ D, or (task > 0) with task power law
+   lambda_k beta*_k^2 proportional to k^-task, normalised to sum_k lambda_k beta*_k^2 = D.
+   Network: L hidden layers of width N, h1 = W0 x/sqrt(D), h(l+1) = W(l) h(l)/sqrt(N) (residual:
+   h(l) + (residual/sqrt(L)) W(l) h(l)/sqrt(N)), f = w.hL/(gamma0 N); all weights N(0, 1);
+   ntk != 0 sets gamma0 = 1/sqrt(N). Training on (1/2B) sum over the batch of (f - y)^2 with step
+   eta gamma0^2 N on W(1..L-1) and w and eta gamma0^2 N D on W0: full-batch GD on P = alpha D
+   fixed samples (batch_ratio = 0), or one-pass SGD on a fresh batch of B = batch_ratio D samples
+   per step. The network is linear, f = beta_eff.x/sqrt(D), and every layer's gradient is rank
+   one, so a step costs O(B D + L N^2 + N D). Test loss: the population loss, exactly,
+   (1/2) [(beta_eff - beta*)^T Sigma (beta_eff - beta*)/D + noise^2]. */
+typedef struct fw_dln_desc {
+    int D, width, depth;      /* D >= 1, N >= 1, L >= 1 (0 means 1) */
+    fw_real gamma0;           /* > 0; 0 means 1 */
+    int ntk;                  /* NTK parameterization: gamma0 = 1/sqrt(N) */
+    fw_real lr;               /* eta > 0 */
+    int steps, every;         /* T >= 0; record every k steps and at T (0 means 1) */
+    fw_real alpha;            /* repeated data: P = max(1, round(alpha D)) samples */
+    fw_real batch_ratio;      /* > 0: one-pass SGD with B = max(1, round(batch_ratio D)) fresh samples per step */
+    fw_real residual;         /* beta_res of the residual branches; 0 means a plain deep linear net */
+    fw_real spectrum;         /* a of lambda_k ~ k^-a; 0 means isotropic */
+    fw_real task;             /* b of lambda_k beta*_k^2 ~ k^-b; 0 means an isotropic teacher */
+    fw_real noise;            /* label noise sd >= 0 */
+    uint64_t seed;            /* member s draws its data, teacher and weights from stream s */
+    fw_log log;
+} fw_dln_desc;
+
+FW_API int fw_dln_record_count(const fw_dln_desc *desc);
+FW_API int fw_dln_record_time(const fw_dln_desc *desc, int r);
+FW_API fw_status fw_dln_workspace_size(const fw_dln_desc *desc, size_t *bytes);
+/* Trains members seed_begin .. seed_end-1 and adds each member's record to stats (n = 2 R values:
+   train loss then test loss at record r at 2 r and 2 r + 1; the train loss is on the batch of
+   that step, before it). FW_ERR_DIVERGED if a member blows up (*diverged_step may be NULL). */
+FW_API fw_status fw_dln_simulate_ws(const fw_dln_desc *desc, uint64_t seed_begin, uint64_t seed_end,
+                                    fw_stats *stats, int *diverged_step, void *ws, size_t ws_bytes);
+FW_API fw_status fw_dln_simulate(const fw_dln_desc *desc, uint64_t seed_begin, uint64_t seed_end,
+                                 fw_stats *stats, int *diverged_step, const fw_allocator *alloc);
+
 #ifdef __cplusplus
 }
 #endif
@@ -2052,14 +2093,28 @@ FW_API fw_real fw_stats_var(const fw_stats *s, int i)
     return s->count < 2 ? 0 : s->m2[i] / (fw_real)(s->count - 1);
 }
 
+/* Records of a run of `steps` steps kept every `every` (0 means 1) steps: t = 0, every, 2 every, ...
+   and always the last step. */
+static int fw__rec_count(int steps, int every)
+{
+    if (steps < 0 || every < 0) return 0;
+    if (every == 0) every = 1;
+    return (steps + every - 1) / every + 1;
+}
+
+static int fw__rec_time(int steps, int every, int r)
+{
+    int t;
+    if (r < 0) return -1;
+    t = r * (every > 0 ? every : 1);
+    return t < steps ? t : steps;
+}
+
 static int fw__ensemble_every(const fw_ensemble_desc *d) { return d->every > 0 ? d->every : 1; }
 
 FW_API int fw_ensemble_record_time(const fw_ensemble_desc *desc, int r)
 {
-    int t;
-    if (desc == NULL || r < 0) return -1;
-    t = r * fw__ensemble_every(desc);
-    return t < desc->steps ? t : desc->steps;
+    return desc == NULL ? -1 : fw__rec_time(desc->steps, desc->every, r);
 }
 
 static fw_status fw__ensemble_net_desc(const fw_ensemble_desc *desc, const fw_data *data, fw_net_desc *nd)
@@ -2463,19 +2518,12 @@ static size_t fw__dmft_off(const fw__dmft *s, int which)
 
 FW_API int fw_dmft_record_count(const fw_dmft_desc *desc)
 {
-    int every;
-    if (desc == NULL || desc->steps < 0 || desc->every < 0) return 0;
-    every = desc->every > 0 ? desc->every : 1;
-    return (desc->steps + every - 1) / every + 1;
+    return desc == NULL ? 0 : fw__rec_count(desc->steps, desc->every);
 }
 
 FW_API int fw_dmft_record_time(const fw_dmft_desc *desc, int r)
 {
-    int t, every;
-    if (desc == NULL || r < 0) return -1;
-    every = desc->every > 0 ? desc->every : 1;
-    t = r * every;
-    return t < desc->steps ? t : desc->steps;
+    return desc == NULL ? -1 : fw__rec_time(desc->steps, desc->every, r);
 }
 
 #define FW__DMFT_FAIL(st, field, text) do { fw__report(&desc->log, st, field, text); return st; } while (0)
@@ -3995,11 +4043,7 @@ typedef struct fw__online {
 
 FW_API int fw_online_record_time(const fw_online_desc *desc, int r)
 {
-    int every, t;
-    if (desc == NULL || r < 0) return -1;
-    every = desc->every > 0 ? desc->every : 1;
-    t = r * every;
-    return t < desc->steps ? t : desc->steps;
+    return desc == NULL ? -1 : fw__rec_time(desc->steps, desc->every, r);
 }
 
 #define FW__ONLINE_FAIL(st, field, text) do { fw__report(&desc->log, st, field, text); return st; } while (0)
@@ -4453,6 +4497,243 @@ FW_API void fw_online_result_free(fw_online_result *res)
     if (res == NULL) return;
     if (res->owned != NULL) fw__free(&res->alloc, res->owned);
     memset(res, 0, sizeof *res);
+}
+
+// ==== deep linear networks implementation ======================================================
+
+typedef struct fw__dln {
+    fw_dln_desc d;
+    int D, N, L, B, nrec, online;   /* B: rows per step (P, or the SGD batch) */
+    fw_real gam, c, eta;            /* gamma0; residual branch scale (0: plain); eta */
+    fw_real *lam, *sl, *bstar, *W0, *W, *w, *X, *y, *a, *b, *beff, *f, *r, *rec;
+} fw__dln;
+
+#define FW__DLN_FAIL(st, field, text) do { fw__report(&desc->log, st, field, text); return st; } while (0)
+
+static fw_status fw__dln_resolve(const fw_dln_desc *desc, fw__dln *z)
+{
+    double rows;
+    if (desc == NULL || z == NULL) return FW_ERR_NULL;
+    memset(z, 0, sizeof *z);
+    z->d = *desc;
+    if (z->d.depth == 0) z->d.depth = 1;
+    if (z->d.gamma0 == 0) z->d.gamma0 = 1;
+    if (z->d.every == 0) z->d.every = 1;
+    if (z->d.D < 1 || z->d.width < 1 || z->d.depth < 1 || z->d.steps < 0 || z->d.every < 0)
+        FW__DLN_FAIL(FW_ERR_SIZE, "fw_dln_desc", "needs D >= 1, width >= 1, depth >= 1, steps >= 0");
+    if (!fw__finite(z->d.gamma0) || z->d.gamma0 < 0) FW__DLN_FAIL(FW_ERR_ARG, "fw_dln_desc.gamma0", "must be finite and > 0 (0 means 1)");
+    if (!fw__finite(z->d.lr) || z->d.lr <= 0) FW__DLN_FAIL(FW_ERR_ARG, "fw_dln_desc.lr", "must be finite and > 0");
+    if (!fw__finite(z->d.alpha) || !fw__finite(z->d.batch_ratio) || z->d.alpha < 0 || z->d.batch_ratio < 0 ||
+        (z->d.batch_ratio == 0 && z->d.alpha <= 0))
+        FW__DLN_FAIL(FW_ERR_ARG, "fw_dln_desc.alpha", "alpha > 0 (repeated data) or batch_ratio > 0 (one-pass SGD)");
+    if (!fw__finite(z->d.residual) || !fw__finite(z->d.spectrum) || !fw__finite(z->d.task) || !fw__finite(z->d.noise) ||
+        z->d.residual < 0 || z->d.spectrum < 0 || z->d.task < 0 || z->d.noise < 0)
+        FW__DLN_FAIL(FW_ERR_ARG, "fw_dln_desc", "residual, spectrum, task and noise must be finite and >= 0");
+    z->D = z->d.D; z->N = z->d.width; z->L = z->d.depth;
+    z->online = z->d.batch_ratio > 0;
+    rows = floor((double)(z->online ? z->d.batch_ratio : z->d.alpha) * z->D + 0.5);
+    z->B = rows < 1 ? 1 : rows > 2147483647.0 ? 0 : (int)rows;
+    if (z->B < 1 || (double)z->B * z->D > 2147483647.0 || (double)z->N * z->N > 2147483647.0 ||
+        (double)z->N * z->D > 2147483647.0)
+        FW__DLN_FAIL(FW_ERR_SIZE, "fw_dln_desc", "D, width or the number of samples too large");
+    z->gam = z->d.ntk ? 1 / fw__sqrt((fw_real)z->N) : z->d.gamma0;
+    z->c = z->d.residual > 0 ? z->d.residual / fw__sqrt((fw_real)z->L) : 0;
+    z->eta = z->d.lr;
+    z->nrec = fw_dln_record_count(&z->d);
+    return FW_OK;
+}
+
+FW_API int fw_dln_record_count(const fw_dln_desc *desc)
+{
+    return desc == NULL ? 0 : fw__rec_count(desc->steps, desc->every);
+}
+
+FW_API int fw_dln_record_time(const fw_dln_desc *desc, int r)
+{
+    return desc == NULL ? -1 : fw__rec_time(desc->steps, desc->every, r);
+}
+
+static void fw__dln_lay(fw_arena *ar, fw__dln *z)
+{
+    const size_t D = (size_t)z->D, N = (size_t)z->N, L = (size_t)z->L, B = (size_t)z->B;
+    z->lam = FW__PUSH(ar, D);
+    z->sl = FW__PUSH(ar, D);
+    z->bstar = FW__PUSH(ar, D);
+    z->W0 = FW__PUSH(ar, N * D);
+    z->W = FW__PUSH(ar, (L - 1) * N * N + 1);
+    z->w = FW__PUSH(ar, N);
+    z->X = FW__PUSH(ar, B * D);
+    z->y = FW__PUSH(ar, B);
+    z->a = FW__PUSH(ar, L * N);
+    z->b = FW__PUSH(ar, L * N);
+    z->beff = FW__PUSH(ar, D);
+    z->f = FW__PUSH(ar, B);
+    z->r = FW__PUSH(ar, D);
+    z->rec = FW__PUSH(ar, 2 * (size_t)z->nrec);
+}
+
+FW_API fw_status fw_dln_workspace_size(const fw_dln_desc *desc, size_t *bytes)
+{
+    fw__dln z;
+    fw_arena ar;
+    fw_status st;
+    if (bytes == NULL) return FW_ERR_NULL;
+    if ((st = fw__dln_resolve(desc, &z)) != FW_OK) return st;
+    fw_arena_init(&ar, NULL, 0);
+    fw__dln_lay(&ar, &z);
+    if (ar.failed) return FW_ERR_SIZE;
+    *bytes = ar.used;
+    return FW_OK;
+}
+
+/* B samples x = Sigma^(1/2) z and y = beta*.x/sqrt(D) + noise xi (z row by row, then xi). */
+static void fw__dln_draw_data(fw__dln *z, fw_rng *rng)
+{
+    const int D = z->D;
+    const fw_real isd = 1 / fw__sqrt((fw_real)D);
+    int i, k;
+    fw_rng_fill_normal(rng, z->X, z->B * D, 1);
+    for (i = 0; i < z->B; ++i) {
+        fw_real *x = z->X + (size_t)i * D, acc = 0;
+        for (k = 0; k < D; ++k) { x[k] *= z->sl[k]; acc += z->bstar[k] * x[k]; }
+        z->y[i] = acc * isd;
+    }
+    if (z->d.noise > 0)
+        for (i = 0; i < z->B; ++i) z->y[i] += z->d.noise * fw_rng_normal(rng);
+}
+
+/* a(l) = df/dh(l) for l = 1..L (rows 0..L-1 of z->a) from the readout, and beta_eff = W0^T a(1)
+   (f = a(1).h1 = (W0^T a(1)).x/sqrt(D)). */
+static void fw__dln_pullback(fw__dln *z)
+{
+    const int N = z->N, L = z->L;
+    const fw_real isn = 1 / fw__sqrt((fw_real)N);
+    int l, i;
+    for (i = 0; i < N; ++i) z->a[(size_t)(L - 1) * N + i] = z->w[i] / (z->gam * (fw_real)N);
+    for (l = L - 2; l >= 0; --l) {
+        fw_real *al = z->a + (size_t)l * N;
+        const fw_real *an = z->a + (size_t)(l + 1) * N, *Wl = z->W + (size_t)l * N * N;   /* W(l+1) maps h(l+1) -> h(l+2) */
+        if (z->c > 0) {
+            memcpy(al, an, (size_t)N * sizeof(fw_real));
+            fw__gemv(FW_TRANS, N, N, z->c * isn, Wl, N, an, 1, al);
+        } else {
+            fw__gemv(FW_TRANS, N, N, isn, Wl, N, an, 0, al);
+        }
+    }
+    fw__gemv(FW_TRANS, N, z->D, 1, z->W0, z->D, z->a, 0, z->beff);
+}
+
+/* One member: draws, trains, records train and test loss into z->rec. */
+static fw_status fw__dln_member(fw__dln *z, uint64_t stream, int *bad_step)
+{
+    const int D = z->D, N = z->N, L = z->L, B = z->B, T = z->d.steps;
+    const fw_real isd = 1 / fw__sqrt((fw_real)D), isn = 1 / fw__sqrt((fw_real)N);
+    const fw_real step = z->eta * z->gam * z->gam * (fw_real)N;
+    fw_rng rng;
+    fw_real norm = 0, tnorm = 0;
+    int k, l, t, i, rr = 0;
+    fw_rng_init(&rng, z->d.seed, stream);
+    /* the spectrum and the teacher */
+    for (k = 0; k < D; ++k) {
+        z->lam[k] = z->d.spectrum > 0 ? (fw_real)pow((double)(k + 1), -(double)z->d.spectrum) : 1;
+        norm += z->lam[k];
+    }
+    for (k = 0; k < D; ++k) { z->lam[k] *= (fw_real)D / norm; z->sl[k] = fw__sqrt(z->lam[k]); }
+    fw_rng_fill_normal(&rng, z->bstar, D, 1);
+    if (z->d.task > 0) {
+        for (k = 0; k < D; ++k) tnorm += (fw_real)pow((double)(k + 1), -(double)z->d.task);
+        for (k = 0; k < D; ++k)
+            z->bstar[k] *= fw__sqrt((fw_real)pow((double)(k + 1), -(double)z->d.task) / z->lam[k] * (fw_real)D / tnorm);
+    }
+    /* weights: W0 (N x D), W(1..L-1) (N x N each), w (N) */
+    fw_rng_fill_normal(&rng, z->W0, N * D, 1);
+    if (L > 1) fw_rng_fill_normal(&rng, z->W, (L - 1) * N * N, 1);
+    fw_rng_fill_normal(&rng, z->w, N, 1);
+    if (!z->online) fw__dln_draw_data(z, &rng);
+    for (t = 0; t <= T; ++t) {
+        fw_real train = 0, test = 0;
+        if (z->online) fw__dln_draw_data(z, &rng);
+        fw__dln_pullback(z);
+        fw__gemv(FW_NO_TRANS, B, D, isd, z->X, D, z->beff, 0, z->f);
+        for (i = 0; i < B; ++i) { z->f[i] -= z->y[i]; train += z->f[i] * z->f[i]; }   /* f <- e = f - y */
+        if (!fw__all_finite(1, D, z->beff, D) || !fw__finite(train)) { *bad_step = t; return FW_ERR_DIVERGED; }
+        if (rr < z->nrec && fw_dln_record_time(&z->d, rr) == t) {
+            for (k = 0; k < D; ++k) test += z->lam[k] * (z->beff[k] - z->bstar[k]) * (z->beff[k] - z->bstar[k]);
+            z->rec[2 * rr] = train / (2 * (fw_real)B);
+            z->rec[2 * rr + 1] = (test / (fw_real)D + z->d.noise * z->d.noise) / 2;
+            ++rr;
+        }
+        if (t == T) break;
+        /* r = X^T e / B; b(1) = W0 r / sqrt(D), b(l+1) = M(l) b(l) */
+        fw__gemv(FW_TRANS, B, D, 1 / (fw_real)B, z->X, D, z->f, 0, z->r);
+        fw__gemv(FW_NO_TRANS, N, D, isd, z->W0, D, z->r, 0, z->b);
+        for (l = 0; l + 1 < L; ++l) {
+            const fw_real *bl = z->b + (size_t)l * N, *Wl = z->W + (size_t)l * N * N;
+            fw_real *bn = z->b + (size_t)(l + 1) * N;
+            if (z->c > 0) {
+                memcpy(bn, bl, (size_t)N * sizeof(fw_real));
+                fw__gemv(FW_NO_TRANS, N, N, z->c * isn, Wl, N, bl, 1, bn);
+            } else {
+                fw__gemv(FW_NO_TRANS, N, N, isn, Wl, N, bl, 0, bn);
+            }
+        }
+        /* rank-one steps, all from the gradients at the current weights:
+           w -= step b(L)/(gamma0 N); W(l) -= step c' a(l+1) b(l)^T/sqrt(N); W0 -= step D a(1) r^T/sqrt(D) */
+        for (i = 0; i < N; ++i) z->w[i] -= step * z->b[(size_t)(L - 1) * N + i] / (z->gam * (fw_real)N);
+        for (l = 0; l + 1 < L; ++l) {
+            const fw_real *an = z->a + (size_t)(l + 1) * N, *bl = z->b + (size_t)l * N, cf = step * (z->c > 0 ? z->c : 1) * isn;
+            fw_real *Wl = z->W + (size_t)l * N * N;
+            for (i = 0; i < N; ++i) {
+                const fw_real s = cf * an[i];
+                fw_real *row = Wl + (size_t)i * N;
+                for (k = 0; k < N; ++k) row[k] -= s * bl[k];
+            }
+        }
+        for (i = 0; i < N; ++i) {
+            const fw_real s = step * (fw_real)D * isd * z->a[i];
+            fw_real *row = z->W0 + (size_t)i * D;
+            for (k = 0; k < D; ++k) row[k] -= s * z->r[k];
+        }
+    }
+    return FW_OK;
+}
+
+FW_API fw_status fw_dln_simulate_ws(const fw_dln_desc *desc, uint64_t seed_begin, uint64_t seed_end,
+                                    fw_stats *stats, int *diverged_step, void *ws, size_t ws_bytes)
+{
+    fw__dln z;
+    fw_arena ar;
+    fw_status st;
+    uint64_t s;
+    int bad = -1;
+    if (diverged_step != NULL) *diverged_step = -1;
+    if (stats == NULL || ws == NULL) return FW_ERR_NULL;
+    if ((st = fw__dln_resolve(desc, &z)) != FW_OK) return st;
+    if (stats->n != 2 * z.nrec) FW__DLN_FAIL(FW_ERR_SIZE, "fw_stats", "needs n = 2 fw_dln_record_count(desc)");
+    fw_arena_init(&ar, ws, ws_bytes);
+    fw__dln_lay(&ar, &z);
+    if (ar.failed) FW__DLN_FAIL(FW_ERR_WORKSPACE, "fw_dln_simulate_ws", "workspace smaller than fw_dln_workspace_size");
+    for (s = seed_begin; s < seed_end; ++s) {
+        if ((st = fw__dln_member(&z, s, &bad)) != FW_OK) {
+            if (diverged_step != NULL) *diverged_step = bad;
+            fw__report(&desc->log, st, "fw_dln_simulate", "training blew up: lower the learning rate");
+            return st;
+        }
+        fw_stats_push(stats, z.rec);
+    }
+    return FW_OK;
+}
+
+FW_API fw_status fw_dln_simulate(const fw_dln_desc *desc, uint64_t seed_begin, uint64_t seed_end,
+                                 fw_stats *stats, int *diverged_step, const fw_allocator *alloc)
+{
+    size_t bytes = 0;
+    void *ws;
+    fw_status st = fw_dln_workspace_size(desc, &bytes);
+    if ((st = fw__ws_take(alloc, st, bytes, &ws)) != FW_OK) return st;
+    st = fw_dln_simulate_ws(desc, seed_begin, seed_end, stats, diverged_step, ws, bytes);
+    fw__free(alloc, ws);
+    return st;
 }
 
 #endif /* FINWIDTH_IMPLEMENTATION_DONE */

@@ -10,13 +10,17 @@
      finwidth theory   --data TRAIN.csv [--test TEST.csv] [--act ...] [--width N] [--gamma0 G] [--ntk]
                        [--lr ETA] [--steps T] [--seed K] [--every k] [--samples M] [--replicates R]
                        [--sampler mc|antithetic|quadrature] [--bias]
+     finwidth dln      --alpha A --nu V --depth L --gamma0 G [--ntk] --lr ETA --steps T
+                       [--residual B] [--batch-ratio b | --repeat] [--spectrum a,b] [--noise s]
+                       --simulate D --seeds S [--seed K] [--every k]
 
    CSV: one row per point, columns x1..xD then y (test files may omit y), no header.
    Output (stdout): simulate prints "t,point,mean,var" (mean and unbiased variance of f over the
    seeds), dmft prints "t,point,mean,stderr" (the infinite-width prediction and its Monte Carlo
    standard error), theory prints "t,point,mean,var" (the infinite-width mean and the predicted
    variance over initializations at width N: the columns of simulate); one row per recorded step
-   and point, training rows first, then test rows.
+   and point, training rows first, then test rows. dln prints "t,train_loss,test_loss,
+   train_loss_sd,test_loss_sd" (the mean over seeds and its spread).
    Errors: one line on stderr and exit status 1 (2 for usage errors). */
 #define FINWIDTH_IMPLEMENTATION
 #include "../finwidth.h"
@@ -28,6 +32,7 @@
 static const char usage[] =
     "usage: finwidth simulate --data TRAIN.csv [options]\n"
     "       finwidth dmft --data TRAIN.csv [options]\n"
+    "       finwidth dln --alpha A --nu V --depth L --gamma0 G --lr ETA --steps T --simulate D --seeds S [options]\n"
     "       finwidth theory --data TRAIN.csv [options]\n"
     "\n"
     "simulate trains S networks from independent seeds by full-batch gradient descent and prints the mean\n"
@@ -69,6 +74,12 @@ static const char usage[] =
     "theory: --width N as for simulate, --samples, --replicates and --sampler (mc, antithetic,\n"
     "  quadrature) as for dmft; depth 1 (two-layer nets) so far; --ntk sets gamma0 = 1/sqrt(N)\n"
     "  --bias           add the O(1/N) correction b/N to the mean (second-order fluctuations)\n"
+    "dln: deep linear nets on random data (Bordelon & Pehlevan 2025; science.md section 4): D inputs,\n"
+    "  width N = nu D, P = alpha D samples (--repeat , the default) or a fresh batch of batch-ratio D\n"
+    "  samples per step (--batch-ratio b); --residual B: branches scaled B/sqrt(L); --spectrum a,b:\n"
+    "  data eigenvalues ~ k^-a and teacher power ~ k^-b (0 = isotropic); --noise s: label noise.\n"
+    "  --simulate D --seeds S trains S members (new data, teacher and weights each) at input\n"
+    "  dimension D and prints the mean and sd over seeds (the theory is not implemented yet)\n"
     "  --help           this text\n";
 
 typedef struct table { int rows, cols; double *v; } table;
@@ -501,6 +512,78 @@ static int theory(int argc, char **argv)
     return 0;
 }
 
+/* finwidth dln: the deep linear network simulator (theory: not yet). */
+static int dln(int argc, char **argv)
+{
+    fw_dln_desc d;
+    fw_stats st;
+    fw_real *mem;
+    double alpha = 0, nu = 1, gamma0 = 1, lr = 0.1, residual = 0, br = 0, sa = 0, sb = 0, noise = 0;
+    int i, depth = 1, steps = 100, every = 1, Dsim = 0, seeds = 1, seed = 0, ntk = 0, repeat = 0, nrec, r, bad = -1;
+    char why[256] = "";
+    fw_status s;
+    for (i = 0; i < argc; ++i) {
+        const char *k = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        int ok = 1;
+        if (strcmp(k, "--help") == 0) { fputs(usage, stdout); return 0; }
+        if (strcmp(k, "--ntk") == 0) { ntk = 1; continue; }
+        if (strcmp(k, "--repeat") == 0) { repeat = 1; continue; }
+        if (v == NULL) { fprintf(stderr, "finwidth: %s needs a value (see --help)\n", k); return 2; }
+        if (strcmp(k, "--alpha") == 0) ok = parse_real(v, &alpha) && alpha > 0;
+        else if (strcmp(k, "--nu") == 0) ok = parse_real(v, &nu) && nu > 0;
+        else if (strcmp(k, "--depth") == 0) ok = parse_int(v, &depth) && depth >= 1;
+        else if (strcmp(k, "--gamma0") == 0) ok = parse_real(v, &gamma0) && gamma0 > 0;
+        else if (strcmp(k, "--lr") == 0) ok = parse_real(v, &lr) && lr > 0;
+        else if (strcmp(k, "--steps") == 0) ok = parse_int(v, &steps) && steps >= 0;
+        else if (strcmp(k, "--every") == 0) ok = parse_int(v, &every) && every >= 1;
+        else if (strcmp(k, "--residual") == 0) ok = parse_real(v, &residual) && residual >= 0;
+        else if (strcmp(k, "--batch-ratio") == 0) ok = parse_real(v, &br) && br > 0;
+        else if (strcmp(k, "--noise") == 0) ok = parse_real(v, &noise) && noise >= 0;
+        else if (strcmp(k, "--simulate") == 0) ok = parse_int(v, &Dsim) && Dsim >= 1;
+        else if (strcmp(k, "--seeds") == 0) ok = parse_int(v, &seeds) && seeds >= 1;
+        else if (strcmp(k, "--seed") == 0) ok = parse_int(v, &seed) && seed >= 0;
+        else if (strcmp(k, "--spectrum") == 0) {
+            char a[64], b[64];
+            const char *comma = strchr(v, ',');
+            ok = comma != NULL && (size_t)(comma - v) < sizeof a && strlen(comma + 1) < sizeof b;
+            if (ok) {
+                memcpy(a, v, (size_t)(comma - v)); a[comma - v] = 0;
+                strcpy(b, comma + 1);
+                ok = parse_real(a, &sa) && parse_real(b, &sb) && sa >= 0 && sb >= 0;
+            }
+        } else {
+            fprintf(stderr, "finwidth: unknown option %s for dln (see --help)\n", k);
+            return 2;
+        }
+        if (!ok) { fprintf(stderr, "finwidth: bad value '%s' for %s (see --help)\n", v, k); return 2; }
+        ++i;
+    }
+    if (repeat && br > 0) { fprintf(stderr, "finwidth: --repeat and --batch-ratio exclude each other\n"); return 2; }
+    if (br == 0 && alpha <= 0) { fprintf(stderr, "finwidth: dln needs --alpha A (repeated data) or --batch-ratio b\n"); return 2; }
+    if (Dsim == 0) return fail("the deep linear DMFT (theory) is not implemented yet: use --simulate D --seeds S", NULL);
+    memset(&d, 0, sizeof d);
+    d.D = Dsim; d.width = (int)floor(nu * Dsim + 0.5); d.depth = depth; d.gamma0 = (fw_real)gamma0; d.ntk = ntk;
+    d.lr = (fw_real)lr; d.steps = steps; d.every = every; d.alpha = (fw_real)alpha; d.batch_ratio = (fw_real)br;
+    d.residual = (fw_real)residual; d.spectrum = (fw_real)sa; d.task = (fw_real)sb; d.noise = (fw_real)noise;
+    d.seed = (uint64_t)seed; d.log.fn = log_to_stderr; d.log.user = why;
+    if (d.width < 1) d.width = 1;
+    nrec = fw_dln_record_count(&d);
+    if ((mem = (fw_real *)malloc(sizeof(fw_real) * 4 * (size_t)(nrec > 0 ? nrec : 1))) == NULL) return fail("out of memory", NULL);
+    fw_stats_init(&st, 2 * nrec, mem, mem + 2 * nrec);
+    s = fw_dln_simulate(&d, 0, (uint64_t)seeds, &st, &bad, NULL);
+    if (s != FW_OK) {
+        free(mem);
+        if (s == FW_ERR_DIVERGED) return diverged(bad, lr);
+        return fail(fw_status_string(s), why[0] ? why : NULL);
+    }
+    printf("t,train_loss,test_loss,train_loss_sd,test_loss_sd\n");
+    for (r = 0; r < nrec; ++r)
+        printf("%d,%.10g,%.10g,%.10g,%.10g\n", fw_dln_record_time(&d, r), (double)st.mean[2 * r], (double)st.mean[2 * r + 1],
+               sqrt((double)fw_stats_var(&st, 2 * r)), sqrt((double)fw_stats_var(&st, 2 * r + 1)));
+    free(mem);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "help") == 0) {
@@ -510,6 +593,7 @@ int main(int argc, char **argv)
     if (strcmp(argv[1], "simulate") == 0) return simulate(argc - 2, argv + 2);
     if (strcmp(argv[1], "dmft") == 0) return dmft(argc - 2, argv + 2);
     if (strcmp(argv[1], "theory") == 0) return theory(argc - 2, argv + 2);
-    fprintf(stderr, "finwidth: unknown command '%s' (commands: simulate, dmft, theory; see --help)\n", argv[1]);
+    if (strcmp(argv[1], "dln") == 0) return dln(argc - 2, argv + 2);
+    fprintf(stderr, "finwidth: unknown command '%s' (commands: simulate, dmft, theory, dln; see --help)\n", argv[1]);
     return 2;
 }
