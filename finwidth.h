@@ -734,6 +734,21 @@ FW_API fw_status fw_dln_simulate_ws(const fw_dln_desc *desc, uint64_t seed_begin
 FW_API fw_status fw_dln_simulate(const fw_dln_desc *desc, uint64_t seed_begin, uint64_t seed_end,
                                  fw_stats *stats, int *diverged_step, const fw_allocator *alloc);
 
+/* The lazy limit (docs/dln.md section 2): D, N, P -> infinity at fixed alpha, nu, then gamma0 -> 0;
+   NTK parameterization (ntk != 0) is this limit at any gamma0. Only the input layer's kernel term
+   survives, so beta_eff follows linear-regression gradient descent with step eta (1 + c^2)^(L-1)
+   (c = residual/sqrt(L); the squared norm of the backward signal at layer 1 over N), started from
+   an isotropic beta_eff(0) of variance (1 + c^2)^(L-1) per entry under NTK and 0 under muP (its
+   1/(gamma0^2 N) vanishes in the limit). Repeated data: closed form over the Marchenko-Pastur
+   spectrum of X^T X/P (ratio 1/alpha; isotropic inputs only, spectrum = 0; any task). One-pass
+   SGD: the exact mode-by-mode second moments over desc->D modes of Sigma (any spectrum; for
+   isotropic inputs the result does not depend on D). Writes R = fw_dln_record_count(desc) values
+   into train and test (expected losses at the recorded steps; train: on the batch before the step).
+   width, gamma0 and seed are not used. FW_ERR_DIVERGED if the losses overflow. */
+FW_API fw_status fw_dln_lazy_workspace_size(const fw_dln_desc *desc, size_t *bytes);
+FW_API fw_status fw_dln_lazy_ws(const fw_dln_desc *desc, fw_real *train, fw_real *test, void *ws, size_t ws_bytes);
+FW_API fw_status fw_dln_lazy(const fw_dln_desc *desc, fw_real *train, fw_real *test, const fw_allocator *alloc);
+
 #ifdef __cplusplus
 }
 #endif
@@ -4732,6 +4747,155 @@ FW_API fw_status fw_dln_simulate(const fw_dln_desc *desc, uint64_t seed_begin, u
     fw_status st = fw_dln_workspace_size(desc, &bytes);
     if ((st = fw__ws_take(alloc, st, bytes, &ws)) != FW_OK) return st;
     st = fw_dln_simulate_ws(desc, seed_begin, seed_end, stats, diverged_step, ws, bytes);
+    fw__free(alloc, ws);
+    return st;
+}
+
+/* ---- the lazy limit (docs/dln.md section 2) ---- */
+
+/* Checks desc for the lazy theory; *gain = (1 + c^2)^(L-1). */
+static fw_status fw__dln_lazy_check(const fw_dln_desc *desc, fw__dln *z, double *gain)
+{
+    fw_status st;
+    fw_dln_desc d;
+    if (desc == NULL) return FW_ERR_NULL;
+    d = *desc;
+    if (d.width < 1) d.width = 1;   /* not used by the lazy limit */
+    if ((st = fw__dln_resolve(&d, z)) != FW_OK) return st;
+    if (!z->online && z->d.spectrum > 0)
+        FW__DLN_FAIL(FW_ERR_ARG, "fw_dln_desc.spectrum", "the lazy theory for repeated data covers isotropic inputs (spectrum = 0)");
+    *gain = pow(1 + (double)z->c * z->c, (double)(z->L - 1));
+    return FW_OK;
+}
+
+FW_API fw_status fw_dln_lazy_workspace_size(const fw_dln_desc *desc, size_t *bytes)
+{
+    fw__dln z;
+    fw_arena ar;
+    double gain;
+    fw_status st;
+    if (bytes == NULL) return FW_ERR_NULL;
+    if ((st = fw__dln_lazy_check(desc, &z, &gain)) != FW_OK) return st;
+    fw_arena_init(&ar, NULL, 0);
+    fw_arena_push(&ar, sizeof(double) * (z.online ? 3 * ((size_t)z.d.steps + 1) : 1));
+    if (ar.failed) return FW_ERR_SIZE;
+    *bytes = ar.used;
+    return FW_OK;
+}
+
+/* Repeated data: with v = beta_eff - beta*, lambda over the spectrum mu of X^T X/P (Marchenko-Pastur
+   at ratio q = 1/alpha; atom 1 - alpha at 0 when alpha < 1),
+     test(t)  = [ (1 + c0) int (1 - e lambda)^2t dmu + (s^2/alpha) int lambda Q_t(lambda)^2 dmu + s^2 ] / 2,
+     train(t) = [ (1/alpha) int_{lambda>0} (1 - e lambda)^2t ((1 + c0) alpha lambda + s^2) dmu
+                  + max(0, 1 - 1/alpha) s^2 ] / 2,
+   Q_t = e sum_{u<t} (1 - e lambda)^u. With lambda = 1 + q + 2 sqrt(q) cos th the continuous part is
+   dmu = (2/pi) sin^2 th / lambda dth, a smooth periodic integrand: the midpoint rule in th converges
+   geometrically and reaches rounding with 2T + 64 + 80/|ln q| nodes (exact for alpha = 1). */
+static void fw__dln_lazy_repeated(const fw__dln *z, double e, double c0, fw_real *train, fw_real *test)
+{
+    const double alpha = (double)z->d.alpha, q = 1 / alpha, s2 = (double)z->d.noise * z->d.noise;
+    const double lq = fabs(log(q));   /* 1/lambda(th) has Fourier coefficients ~ exp(-n lq/2) */
+    const int T = z->d.steps, nq = 2 * T + 64 + (lq > 0 ? (80 / lq < 1e5 ? (int)(80 / lq) : 100000) : 0);
+    const double pi = 3.14159265358979323846;
+    int j, t, r;
+    for (r = 0; r < z->nrec; ++r) { train[r] = 0; test[r] = 0; }
+    for (j = 0; j < nq; ++j) {
+        const double th = pi * (j + 0.5) / nq, sn = sin(th);
+        const double lam = 1 + q + 2 * sqrt(q) * cos(th), wgt = 2 / pi * sn * sn / lam * (pi / nq);
+        double p = 1, Q = 0;
+        r = 0;
+        for (t = 0; t <= T && r < z->nrec; ++t) {
+            if (fw_dln_record_time(&z->d, r) == t) {
+                test[r] += (fw_real)(wgt * ((1 + c0) * p * p + s2 / alpha * lam * Q * Q));
+                train[r] += (fw_real)(wgt * p * p * ((1 + c0) * alpha * lam + s2) / alpha);
+                ++r;
+            }
+            Q += e * p;
+            p *= 1 - e * lam;
+        }
+    }
+    for (r = 0; r < z->nrec; ++r) {
+        const double atom = alpha < 1 ? 1 - alpha : 0;
+        test[r] = (fw_real)(((double)test[r] + (1 + c0) * atom + s2) / 2);
+        train[r] = (fw_real)(((double)train[r] + (alpha > 1 ? 1 - q : 0) * s2) / 2);
+    }
+}
+
+/* One-pass SGD, B = b D fresh samples per step. Per mode k (eigenvalue lambda_k of Sigma, trace D)
+   the expected m_k = E v_k^2 obeys, exactly for Gaussian inputs (E S A S = Sigma A Sigma (1 + 1/B)
+   + tr(A Sigma) Sigma / B for the batch covariance S),
+     m_k(t+1) = A_k m_k(t) + c_k (S(t) + s^2 D),  A_k = 1 - 2 e lambda_k + e^2 lambda_k^2 (1 + 1/B),
+     c_k = e^2 lambda_k / B,  S(t) = sum_k lambda_k m_k(t),
+   so S(t) = F(t) + sum_{u<t} K(t-1-u) (S(u) + s^2 D) with F(t) = sum_k lambda_k A_k^t m_k(0) and
+   K(tau) = sum_k lambda_k c_k A_k^tau; test = train = (S/D + s^2)/2. */
+static void fw__dln_lazy_sgd(const fw__dln *z, double e, double c0, double *F, double *K, double *S,
+                             fw_real *train, fw_real *test)
+{
+    const int T = z->d.steps, D = z->D, iso = z->d.spectrum <= 0 && z->d.task <= 0;
+    const int modes = iso ? 1 : D;
+    const double B = (double)z->B, s2 = (double)z->d.noise * z->d.noise;
+    double norm = 0, tnorm = 0;
+    int k, t, u, r;
+    for (k = 0; k < D && !iso; ++k) {
+        norm += z->d.spectrum > 0 ? pow((double)(k + 1), -(double)z->d.spectrum) : 1;
+        tnorm += z->d.task > 0 ? pow((double)(k + 1), -(double)z->d.task) : 1;
+    }
+    for (t = 0; t <= T; ++t) { F[t] = 0; K[t] = 0; }
+    for (k = 0; k < modes; ++k) {
+        const double lam = iso ? 1 : (z->d.spectrum > 0 ? pow((double)(k + 1), -(double)z->d.spectrum) * D / norm : 1);
+        const double b2 = iso || z->d.task <= 0 ? 1 : pow((double)(k + 1), -(double)z->d.task) / lam * D / tnorm;
+        const double A = 1 - 2 * e * lam + e * e * lam * lam * (1 + 1 / B), c = e * e * lam / B;
+        const double wk = iso ? (double)D : 1;
+        double p = 1;
+        for (t = 0; t <= T; ++t) { F[t] += wk * lam * (b2 + c0) * p; K[t] += wk * lam * c * p; p *= A; }
+    }
+    for (t = 0; t <= T; ++t) {
+        double acc = F[t];
+        for (u = 0; u < t; ++u) acc += K[t - 1 - u] * (S[u] + s2 * D);
+        S[t] = acc;
+    }
+    for (r = 0; r < z->nrec; ++r) {
+        const double v = (S[fw_dln_record_time(&z->d, r)] / D + s2) / 2;
+        train[r] = (fw_real)v; test[r] = (fw_real)v;
+    }
+}
+
+FW_API fw_status fw_dln_lazy_ws(const fw_dln_desc *desc, fw_real *train, fw_real *test, void *ws, size_t ws_bytes)
+{
+    fw__dln z;
+    double gain;
+    size_t need = 0;
+    fw_status st;
+    int r;
+    if (train == NULL || test == NULL || ws == NULL) return FW_ERR_NULL;
+    if ((st = fw_dln_lazy_workspace_size(desc, &need)) != FW_OK) return st;
+    fw__dln_lazy_check(desc, &z, &gain);
+    if (ws_bytes < need) FW__DLN_FAIL(FW_ERR_WORKSPACE, "fw_dln_lazy_ws", "workspace smaller than fw_dln_lazy_workspace_size");
+    {
+        const double e = (double)z.eta * gain, c0 = z.d.ntk ? gain : 0;
+        if (z.online) {
+            fw_arena ar;
+            double *F;
+            fw_arena_init(&ar, ws, ws_bytes);
+            F = (double *)fw_arena_push(&ar, sizeof(double) * 3 * ((size_t)z.d.steps + 1));
+            fw__dln_lazy_sgd(&z, e, c0, F, F + z.d.steps + 1, F + 2 * ((size_t)z.d.steps + 1), train, test);
+        } else {
+            fw__dln_lazy_repeated(&z, e, c0, train, test);
+        }
+    }
+    for (r = 0; r < z.nrec; ++r)
+        if (!fw__finite(train[r]) || !fw__finite(test[r]))
+            FW__DLN_FAIL(FW_ERR_DIVERGED, "fw_dln_lazy", "the losses overflow: eta times the largest data eigenvalue is past 2");
+    return FW_OK;
+}
+
+FW_API fw_status fw_dln_lazy(const fw_dln_desc *desc, fw_real *train, fw_real *test, const fw_allocator *alloc)
+{
+    size_t bytes = 0;
+    void *ws;
+    fw_status st = fw_dln_lazy_workspace_size(desc, &bytes);
+    if ((st = fw__ws_take(alloc, st, bytes, &ws)) != FW_OK) return st;
+    st = fw_dln_lazy_ws(desc, train, test, ws, bytes);
     fw__free(alloc, ws);
     return st;
 }

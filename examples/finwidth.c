@@ -10,17 +10,18 @@
      finwidth theory   --data TRAIN.csv [--test TEST.csv] [--act ...] [--width N] [--gamma0 G] [--ntk]
                        [--lr ETA] [--steps T] [--seed K] [--every k] [--samples M] [--replicates R]
                        [--sampler mc|antithetic|quadrature] [--bias]
-     finwidth dln      --alpha A --nu V --depth L --gamma0 G [--ntk] --lr ETA --steps T
+     finwidth dln      --alpha A --nu V --depth L --gamma0 G [--ntk | --lazy] --lr ETA --steps T
                        [--residual B] [--batch-ratio b | --repeat] [--spectrum a,b] [--noise s]
-                       --simulate D --seeds S [--seed K] [--every k]
+                       [--simulate D --seeds S [--seed K] | --dim D] [--every k]
 
    CSV: one row per point, columns x1..xD then y (test files may omit y), no header.
    Output (stdout): simulate prints "t,point,mean,var" (mean and unbiased variance of f over the
    seeds), dmft prints "t,point,mean,stderr" (the infinite-width prediction and its Monte Carlo
    standard error), theory prints "t,point,mean,var" (the infinite-width mean and the predicted
    variance over initializations at width N: the columns of simulate); one row per recorded step
-   and point, training rows first, then test rows. dln prints "t,train_loss,test_loss,
-   train_loss_sd,test_loss_sd" (the mean over seeds and its spread).
+   and point, training rows first, then test rows. dln --simulate prints "t,train_loss,test_loss,
+   train_loss_sd,test_loss_sd" (the mean over seeds and its spread), the dln theory (--lazy or
+   --ntk without --simulate) "t,train_loss,test_loss".
    Errors: one line on stderr and exit status 1 (2 for usage errors). */
 #define FINWIDTH_IMPLEMENTATION
 #include "../finwidth.h"
@@ -79,7 +80,9 @@ static const char usage[] =
     "  samples per step (--batch-ratio b); --residual B: branches scaled B/sqrt(L); --spectrum a,b:\n"
     "  data eigenvalues ~ k^-a and teacher power ~ k^-b (0 = isotropic); --noise s: label noise.\n"
     "  --simulate D --seeds S trains S members (new data, teacher and weights each) at input\n"
-    "  dimension D and prints the mean and sd over seeds (the theory is not implemented yet)\n"
+    "  dimension D and prints the mean and sd over seeds. Without it: the theory, so far the lazy\n"
+    "  limit (--lazy, or --ntk which is that limit): t,train_loss,test_loss; --dim D sets the number\n"
+    "  of data modes of a power-law spectrum (default 1024; one-pass SGD only)\n"
     "  --help           this text\n";
 
 typedef struct table { int rows, cols; double *v; } table;
@@ -512,14 +515,15 @@ static int theory(int argc, char **argv)
     return 0;
 }
 
-/* finwidth dln: the deep linear network simulator (theory: not yet). */
+/* finwidth dln: the deep linear network simulator, and the lazy-limit theory (the rich-regime DMFT:
+   not yet). */
 static int dln(int argc, char **argv)
 {
     fw_dln_desc d;
     fw_stats st;
     fw_real *mem;
     double alpha = 0, nu = 1, gamma0 = 1, lr = 0.1, residual = 0, br = 0, sa = 0, sb = 0, noise = 0;
-    int i, depth = 1, steps = 100, every = 1, Dsim = 0, seeds = 1, seed = 0, ntk = 0, repeat = 0, nrec, r, bad = -1;
+    int i, depth = 1, steps = 100, every = 1, Dsim = 0, seeds = 1, seed = 0, ntk = 0, repeat = 0, lazy = 0, dim = 1024, nrec, r, bad = -1;
     char why[256] = "";
     fw_status s;
     for (i = 0; i < argc; ++i) {
@@ -528,6 +532,7 @@ static int dln(int argc, char **argv)
         if (strcmp(k, "--help") == 0) { fputs(usage, stdout); return 0; }
         if (strcmp(k, "--ntk") == 0) { ntk = 1; continue; }
         if (strcmp(k, "--repeat") == 0) { repeat = 1; continue; }
+        if (strcmp(k, "--lazy") == 0) { lazy = 1; continue; }
         if (v == NULL) { fprintf(stderr, "finwidth: %s needs a value (see --help)\n", k); return 2; }
         if (strcmp(k, "--alpha") == 0) ok = parse_real(v, &alpha) && alpha > 0;
         else if (strcmp(k, "--nu") == 0) ok = parse_real(v, &nu) && nu > 0;
@@ -541,6 +546,7 @@ static int dln(int argc, char **argv)
         else if (strcmp(k, "--noise") == 0) ok = parse_real(v, &noise) && noise >= 0;
         else if (strcmp(k, "--simulate") == 0) ok = parse_int(v, &Dsim) && Dsim >= 1;
         else if (strcmp(k, "--seeds") == 0) ok = parse_int(v, &seeds) && seeds >= 1;
+        else if (strcmp(k, "--dim") == 0) ok = parse_int(v, &dim) && dim >= 1;
         else if (strcmp(k, "--seed") == 0) ok = parse_int(v, &seed) && seed >= 0;
         else if (strcmp(k, "--spectrum") == 0) {
             char a[64], b[64];
@@ -560,15 +566,28 @@ static int dln(int argc, char **argv)
     }
     if (repeat && br > 0) { fprintf(stderr, "finwidth: --repeat and --batch-ratio exclude each other\n"); return 2; }
     if (br == 0 && alpha <= 0) { fprintf(stderr, "finwidth: dln needs --alpha A (repeated data) or --batch-ratio b\n"); return 2; }
-    if (Dsim == 0) return fail("the deep linear DMFT (theory) is not implemented yet: use --simulate D --seeds S", NULL);
+    if (Dsim == 0 && !lazy && !ntk)
+        return fail("the rich-regime deep linear DMFT is not implemented yet: use --lazy (gamma0 -> 0) or --ntk "
+                    "(the lazy limit), or --simulate D --seeds S", NULL);
+    if (Dsim > 0 && lazy) { fprintf(stderr, "finwidth: --lazy is a theory; it excludes --simulate\n"); return 2; }
     memset(&d, 0, sizeof d);
-    d.D = Dsim; d.width = (int)floor(nu * Dsim + 0.5); d.depth = depth; d.gamma0 = (fw_real)gamma0; d.ntk = ntk;
+    /* the theory uses D only as the number of modes of a power-law spectrum (isotropic: any D) */
+    d.D = Dsim > 0 ? Dsim : dim; d.width = (int)floor(nu * d.D + 0.5); d.depth = depth; d.gamma0 = (fw_real)gamma0; d.ntk = ntk;
     d.lr = (fw_real)lr; d.steps = steps; d.every = every; d.alpha = (fw_real)alpha; d.batch_ratio = (fw_real)br;
     d.residual = (fw_real)residual; d.spectrum = (fw_real)sa; d.task = (fw_real)sb; d.noise = (fw_real)noise;
     d.seed = (uint64_t)seed; d.log.fn = log_to_stderr; d.log.user = why;
     if (d.width < 1) d.width = 1;
     nrec = fw_dln_record_count(&d);
     if ((mem = (fw_real *)malloc(sizeof(fw_real) * 4 * (size_t)(nrec > 0 ? nrec : 1))) == NULL) return fail("out of memory", NULL);
+    if (Dsim == 0) {   /* the lazy theory: t,train_loss,test_loss */
+        s = fw_dln_lazy(&d, mem, mem + nrec, NULL);
+        if (s == FW_OK) {
+            printf("t,train_loss,test_loss\n");
+            for (r = 0; r < nrec; ++r) printf("%d,%.10g,%.10g\n", fw_dln_record_time(&d, r), (double)mem[r], (double)mem[nrec + r]);
+        }
+        free(mem);
+        return s == FW_OK ? 0 : fail(fw_status_string(s), why[0] ? why : NULL);
+    }
     fw_stats_init(&st, 2 * nrec, mem, mem + 2 * nrec);
     s = fw_dln_simulate(&d, 0, (uint64_t)seeds, &st, &bad, NULL);
     if (s != FW_OK) {

@@ -591,6 +591,85 @@ static void deep_linear_simulator_rejects_bad_input(void)
     FW_CHECK(bad == 1);
 }
 
+static void deep_linear_lazy_limit_matches_its_moments_and_recursions(void)
+{
+    /* The lazy theory's numerics against independent forms of the same formulas (docs/dln.md
+       section 2). Repeated data: at t = 1, 2 the losses are polynomials in the Marchenko-Pastur
+       moments m1 = 1, m2 = 1 + q, m3 = 1 + 3q + q^2, m4 = 1 + 6q + 6q^2 + q^3 (q = 1/alpha), which
+       the theta-quadrature must reproduce (it is exact for them at alpha = 1 and geometric
+       elsewhere: relative 1e-12, float 1e-5). One-pass SGD: the convolution form equals the
+       plain mode-by-mode recursion, for isotropic and power-law data. */
+    const double tol = TEST_IS_FLOAT ? 1e-5 : 1e-11;
+    const double alphas[3] = {0.5, 1, 2};
+    fw_dln_desc d;
+    fw_real tr[8], te[8];
+    int a, t, k;
+    memset(&d, 0, sizeof d);
+    d.D = 16; d.width = 16; d.depth = 3; d.ntk = 1; d.residual = (fw_real)0.8; d.lr = (fw_real)0.3; d.steps = 2; d.noise = (fw_real)0.4;
+    for (a = 0; a < 3; ++a) {
+        const double al = alphas[a], q = 1 / al, s2 = 0.16, atom = al < 1 ? 1 - al : 0;
+        const double g = pow(1 + 0.64 / 3, 2), e = 0.3 * g, c0 = g;   /* (1 + c^2)^(L-1), c^2 = 0.8^2/3 */
+        const double m1 = 1, m2 = 1 + q, m3 = 1 + 3 * q + q * q, m4 = 1 + 6 * q + 6 * q * q + q * q * q;
+        double want_te[3], want_tr[3];
+        d.alpha = (fw_real)al;
+        FW_CHECK_STATUS(fw_dln_lazy(&d, tr, te, NULL), FW_OK);
+        want_te[0] = (1 + c0 + s2) / 2;
+        want_te[1] = ((1 + c0) * (1 - 2 * e * m1 + e * e * m2) + s2 / al * e * e * m1 + s2) / 2;
+        want_te[2] = ((1 + c0) * (1 - 4 * e * m1 + 6 * e * e * m2 - 4 * e * e * e * m3 + e * e * e * e * m4) +
+                      s2 / al * e * e * (4 * m1 - 4 * e * m2 + e * e * m3) + s2) / 2;
+        want_tr[0] = ((1 + c0) * m1 + s2 / al * (1 - atom) + (al > 1 ? 1 - q : 0) * s2) / 2;
+        want_tr[1] = ((1 + c0) * (m1 - 2 * e * m2 + e * e * m3) + s2 / al * (1 - 2 * e * m1 + e * e * m2 - atom) +
+                      (al > 1 ? 1 - q : 0) * s2) / 2;
+        for (t = 0; t < 3; ++t) FW_CHECK_NEAR(te[t], want_te[t], tol * want_te[t]);
+        for (t = 0; t < 2; ++t) FW_CHECK_NEAR(tr[t], want_tr[t], tol * want_tr[t]);
+    }
+    /* one-pass SGD, B = 8: isotropic, then lambda_k ~ k^-1.5 with task power k^-1.2 */
+    d.alpha = 0; d.batch_ratio = (fw_real)0.5; d.steps = 7; d.ntk = 0; d.residual = 0; d.depth = 1; d.lr = (fw_real)0.2;
+    for (a = 0; a < 2; ++a) {
+        double lam[16], m[16], norm = 0, tnorm = 0;
+        const double B = 8, s2 = 0.16, e = 0.2;
+        d.spectrum = (fw_real)(a ? 1.5 : 0); d.task = (fw_real)(a ? 1.2 : 0);
+        FW_CHECK_STATUS(fw_dln_lazy(&d, tr, te, NULL), FW_OK);
+        for (k = 0; k < 16; ++k) { norm += a ? pow(k + 1.0, -1.5) : 1; tnorm += a ? pow(k + 1.0, -1.2) : 1; }
+        for (k = 0; k < 16; ++k) {
+            lam[k] = a ? pow(k + 1.0, -1.5) * 16 / norm : 1;
+            m[k] = a ? pow(k + 1.0, -1.2) / lam[k] * 16 / tnorm : 1;   /* E beta*_k^2; muP: beta_eff(0) -> 0 */
+        }
+        for (t = 0; t <= 7; ++t) {
+            double S = 0, next[16];
+            for (k = 0; k < 16; ++k) S += lam[k] * m[k];
+            FW_CHECK_NEAR(te[t], (S / 16 + s2) / 2, tol * te[t]);
+            FW_CHECK(tr[t] == te[t]);
+            for (k = 0; k < 16; ++k)
+                next[k] = m[k] * (1 - 2 * e * lam[k] + e * e * lam[k] * lam[k] * (1 + 1 / B)) + e * e * lam[k] / B * (S + s2 * 16);
+            memcpy(m, next, sizeof m);
+        }
+    }
+}
+
+static void deep_linear_lazy_theory_rejects_bad_input(void)
+{
+    fw_dln_desc d;
+    fw_real tr[4], te[4];
+    unsigned char ws[256];
+    size_t need = 0;
+    memset(&d, 0, sizeof d);
+    d.D = 4; d.width = 4; d.lr = (fw_real)0.1; d.steps = 3; d.alpha = 1;
+    FW_CHECK_STATUS(fw_dln_lazy(NULL, tr, te, NULL), FW_ERR_NULL);
+    FW_CHECK_STATUS(fw_dln_lazy(&d, NULL, te, NULL), FW_ERR_NULL);
+    FW_CHECK_STATUS(fw_dln_lazy_workspace_size(&d, NULL), FW_ERR_NULL);
+    d.spectrum = 1; FW_CHECK_STATUS(fw_dln_lazy(&d, tr, te, NULL), FW_ERR_ARG); d.spectrum = 0;   /* repeated data: isotropic only */
+    d.lr = (fw_real)NAN; FW_CHECK_STATUS(fw_dln_lazy(&d, tr, te, NULL), FW_ERR_ARG); d.lr = (fw_real)0.1;
+    d.steps = -1; FW_CHECK_STATUS(fw_dln_lazy(&d, tr, te, NULL), FW_ERR_SIZE); d.steps = 3;
+    d.alpha = 0; d.batch_ratio = 1;
+    FW_CHECK_STATUS(fw_dln_lazy_workspace_size(&d, &need), FW_OK);
+    FW_CHECK(need > 0 && need <= sizeof ws);
+    FW_CHECK_STATUS(fw_dln_lazy_ws(&d, tr, te, ws, need - 1), FW_ERR_WORKSPACE);
+    FW_CHECK_STATUS(fw_dln_lazy_ws(&d, tr, te, ws, need), FW_OK);
+    d.lr = (fw_real)(TEST_IS_FLOAT ? 1e30 : 1e200); d.steps = 3;   /* A = O(lr^2) per step: overflows */
+    FW_CHECK_STATUS(fw_dln_lazy(&d, tr, te, NULL), FW_ERR_DIVERGED);
+}
+
 const fw_test_case fw_tests_net[] = {
     FW_TEST(gradient_matches_finite_differences_all_activations_depths_1_to_4),
     FW_TEST(two_layer_gd_step_equals_closed_form_update),
@@ -599,6 +678,8 @@ const fw_test_case fw_tests_net[] = {
     FW_TEST(sgd_step_equals_gd_step_on_the_same_batch),
     FW_TEST(deep_linear_simulator_equals_explicit_backpropagation),
     FW_TEST(deep_linear_simulator_rejects_bad_input),
+    FW_TEST(deep_linear_lazy_limit_matches_its_moments_and_recursions),
+    FW_TEST(deep_linear_lazy_theory_rejects_bad_input),
     FW_TEST(teacher_labels_follow_their_formulas),
     FW_TEST(linear_two_layer_initial_variance_matches_exact_value),
     FW_TEST(ensemble_is_independent_of_seed_order_and_merges),
