@@ -749,6 +749,25 @@ FW_API fw_status fw_dln_lazy_workspace_size(const fw_dln_desc *desc, size_t *byt
 FW_API fw_status fw_dln_lazy_ws(const fw_dln_desc *desc, fw_real *train, fw_real *test, void *ws, size_t ws_bytes);
 FW_API fw_status fw_dln_lazy(const fw_dln_desc *desc, fw_real *train, fw_real *test, const fw_allocator *alloc);
 
+/* The proportional-limit theory at any gamma0 (docs/dln.md section 3): D, N, P -> infinity at fixed
+   alpha, nu, L, gamma0, eta, T. Under muP the input layer's learned rank-T part dominates its random
+   initialization, so beta_eff(t) = -eta sum_{s<t} G1(s,t) r(s) with r = sqrt(D) X^T e/P and
+   G1(s,t) = g1(s).g1(t)/N the input layer's backward kernel; the hidden layers follow a deep linear
+   DMFT (Gaussian single-site fields with per-layer correlation and response functions, solved
+   exactly by propagating coefficient vectors, no sampling) driven by C_r(s,t) = r(s).r(t)/D. The
+   limit does not depend on nu. NTK parameterization: the same with gamma0 -> 0 and beta_eff(0) of
+   variance (1 + c^2)^(L-1) (equal to fw_dln_lazy). Repeated data: Marchenko-Pastur quadrature;
+   one-pass SGD: exact batch second moments (with desc->D in the 1/B terms). Isotropic inputs only
+   (spectrum = 0; any task). Writes R = fw_dln_record_count(desc) expected train and test losses, and
+   if gkernel != NULL the diagonal G_l(t,t) of every layer's backward kernel (R x L, row r, column
+   l-1; layer L is the readout |w|^2/N). Memory ~ 8 L^2 (T+1)^2 doubles (fw_dln_theory_workspace_size);
+   time ~ L^2 T^3. FW_ERR_DIVERGED if a loss or kernel overflows. */
+FW_API fw_status fw_dln_theory_workspace_size(const fw_dln_desc *desc, size_t *bytes);
+FW_API fw_status fw_dln_theory_ws(const fw_dln_desc *desc, fw_real *train, fw_real *test, fw_real *gkernel,
+                                  void *ws, size_t ws_bytes);
+FW_API fw_status fw_dln_theory(const fw_dln_desc *desc, fw_real *train, fw_real *test, fw_real *gkernel,
+                               const fw_allocator *alloc);
+
 #ifdef __cplusplus
 }
 #endif
@@ -4896,6 +4915,278 @@ FW_API fw_status fw_dln_lazy(const fw_dln_desc *desc, fw_real *train, fw_real *t
     fw_status st = fw_dln_lazy_workspace_size(desc, &bytes);
     if ((st = fw__ws_take(alloc, st, bytes, &ws)) != FW_OK) return st;
     st = fw_dln_lazy_ws(desc, train, test, ws, bytes);
+    fw__free(alloc, ws);
+    return st;
+}
+
+/* ---- the proportional-limit theory (docs/dln.md section 3) ---- */
+
+typedef struct fw__dlt {
+    int L, T1, nv, nvar, nq, sgd, res;
+    double eta, g0, c, c0, alpha, s2, B, D;
+    double *A, *S;          /* nvar x nv: coefficients of q_l(t), g_l(t) on the noises; Sigma times them */
+    double *Cq, *G, *Cr;    /* L x T1 x T1 (layer l at l-1), L x T1 x T1, T1 x T1 */
+    double *lam, *wq, *Pn, *Qn;   /* repeated data: nq nodes (+ the atom at 0), nq x T1 each */
+    double *P, *H, *m, *Ve;       /* one-pass SGD */
+} fw__dlt;
+
+/* noise blocks: psi_l (l = 1..L-1, the field A_l^T g_(l+1)/sqrt(N)), phi_l (l = 2..L, A_(l-1) q_(l-1)/sqrt(N)), w0 */
+#define FW__DLT_PSI(z, l, s) ((size_t)((l) - 1) * (z)->T1 + (size_t)(s))
+#define FW__DLT_PHI(z, l, s) ((size_t)((z)->L - 1 + (l) - 2) * (z)->T1 + (size_t)(s))
+#define FW__DLT_Q(z, l, t) ((size_t)(2 * ((l) - 1)) * (z)->T1 + (size_t)(t))
+#define FW__DLT_G(z, l, t) ((size_t)(2 * ((l) - 1) + 1) * (z)->T1 + (size_t)(t))
+#define FW__DLT_K(z, M, l, s, t) ((M)[((size_t)((l) - 1) * (z)->T1 + (size_t)(s)) * (z)->T1 + (size_t)(t)])
+
+static fw_status fw__dlt_setup(const fw_dln_desc *desc, fw__dln *z, fw__dlt *y, fw_arena *ar)
+{
+    double gain, words;
+    fw_status st;
+    size_t T1, nv, nvar, L;
+    if ((st = fw__dln_lazy_check(desc, z, &gain)) != FW_OK) return st;
+    if (z->d.spectrum > 0)
+        FW__DLN_FAIL(FW_ERR_ARG, "fw_dln_desc.spectrum", "the rich-regime theory covers isotropic inputs (spectrum = 0); fw_dln_lazy has power-law SGD");
+    memset(y, 0, sizeof *y);
+    {   /* sizes in double first: the int products below must not overflow */
+        const double Ld = (double)z->L, Td = (double)z->d.steps + 1, nvd = 2 * (Ld - 1) * Td + 1;
+        words = 2.0 * (2 * Ld * Td) * nvd + 3.0 * Ld * Td * Td + (z->online ? Td * Td + 3.0 * Td : 2.0 * (2 * Td + 1e5 + 65) * (Td + 1));
+        if (words * (double)sizeof(double) > (double)SIZE_MAX / 2 || nvd > 2e9 || 2 * Ld * Td > 2e9)
+            FW__DLN_FAIL(FW_ERR_SIZE, "fw_dln_desc", "steps and depth too large for the theory's memory (~8 L^2 T^2 doubles)");
+    }
+    y->L = z->L; y->T1 = z->d.steps + 1; y->sgd = z->online; y->res = z->d.residual > 0;
+    y->eta = (double)z->eta; y->g0 = z->d.ntk ? 0 : (double)z->d.gamma0;
+    y->c = y->res ? (double)z->c : 1; y->c0 = z->d.ntk ? gain : 0;
+    y->alpha = (double)z->d.alpha; y->s2 = (double)z->d.noise * z->d.noise; y->B = (double)z->B; y->D = (double)z->D;
+    y->nv = 2 * (y->L - 1) * y->T1 + 1; y->nvar = 2 * y->L * y->T1;
+    if (!y->sgd) {
+        const double lq = fabs(log(1 / y->alpha));
+        y->nq = 2 * z->d.steps + 64 + (lq > 0 ? (80 / lq < 1e5 ? (int)(80 / lq) : 100000) : 0);
+    }
+    T1 = (size_t)y->T1; nv = (size_t)y->nv; nvar = (size_t)y->nvar; L = (size_t)y->L;
+    y->A = (double *)fw_arena_push(ar, sizeof(double) * nvar * nv);
+    y->S = (double *)fw_arena_push(ar, sizeof(double) * nvar * nv);
+    y->Cq = (double *)fw_arena_push(ar, sizeof(double) * L * T1 * T1);
+    y->G = (double *)fw_arena_push(ar, sizeof(double) * L * T1 * T1);
+    y->Cr = (double *)fw_arena_push(ar, sizeof(double) * T1 * T1);
+    if (y->sgd) {
+        y->P = (double *)fw_arena_push(ar, sizeof(double) * T1);
+        y->H = (double *)fw_arena_push(ar, sizeof(double) * T1 * T1);
+        y->m = (double *)fw_arena_push(ar, sizeof(double) * T1);
+        y->Ve = (double *)fw_arena_push(ar, sizeof(double) * T1);
+    } else {
+        const size_t nq = (size_t)y->nq + 1;
+        y->lam = (double *)fw_arena_push(ar, sizeof(double) * nq);
+        y->wq = (double *)fw_arena_push(ar, sizeof(double) * nq);
+        y->Pn = (double *)fw_arena_push(ar, sizeof(double) * nq * T1);
+        y->Qn = (double *)fw_arena_push(ar, sizeof(double) * nq * T1);
+    }
+    return FW_OK;
+}
+
+FW_API fw_status fw_dln_theory_workspace_size(const fw_dln_desc *desc, size_t *bytes)
+{
+    fw__dln z;
+    fw__dlt y;
+    fw_arena ar;
+    fw_status st;
+    if (bytes == NULL) return FW_ERR_NULL;
+    fw_arena_init(&ar, NULL, 0);
+    if ((st = fw__dlt_setup(desc, &z, &y, &ar)) != FW_OK) return st;
+    if (ar.failed) return FW_ERR_SIZE;
+    *bytes = ar.used;
+    return FW_OK;
+}
+
+/* out = Sigma a over the noise blocks, entries 0..t of each block (psi_l: G_(l+1); phi_l: Cq_(l-1); w0: 1). */
+static void fw__dlt_sigma(const fw__dlt *y, const double *a, double *out, int t)
+{
+    int l, s, u;
+    for (l = 1; l <= y->L; ++l) {
+        if (l < y->L) {
+            const size_t o = FW__DLT_PSI(y, l, 0);
+            for (s = 0; s <= t; ++s) {
+                double acc = 0;
+                for (u = 0; u <= t; ++u) acc += FW__DLT_K(y, y->G, l + 1, s, u) * a[o + (size_t)u];
+                out[o + (size_t)s] = acc;
+            }
+        }
+        if (l >= 2) {
+            const size_t o = FW__DLT_PHI(y, l, 0);
+            for (s = 0; s <= t; ++s) {
+                double acc = 0;
+                for (u = 0; u <= t; ++u) acc += FW__DLT_K(y, y->Cq, l - 1, s, u) * a[o + (size_t)u];
+                out[o + (size_t)s] = acc;
+            }
+        }
+    }
+    out[y->nv - 1] = a[y->nv - 1];
+}
+
+static double fw__dlt_dot(const double *a, const double *b, int n)
+{
+    double acc = 0;
+    int i;
+    for (i = 0; i < n; ++i) acc += a[i] * b[i];
+    return acc;
+}
+
+static void fw__dlt_axpy(double s, const double *x, double *y, int n)
+{
+    int i;
+    for (i = 0; i < n; ++i) y[i] += s * x[i];
+}
+
+/* Stores variable v at time t: its Sigma-product and its kernel with the same variable at s <= t. */
+static void fw__dlt_close(fw__dlt *y, size_t v, size_t v0, double *K, int l, int t)
+{
+    const size_t nv = (size_t)y->nv;
+    int s;
+    fw__dlt_sigma(y, y->A + v * nv, y->S + v * nv, t);
+    for (s = 0; s <= t; ++s) {
+        const double k = fw__dlt_dot(y->A + (v0 + (size_t)s) * nv, y->S + v * nv, y->nv);
+        FW__DLT_K(y, K, l, s, t) = k;
+        FW__DLT_K(y, K, l, t, s) = k;
+    }
+}
+
+/* The D-space at step t: losses and C_r(s, t), s <= t, from G1(s, t), s < t. */
+static void fw__dlt_dspace(fw__dlt *y, int t, double *train, double *test)
+{
+    const int T1 = y->T1;
+    int s, u, j;
+    if (!y->sgd) {
+        const int nq = y->nq + 1;
+        const double a = y->alpha, s2 = y->s2;
+        double te = 0, tr = 0;
+        for (j = 0; j < nq; ++j) {
+            const double lm = y->lam[j];
+            double *P = y->Pn + (size_t)j * T1, *Q = y->Qn + (size_t)j * T1, p = 1, q = 0;
+            for (s = 0; s < t; ++s) {
+                const double g = y->eta * FW__DLT_K(y, y->G, 1, s, t);
+                p -= g * lm * P[s];
+                q -= g * (lm * Q[s] - 1);
+            }
+            P[t] = p; Q[t] = q;
+            te += y->wq[j] * ((1 + y->c0) * p * p + s2 * lm * q * q / a);
+            tr += y->wq[j] * ((1 + y->c0) * lm * p * p + s2 * lm * lm * q * q / a - 2 * s2 * lm * q / a);
+        }
+        *test = (te + s2) / 2; *train = (tr + s2) / 2;
+        for (s = 0; s <= t; ++s) {
+            double acc = 0;
+            for (j = 0; j < nq; ++j) {
+                const double lm = y->lam[j], *P = y->Pn + (size_t)j * T1, *Q = y->Qn + (size_t)j * T1;
+                acc += y->wq[j] * ((1 + y->c0) * lm * lm * P[s] * P[t] + s2 * lm * (lm * Q[s] - 1) * (lm * Q[t] - 1) / a);
+            }
+            y->Cr[(size_t)s * T1 + t] = acc; y->Cr[(size_t)t * T1 + s] = acc;
+        }
+    } else {
+        /* v(t) = P_t v(0) + sum_{u<t} H(t,u) eps_u, r(s) = v(s) + eps_s, eps independent over steps */
+        double p = 1, mt;
+        for (s = 0; s < t; ++s) p -= y->eta * FW__DLT_K(y, y->G, 1, s, t) * y->P[s];
+        y->P[t] = p;
+        for (u = 0; u < t; ++u) {
+            double h = -y->eta * FW__DLT_K(y, y->G, 1, u, t);
+            for (s = u + 1; s < t; ++s) h -= y->eta * FW__DLT_K(y, y->G, 1, s, t) * y->H[(size_t)s * T1 + u];
+            y->H[(size_t)t * T1 + u] = h;
+        }
+        mt = (1 + y->c0) * p * p;
+        for (u = 0; u < t; ++u) mt += y->H[(size_t)t * T1 + u] * y->H[(size_t)t * T1 + u] * y->Ve[u];
+        y->m[t] = mt;
+        y->Ve[t] = ((1 + y->D) * mt + y->s2 * y->D) / y->B;
+        *test = *train = (mt + y->s2) / 2;
+        for (s = 0; s < t; ++s) {
+            double acc = (1 + y->c0) * y->P[s] * p + y->H[(size_t)t * T1 + s] * y->Ve[s];
+            for (u = 0; u < s; ++u) acc += y->H[(size_t)s * T1 + u] * y->H[(size_t)t * T1 + u] * y->Ve[u];
+            y->Cr[(size_t)s * T1 + t] = acc; y->Cr[(size_t)t * T1 + s] = acc;
+        }
+        y->Cr[(size_t)t * T1 + t] = mt + y->Ve[t];
+    }
+}
+
+FW_API fw_status fw_dln_theory_ws(const fw_dln_desc *desc, fw_real *train, fw_real *test, fw_real *gkernel,
+                                  void *ws, size_t ws_bytes)
+{
+    fw__dln z;
+    fw__dlt y;
+    fw_arena ar;
+    fw_status st;
+    size_t nv;
+    int t, l, s, r = 0, j;
+    if (train == NULL || test == NULL || ws == NULL) return FW_ERR_NULL;
+    fw_arena_init(&ar, ws, ws_bytes);
+    if ((st = fw__dlt_setup(desc, &z, &y, &ar)) != FW_OK) return st;
+    if (ar.failed) FW__DLN_FAIL(FW_ERR_WORKSPACE, "fw_dln_theory_ws", "workspace smaller than fw_dln_theory_workspace_size");
+    nv = (size_t)y.nv;
+    memset(y.A, 0, sizeof(double) * (size_t)y.nvar * nv);
+    memset(y.S, 0, sizeof(double) * (size_t)y.nvar * nv);   /* dot products run over whole vectors */
+    memset(y.Cq, 0, sizeof(double) * (size_t)y.L * y.T1 * y.T1);   /* Sigma reads rows not yet reached (times zero) */
+    memset(y.G, 0, sizeof(double) * (size_t)y.L * y.T1 * y.T1);
+    memset(y.Cr, 0, sizeof(double) * (size_t)y.T1 * y.T1);
+    if (!y.sgd) {   /* Marchenko-Pastur nodes as in fw__dln_lazy_repeated, and the atom at 0 last */
+        const double q = 1 / y.alpha, pi = 3.14159265358979323846;
+        for (j = 0; j < y.nq; ++j) {
+            const double th = pi * (j + 0.5) / y.nq, sn = sin(th);
+            y.lam[j] = 1 + q + 2 * sqrt(q) * cos(th);
+            y.wq[j] = 2 / pi * sn * sn / y.lam[j] * (pi / y.nq);
+        }
+        y.lam[y.nq] = 0; y.wq[y.nq] = y.alpha < 1 ? 1 - y.alpha : 0;
+    }
+    for (t = 0; t < y.T1; ++t) {
+        double tr, te;
+        /* top-down: g_L(t) = w(t), then g_l(t) */
+        for (l = y.L; l >= 1; --l) {
+            double *a = y.A + FW__DLT_G(&y, l, t) * nv;
+            if (l == y.L) {
+                a[nv - 1] = 1;
+                for (s = 0; s < t; ++s) fw__dlt_axpy(-y.eta * y.g0, y.A + FW__DLT_Q(&y, l, s) * nv, a, y.nv);
+            } else {
+                const double *gn = y.A + FW__DLT_G(&y, l + 1, t) * nv;
+                if (y.res) memcpy(a, gn, sizeof(double) * nv);
+                a[FW__DLT_PSI(&y, l, t)] += y.c;
+                for (s = 0; s < t; ++s) {
+                    const double R = gn[FW__DLT_PHI(&y, l + 1, s)];
+                    fw__dlt_axpy(y.c * (R - y.eta * y.g0 * y.c * FW__DLT_K(&y, y.G, l + 1, s, t)), y.A + FW__DLT_Q(&y, l, s) * nv, a, y.nv);
+                }
+            }
+            fw__dlt_close(&y, FW__DLT_G(&y, l, t), FW__DLT_G(&y, l, 0), y.G, l, t);
+        }
+        fw__dlt_dspace(&y, t, &tr, &te);
+        if (!fw__finite((fw_real)tr) || !fw__finite((fw_real)te) || !fw__finite((fw_real)FW__DLT_K(&y, y.G, 1, t, t)))
+            FW__DLN_FAIL(FW_ERR_DIVERGED, "fw_dln_theory", "the losses or kernels overflow: lower the learning rate");
+        if (r < z.nrec && fw_dln_record_time(&z.d, r) == t) {
+            train[r] = (fw_real)tr; test[r] = (fw_real)te;
+            if (gkernel != NULL)
+                for (l = 1; l <= y.L; ++l) gkernel[(size_t)r * y.L + (size_t)(l - 1)] = (fw_real)FW__DLT_K(&y, y.G, l, t, t);
+            ++r;
+        }
+        if (t + 1 == y.T1) break;
+        /* bottom-up: q_1(t) from C_r, then q_l(t) */
+        for (l = 1; l <= y.L; ++l) {
+            double *a = y.A + FW__DLT_Q(&y, l, t) * nv;
+            if (l == 1) {
+                for (s = 0; s < t; ++s) fw__dlt_axpy(-y.eta * y.g0 * y.Cr[(size_t)s * y.T1 + t], y.A + FW__DLT_G(&y, 1, s) * nv, a, y.nv);
+            } else {
+                const double *qp = y.A + FW__DLT_Q(&y, l - 1, t) * nv;
+                if (y.res) memcpy(a, qp, sizeof(double) * nv);
+                a[FW__DLT_PHI(&y, l, t)] += y.c;
+                for (s = 0; s < t; ++s) {
+                    const double R = qp[FW__DLT_PSI(&y, l - 1, s)];
+                    fw__dlt_axpy(y.c * (R - y.eta * y.g0 * y.c * FW__DLT_K(&y, y.Cq, l - 1, s, t)), y.A + FW__DLT_G(&y, l, s) * nv, a, y.nv);
+                }
+            }
+            fw__dlt_close(&y, FW__DLT_Q(&y, l, t), FW__DLT_Q(&y, l, 0), y.Cq, l, t);
+        }
+    }
+    return FW_OK;
+}
+
+FW_API fw_status fw_dln_theory(const fw_dln_desc *desc, fw_real *train, fw_real *test, fw_real *gkernel,
+                               const fw_allocator *alloc)
+{
+    size_t bytes = 0;
+    void *ws;
+    fw_status st = fw_dln_theory_workspace_size(desc, &bytes);
+    if ((st = fw__ws_take(alloc, st, bytes, &ws)) != FW_OK) return st;
+    st = fw_dln_theory_ws(desc, train, test, gkernel, ws, bytes);
     fw__free(alloc, ws);
     return st;
 }

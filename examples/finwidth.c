@@ -20,8 +20,8 @@
    standard error), theory prints "t,point,mean,var" (the infinite-width mean and the predicted
    variance over initializations at width N: the columns of simulate); one row per recorded step
    and point, training rows first, then test rows. dln --simulate prints "t,train_loss,test_loss,
-   train_loss_sd,test_loss_sd" (the mean over seeds and its spread), the dln theory (--lazy or
-   --ntk without --simulate) "t,train_loss,test_loss".
+   train_loss_sd,test_loss_sd" (the mean over seeds and its spread), the dln theory (without
+   --simulate) "t,train_loss,test_loss".
    Errors: one line on stderr and exit status 1 (2 for usage errors). */
 #define FINWIDTH_IMPLEMENTATION
 #include "../finwidth.h"
@@ -80,9 +80,10 @@ static const char usage[] =
     "  samples per step (--batch-ratio b); --residual B: branches scaled B/sqrt(L); --spectrum a,b:\n"
     "  data eigenvalues ~ k^-a and teacher power ~ k^-b (0 = isotropic); --noise s: label noise.\n"
     "  --simulate D --seeds S trains S members (new data, teacher and weights each) at input\n"
-    "  dimension D and prints the mean and sd over seeds. Without it: the theory, so far the lazy\n"
-    "  limit (--lazy, or --ntk which is that limit): t,train_loss,test_loss; --dim D sets the number\n"
-    "  of data modes of a power-law spectrum (default 1024; one-pass SGD only)\n"
+    "  dimension D and prints the mean and sd over seeds. Without it: the theory of the proportional\n"
+    "  limit (D, N, P -> infinity at fixed alpha, nu; isotropic inputs), t,train_loss,test_loss;\n"
+    "  --lazy: the closed form of the lazy limit gamma0 -> 0 (also power-law one-pass SGD, with\n"
+    "  --dim D data modes, default 1024)\n"
     "  --help           this text\n";
 
 typedef struct table { int rows, cols; double *v; } table;
@@ -515,8 +516,8 @@ static int theory(int argc, char **argv)
     return 0;
 }
 
-/* finwidth dln: the deep linear network simulator, and the lazy-limit theory (the rich-regime DMFT:
-   not yet). */
+/* finwidth dln: the deep linear network theory (the proportional limit, or its lazy closed form
+   with --lazy) or, with --simulate, the simulator. */
 static int dln(int argc, char **argv)
 {
     fw_dln_desc d;
@@ -566,9 +567,6 @@ static int dln(int argc, char **argv)
     }
     if (repeat && br > 0) { fprintf(stderr, "finwidth: --repeat and --batch-ratio exclude each other\n"); return 2; }
     if (br == 0 && alpha <= 0) { fprintf(stderr, "finwidth: dln needs --alpha A (repeated data) or --batch-ratio b\n"); return 2; }
-    if (Dsim == 0 && !lazy && !ntk)
-        return fail("the rich-regime deep linear DMFT is not implemented yet: use --lazy (gamma0 -> 0) or --ntk "
-                    "(the lazy limit), or --simulate D --seeds S", NULL);
     if (Dsim > 0 && lazy) { fprintf(stderr, "finwidth: --lazy is a theory; it excludes --simulate\n"); return 2; }
     memset(&d, 0, sizeof d);
     /* the theory uses D only as the number of modes of a power-law spectrum (isotropic: any D) */
@@ -579,8 +577,8 @@ static int dln(int argc, char **argv)
     if (d.width < 1) d.width = 1;
     nrec = fw_dln_record_count(&d);
     if ((mem = (fw_real *)malloc(sizeof(fw_real) * 4 * (size_t)(nrec > 0 ? nrec : 1))) == NULL) return fail("out of memory", NULL);
-    if (Dsim == 0) {   /* the lazy theory: t,train_loss,test_loss */
-        s = fw_dln_lazy(&d, mem, mem + nrec, NULL);
+    if (Dsim == 0) {   /* the theory: t,train_loss,test_loss */
+        s = lazy ? fw_dln_lazy(&d, mem, mem + nrec, NULL) : fw_dln_theory(&d, mem, mem + nrec, NULL, NULL);
         if (s == FW_OK) {
             printf("t,train_loss,test_loss\n");
             for (r = 0; r < nrec; ++r) printf("%d,%.10g,%.10g\n", fw_dln_record_time(&d, r), (double)mem[r], (double)mem[nrec + r]);

@@ -670,6 +670,86 @@ static void deep_linear_lazy_theory_rejects_bad_input(void)
     FW_CHECK_STATUS(fw_dln_lazy(&d, tr, te, NULL), FW_ERR_DIVERGED);
 }
 
+static void deep_linear_theory_reduces_to_its_limits(void)
+{
+    /* The proportional-limit theory (docs/dln.md section 3) against two independent forms:
+       (1) NTK parameterization, and muP with gamma0 -> 0, are the lazy limit: equal to the closed
+       forms of fw_dln_lazy (repeated data at alpha = 0.5 and 2, one-pass SGD, residual depth 3);
+       NTK relative 1e-10 (float 1e-4), gamma0 = 1e-5: the O(gamma0^2) terms, relative 1e-7.
+       (2) L = 1, alpha -> infinity, no noise: w(t) = a(t) w(0) and v(t) = c(t) v(0) with
+       c(t) = 1 - eta a(t) sum_{s<t} c(s) a(s) and a(t+1) = a(t) + eta^2 gamma0^2 sum_{s<t} a(s) c(s) c(t)
+       (docs/dln.md section 3); at alpha = 1e8 the Marchenko-Pastur width is 2e-4, its effect on
+       the losses O(1e-8): relative 1e-6 plus 1e-8 (float 1e-4 plus 1e-7). */
+    const double tol = TEST_IS_FLOAT ? 1e-4 : 1e-10;
+    fw_dln_desc d;
+    fw_real tr[13], te[13], ltr[13], lte[13], gk[13 * 3];
+    int k, t;
+    memset(&d, 0, sizeof d);
+    d.D = 64; d.width = 64; d.steps = 12; d.lr = (fw_real)0.2; d.noise = (fw_real)0.3;
+    for (k = 0; k < 4; ++k) {
+        d.depth = k == 3 ? 3 : 2; d.residual = (fw_real)(k == 3 ? 1 : 0);
+        d.alpha = (fw_real)(k == 0 ? 0.5 : k == 1 ? 2 : 0); d.batch_ratio = (fw_real)(k >= 2 ? 0.5 : 0);
+        d.ntk = 1; d.gamma0 = 1;
+        FW_CHECK_STATUS(fw_dln_theory(&d, tr, te, gk, NULL), FW_OK);
+        FW_CHECK_STATUS(fw_dln_lazy(&d, ltr, lte, NULL), FW_OK);
+        for (t = 0; t <= 12; ++t) {
+            FW_CHECK_NEAR(tr[t], ltr[t], tol * ltr[t]);
+            FW_CHECK_NEAR(te[t], lte[t], tol * lte[t]);
+            FW_CHECK_NEAR(gk[t * d.depth], gk[0], tol);   /* the kernel does not move */
+        }
+        d.ntk = 0; d.gamma0 = (fw_real)1e-5;
+        FW_CHECK_STATUS(fw_dln_theory(&d, tr, te, NULL, NULL), FW_OK);
+        FW_CHECK_STATUS(fw_dln_lazy(&d, ltr, lte, NULL), FW_OK);
+        for (t = 0; t <= 12; ++t) {
+            FW_CHECK_NEAR(tr[t], ltr[t], (TEST_IS_FLOAT ? 1e-4 : 1e-7) * ltr[t]);
+            FW_CHECK_NEAR(te[t], lte[t], (TEST_IS_FLOAT ? 1e-4 : 1e-7) * lte[t]);
+        }
+    }
+    {
+        const double eta = 0.3, g0 = 1.5;
+        double a[13], c[13];
+        memset(&d, 0, sizeof d);
+        d.D = 1; d.width = 1; d.depth = 1; d.steps = 12; d.lr = (fw_real)eta; d.gamma0 = (fw_real)g0; d.alpha = (fw_real)1e8;
+        FW_CHECK_STATUS(fw_dln_theory(&d, tr, te, gk, NULL), FW_OK);
+        a[0] = 1;
+        for (t = 0; t <= 12; ++t) {
+            double acc = 0, cr = 0;
+            int s;
+            for (s = 0; s < t; ++s) acc += c[s] * a[s];
+            c[t] = 1 - eta * a[t] * acc;
+            FW_CHECK_NEAR(te[t], c[t] * c[t] / 2, (TEST_IS_FLOAT ? 1e-4 : 1e-6) * c[t] * c[t] / 2 + (TEST_IS_FLOAT ? 1e-7 : 1e-8));
+            FW_CHECK_NEAR(gk[t], a[t] * a[t], (TEST_IS_FLOAT ? 1e-4 : 1e-6) * a[t] * a[t]);
+            for (s = 0; s < t; ++s) cr += a[s] * c[s] * c[t];   /* C_r(s, t) = c(s) c(t) */
+            if (t < 12) a[t + 1] = a[t] + eta * eta * g0 * g0 * cr;
+        }
+    }
+}
+
+static void deep_linear_theory_rejects_bad_input(void)
+{
+    fw_dln_desc d;
+    fw_real tr[4], te[4];
+    unsigned char ws[1 << 14];
+    size_t need = 0;
+    memset(&d, 0, sizeof d);
+    d.D = 4; d.width = 4; d.depth = 2; d.lr = (fw_real)0.1; d.steps = 3; d.alpha = 1;
+    FW_CHECK_STATUS(fw_dln_theory(NULL, tr, te, NULL, NULL), FW_ERR_NULL);
+    FW_CHECK_STATUS(fw_dln_theory(&d, tr, NULL, NULL, NULL), FW_ERR_NULL);
+    FW_CHECK_STATUS(fw_dln_theory_workspace_size(&d, NULL), FW_ERR_NULL);
+    d.spectrum = 1; d.alpha = 0; d.batch_ratio = 1;
+    FW_CHECK_STATUS(fw_dln_theory(&d, tr, te, NULL, NULL), FW_ERR_ARG);   /* isotropic inputs only */
+    d.spectrum = 0; d.alpha = 1; d.batch_ratio = 0;
+    d.gamma0 = (fw_real)INFINITY; FW_CHECK_STATUS(fw_dln_theory(&d, tr, te, NULL, NULL), FW_ERR_ARG); d.gamma0 = 1;
+    d.depth = -1; FW_CHECK_STATUS(fw_dln_theory(&d, tr, te, NULL, NULL), FW_ERR_SIZE); d.depth = 2;
+    d.steps = 2000000000; FW_CHECK_STATUS(fw_dln_theory_workspace_size(&d, &need), FW_ERR_SIZE); d.steps = 3;
+    FW_CHECK_STATUS(fw_dln_theory_workspace_size(&d, &need), FW_OK);
+    FW_CHECK(need > 0 && need <= sizeof ws);
+    FW_CHECK_STATUS(fw_dln_theory_ws(&d, tr, te, NULL, ws, need / 2), FW_ERR_WORKSPACE);
+    FW_CHECK_STATUS(fw_dln_theory_ws(&d, tr, te, NULL, ws, need), FW_OK);
+    d.lr = (fw_real)(TEST_IS_FLOAT ? 1e30 : 1e200);
+    FW_CHECK_STATUS(fw_dln_theory(&d, tr, te, NULL, NULL), FW_ERR_DIVERGED);
+}
+
 const fw_test_case fw_tests_net[] = {
     FW_TEST(gradient_matches_finite_differences_all_activations_depths_1_to_4),
     FW_TEST(two_layer_gd_step_equals_closed_form_update),
@@ -680,6 +760,8 @@ const fw_test_case fw_tests_net[] = {
     FW_TEST(deep_linear_simulator_rejects_bad_input),
     FW_TEST(deep_linear_lazy_limit_matches_its_moments_and_recursions),
     FW_TEST(deep_linear_lazy_theory_rejects_bad_input),
+    FW_TEST(deep_linear_theory_reduces_to_its_limits),
+    FW_TEST(deep_linear_theory_rejects_bad_input),
     FW_TEST(teacher_labels_follow_their_formulas),
     FW_TEST(linear_two_layer_initial_variance_matches_exact_value),
     FW_TEST(ensemble_is_independent_of_seed_order_and_merges),
