@@ -27,6 +27,8 @@ extern const fw_test_case fw_tests_fluct[];
    "N passed, M failed" last and returns the exit status. */
 int test_run(const fw_test_case *const *suites, int n_suites, const char *filter);
 void fw_test_fail(const char *file, int line, const char *expr, double a, double b, double tol);
+/* The number of failed checks so far (for reports that run checks outside test_run). */
+int test_failures(void);
 
 #define FW_CHECK(cond)                                                      \
     do {                                                                    \

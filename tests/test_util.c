@@ -73,10 +73,14 @@ fw_allocator test_counting_allocator(test_counting_alloc *state)
 
 /* The runner shared by test_main.c and test_stat.c. */
 static int test_current_failed;
+static int test_total_failures;   /* every failed check since the start (test_failures) */
+
+int test_failures(void) { return test_total_failures; }
 
 void fw_test_fail(const char *file, int line, const char *expr, double a, double b, double tol)
 {
     test_current_failed = 1;
+    ++test_total_failures;
     if (tol < 0) printf("    %s:%d: check failed: %s\n", file, line, expr);
     else printf("    %s:%d: %s: %.17g vs %.17g, tolerance %.3g\n", file, line, expr, a, b, tol);
 }
