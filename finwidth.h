@@ -5057,27 +5057,24 @@ static void fw__dlt_dspace(fw__dlt *y, int t, double *train, double *test)
         const int nq = y->nq + 1;
         const double a = y->alpha, s2 = y->s2;
         double te = 0, tr = 0;
+        const double *g1 = y->G + (size_t)t * T1;   /* G1(t, s) = G1(s, t): row t, contiguous */
+        double *cr = y->Cr + (size_t)t * T1;
+        for (s = 0; s <= t; ++s) cr[s] = 0;
         for (j = 0; j < nq; ++j) {
             const double lm = y->lam[j];
-            double *P = y->Pn + (size_t)j * T1, *Q = y->Qn + (size_t)j * T1, p = 1, q = 0;
-            for (s = 0; s < t; ++s) {
-                const double g = y->eta * FW__DLT_K(y, y->G, 1, s, t);
-                p -= g * lm * P[s];
-                q -= g * (lm * Q[s] - 1);
-            }
-            P[t] = p; Q[t] = q;
-            te += y->wq[j] * ((1 + y->c0) * p * p + s2 * lm * q * q / a);
-            tr += y->wq[j] * ((1 + y->c0) * lm * p * p + s2 * lm * lm * q * q / a - 2 * s2 * lm * q / a);
+            double *P = y->Pn + (size_t)j * T1, *Q = y->Qn + (size_t)j * T1, sp = 0, sq = 0, ap, aq;
+            for (s = 0; s < t; ++s) { sp += g1[s] * P[s]; sq += g1[s] * (lm * Q[s] - 1); }
+            P[t] = 1 - y->eta * lm * sp;
+            Q[t] = -y->eta * sq;
+            te += y->wq[j] * ((1 + y->c0) * P[t] * P[t] + s2 * lm * Q[t] * Q[t] / a);
+            tr += y->wq[j] * ((1 + y->c0) * lm * P[t] * P[t] + s2 * lm * lm * Q[t] * Q[t] / a - 2 * s2 * lm * Q[t] / a);
+            /* C_r(s, t) += w [(1 + c0) l^2 P_s P_t + s^2 l (l Q_s - 1)(l Q_t - 1)/alpha] */
+            ap = y->wq[j] * (1 + y->c0) * lm * lm * P[t];
+            aq = y->wq[j] * s2 * lm * (lm * Q[t] - 1) / a;
+            for (s = 0; s <= t; ++s) cr[s] += ap * P[s] + aq * (lm * Q[s] - 1);
         }
         *test = (te + s2) / 2; *train = (tr + s2) / 2;
-        for (s = 0; s <= t; ++s) {
-            double acc = 0;
-            for (j = 0; j < nq; ++j) {
-                const double lm = y->lam[j], *P = y->Pn + (size_t)j * T1, *Q = y->Qn + (size_t)j * T1;
-                acc += y->wq[j] * ((1 + y->c0) * lm * lm * P[s] * P[t] + s2 * lm * (lm * Q[s] - 1) * (lm * Q[t] - 1) / a);
-            }
-            y->Cr[(size_t)s * T1 + t] = acc; y->Cr[(size_t)t * T1 + s] = acc;
-        }
+        for (s = 0; s < t; ++s) y->Cr[(size_t)s * T1 + t] = cr[s];
     } else {
         /* v(t) = P_t v(0) + sum_{u<t} H(t,u) eps_u, r(s) = v(s) + eps_s, eps independent over steps */
         double p = 1, mt;

@@ -35,6 +35,7 @@ typedef struct svg_series {
 typedef struct svg_panel {
     const char *title, *xlabel, *ylabel;
     int logx, logy, n_series;
+    int legend_out;   /* 1: the legend in a column right of the axes instead of inside them */
     svg_series s[SVG_MAX_SERIES];
 } svg_panel;
 
@@ -220,10 +221,16 @@ static void svg_series_draw(FILE *fp, const svg_panel *p, const svg_series *s, c
 
 static void svg_panel_draw(FILE *fp, const svg_panel *p, double x0)
 {
-    const double L = x0 + 62, R = x0 + SVG_PANEL_W - 12, T = 34, B = SVG_PANEL_H - 44;
+    const double L = x0 + 62, T = 34, B = SVG_PANEL_H - 44;
+    double R = x0 + SVG_PANEL_W - 12;
     svg_axis ax, ay;
-    double lo, hi, legend_w;
+    double lo, hi, legend_w, legend_x;
+    size_t wmax = 0;
     int k;
+    for (k = 0; k < p->n_series; ++k) wmax = strlen(p->s[k].name) > wmax ? strlen(p->s[k].name) : wmax;
+    legend_w = 34 + 6.2 * (double)wmax;
+    if (p->legend_out) R -= legend_w + 8;
+    legend_x = p->legend_out ? R + 8 : R - legend_w - 4;
     svg_range(p, 0, &lo, &hi);
     svg_axis_fit(&ax, lo, hi, p->logx);
     svg_range(p, 1, &lo, &hi);
@@ -244,16 +251,12 @@ static void svg_panel_draw(FILE *fp, const svg_panel *p, double x0)
     fprintf(fp, "<g clip-path=\"url(#c%d)\">\n", (int)x0);
     for (k = 0; k < p->n_series; ++k) svg_series_draw(fp, p, &p->s[k], &ax, &ay);
     fputs("</g>\n", fp);
-    {   /* legend: top right inside the axes, on a white box sized for the longest name */
-        size_t wmax = 0;
-        for (k = 0; k < p->n_series; ++k) wmax = strlen(p->s[k].name) > wmax ? strlen(p->s[k].name) : wmax;
-        legend_w = 34 + 6.2 * (double)wmax;
-        if (p->n_series > 0)
-            fprintf(fp, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"white\" fill-opacity=\"0.85\" stroke=\"#ccc\"/>\n",
-                    R - legend_w - 4, T + 3, legend_w, 15.0 * p->n_series + 6);
-    }
+    /* legend: top right inside the axes (or right of them), on a white box sized for the longest name */
+    if (p->n_series > 0)
+        fprintf(fp, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"white\" fill-opacity=\"0.85\" stroke=\"#ccc\"/>\n",
+                legend_x, T + 3, legend_w, 15.0 * p->n_series + 6);
     for (k = 0; k < p->n_series; ++k) {
-        const double ly = T + 16 + 15 * k, lx = R - legend_w;
+        const double ly = T + 16 + 15 * k, lx = legend_x + 4;
         const char *col = svg_palette[(p->s[k].color % 8 + 8) % 8];
         if (p->s[k].style == SVG_POINTS)
             fprintf(fp, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3\" fill=\"%s\"/>\n", lx + 10, ly - 4, col);
