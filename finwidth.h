@@ -756,9 +756,9 @@ FW_API fw_status fw_dln_lazy(const fw_dln_desc *desc, fw_real *train, fw_real *t
    DMFT (Gaussian single-site fields with per-layer correlation and response functions, solved
    exactly by propagating coefficient vectors, no sampling) driven by C_r(s,t) = r(s).r(t)/D. The
    limit does not depend on nu. NTK parameterization: the same with gamma0 -> 0 and beta_eff(0) of
-   variance (1 + c^2)^(L-1) (equal to fw_dln_lazy). Repeated data: Marchenko-Pastur quadrature;
-   one-pass SGD: exact batch second moments (with desc->D in the 1/B terms). Isotropic inputs only
-   (spectrum = 0; any task). Writes R = fw_dln_record_count(desc) expected train and test losses, and
+   variance (1 + c^2)^(L-1) (equal to fw_dln_lazy). Repeated data: Marchenko-Pastur quadrature,
+   isotropic inputs (spectrum = 0; any task); one-pass SGD: exact batch second moments with desc->D
+   in the 1/B terms, any spectrum (power law: D modes, memory D (T+1)^2 doubles more). Writes R = fw_dln_record_count(desc) expected train and test losses, and
    if gkernel != NULL the diagonal G_l(t,t) of every layer's backward kernel (R x L, row r, column
    l-1; layer L is the readout |w|^2/N). Memory ~ 8 L^2 (T+1)^2 doubles (fw_dln_theory_workspace_size);
    time ~ L^2 T^3. FW_ERR_DIVERGED if a loss or kernel overflows. */
@@ -4782,7 +4782,7 @@ static fw_status fw__dln_lazy_check(const fw_dln_desc *desc, fw__dln *z, double 
     if (d.width < 1) d.width = 1;   /* not used by the lazy limit */
     if ((st = fw__dln_resolve(&d, z)) != FW_OK) return st;
     if (!z->online && z->d.spectrum > 0)
-        FW__DLN_FAIL(FW_ERR_ARG, "fw_dln_desc.spectrum", "the lazy theory for repeated data covers isotropic inputs (spectrum = 0)");
+        FW__DLN_FAIL(FW_ERR_ARG, "fw_dln_desc.spectrum", "the theory for repeated data covers isotropic inputs (spectrum = 0); power-law spectra: one-pass SGD");
     *gain = pow(1 + (double)z->c * z->c, (double)(z->L - 1));
     return FW_OK;
 }
@@ -4927,7 +4927,9 @@ typedef struct fw__dlt {
     double *A, *S;          /* nvar x nv: coefficients of q_l(t), g_l(t) on the noises; Sigma times them */
     double *Cq, *G, *Cr;    /* L x T1 x T1 (layer l at l-1), L x T1 x T1, T1 x T1 */
     double *lam, *wq, *Pn, *Qn;   /* repeated data: nq nodes (+ the atom at 0), nq x T1 each */
-    double *P, *H, *m, *Ve;       /* one-pass SGD */
+    int nm;                       /* one-pass SGD: modes (1 for isotropic data, else D) */
+    double *lamk, *wk, *v0k;      /* per mode: eigenvalue of Sigma, weight 1/D (1 if isotropic), E v_k(0)^2 */
+    double *P, *H, *m, *Ve;       /* per mode: P (T1), H (T1 x T1), m and Ve (T1) */
 } fw__dlt;
 
 /* noise blocks: psi_l (l = 1..L-1, the field A_l^T g_(l+1)/sqrt(N)), phi_l (l = 2..L, A_(l-1) q_(l-1)/sqrt(N)), w0 */
@@ -4943,12 +4945,11 @@ static fw_status fw__dlt_setup(const fw_dln_desc *desc, fw__dln *z, fw__dlt *y, 
     fw_status st;
     size_t T1, nv, nvar, L;
     if ((st = fw__dln_lazy_check(desc, z, &gain)) != FW_OK) return st;
-    if (z->d.spectrum > 0)
-        FW__DLN_FAIL(FW_ERR_ARG, "fw_dln_desc.spectrum", "the rich-regime theory covers isotropic inputs (spectrum = 0); fw_dln_lazy has power-law SGD");
     memset(y, 0, sizeof *y);
     {   /* sizes in double first: the int products below must not overflow */
         const double Ld = (double)z->L, Td = (double)z->d.steps + 1, nvd = 2 * (Ld - 1) * Td + 1;
-        words = 2.0 * (2 * Ld * Td) * nvd + 3.0 * Ld * Td * Td + (z->online ? Td * Td + 3.0 * Td : 2.0 * (2 * Td + 1e5 + 65) * (Td + 1));
+        const double nmd = z->online && (z->d.spectrum > 0 || z->d.task > 0) ? (double)z->D : 1;
+        words = 2.0 * (2 * Ld * Td) * nvd + 3.0 * Ld * Td * Td + (z->online ? nmd * (Td * Td + 3.0 * Td + 3) : 2.0 * (2 * Td + 1e5 + 65) * (Td + 1));
         if (words * (double)sizeof(double) > (double)SIZE_MAX / 2 || nvd > 2e9 || 2 * Ld * Td > 2e9)
             FW__DLN_FAIL(FW_ERR_SIZE, "fw_dln_desc", "steps and depth too large for the theory's memory (~8 L^2 T^2 doubles)");
     }
@@ -4968,10 +4969,14 @@ static fw_status fw__dlt_setup(const fw_dln_desc *desc, fw__dln *z, fw__dlt *y, 
     y->G = (double *)fw_arena_push(ar, sizeof(double) * L * T1 * T1);
     y->Cr = (double *)fw_arena_push(ar, sizeof(double) * T1 * T1);
     if (y->sgd) {
-        y->P = (double *)fw_arena_push(ar, sizeof(double) * T1);
-        y->H = (double *)fw_arena_push(ar, sizeof(double) * T1 * T1);
-        y->m = (double *)fw_arena_push(ar, sizeof(double) * T1);
-        y->Ve = (double *)fw_arena_push(ar, sizeof(double) * T1);
+        const size_t nm = (size_t)(y->nm = z->d.spectrum > 0 || z->d.task > 0 ? z->D : 1);
+        y->lamk = (double *)fw_arena_push(ar, sizeof(double) * nm);
+        y->wk = (double *)fw_arena_push(ar, sizeof(double) * nm);
+        y->v0k = (double *)fw_arena_push(ar, sizeof(double) * nm);
+        y->P = (double *)fw_arena_push(ar, sizeof(double) * nm * T1);
+        y->H = (double *)fw_arena_push(ar, sizeof(double) * nm * T1 * T1);
+        y->m = (double *)fw_arena_push(ar, sizeof(double) * nm * T1);
+        y->Ve = (double *)fw_arena_push(ar, sizeof(double) * nm * T1);
     } else {
         const size_t nq = (size_t)y->nq + 1;
         y->lam = (double *)fw_arena_push(ar, sizeof(double) * nq);
@@ -5076,26 +5081,43 @@ static void fw__dlt_dspace(fw__dlt *y, int t, double *train, double *test)
         *test = (te + s2) / 2; *train = (tr + s2) / 2;
         for (s = 0; s < t; ++s) y->Cr[(size_t)s * T1 + t] = cr[s];
     } else {
-        /* v(t) = P_t v(0) + sum_{u<t} H(t,u) eps_u, r(s) = v(s) + eps_s, eps independent over steps */
-        double p = 1, mt;
-        for (s = 0; s < t; ++s) p -= y->eta * FW__DLT_K(y, y->G, 1, s, t) * y->P[s];
-        y->P[t] = p;
-        for (u = 0; u < t; ++u) {
-            double h = -y->eta * FW__DLT_K(y, y->G, 1, u, t);
-            for (s = u + 1; s < t; ++s) h -= y->eta * FW__DLT_K(y, y->G, 1, s, t) * y->H[(size_t)s * T1 + u];
-            y->H[(size_t)t * T1 + u] = h;
+        /* per mode k: v_k(t) = P_t v_k(0) + sum_{u<t} H(t,u) eps_u,k, r_k(s) = l_k v_k(s) + eps_s,k, the batch
+           noise eps uncorrelated over steps and with the past, Var eps_t,k = (l_k^2 m_k + l_k D S^ + s^2 D l_k)/B
+           with S^ = sum_k w_k l_k m_k (docs/dln.md section 3) */
+        const double *g1 = y->G + (size_t)t * T1;
+        double *cr = y->Cr + (size_t)t * T1, Sh = 0;
+        int k;
+        for (s = 0; s <= t; ++s) cr[s] = 0;
+        for (k = 0; k < y->nm; ++k) {
+            const double lm = y->lamk[k];
+            double *P = y->P + (size_t)k * T1, *H = y->H + (size_t)k * T1 * T1, *m = y->m + (size_t)k * T1, *Ve = y->Ve + (size_t)k * T1;
+            double p = 0, mt;
+            for (s = 0; s < t; ++s) p += g1[s] * P[s];
+            P[t] = 1 - y->eta * lm * p;
+            for (u = 0; u < t; ++u) {
+                double h = 0;
+                for (s = u + 1; s < t; ++s) h += g1[s] * H[(size_t)s * T1 + u];
+                H[(size_t)t * T1 + u] = -y->eta * (g1[u] + lm * h);
+            }
+            mt = y->v0k[k] * P[t] * P[t];
+            for (u = 0; u < t; ++u) mt += H[(size_t)t * T1 + u] * H[(size_t)t * T1 + u] * Ve[u];
+            m[t] = mt;
+            Sh += y->wk[k] * lm * mt;
         }
-        mt = (1 + y->c0) * p * p;
-        for (u = 0; u < t; ++u) mt += y->H[(size_t)t * T1 + u] * y->H[(size_t)t * T1 + u] * y->Ve[u];
-        y->m[t] = mt;
-        y->Ve[t] = ((1 + y->D) * mt + y->s2 * y->D) / y->B;
-        *test = *train = (mt + y->s2) / 2;
-        for (s = 0; s < t; ++s) {
-            double acc = (1 + y->c0) * y->P[s] * p + y->H[(size_t)t * T1 + s] * y->Ve[s];
-            for (u = 0; u < s; ++u) acc += y->H[(size_t)s * T1 + u] * y->H[(size_t)t * T1 + u] * y->Ve[u];
-            y->Cr[(size_t)s * T1 + t] = acc; y->Cr[(size_t)t * T1 + s] = acc;
+        *test = *train = (Sh + y->s2) / 2;
+        for (k = 0; k < y->nm; ++k) {
+            const double lm = y->lamk[k], wk = y->wk[k];
+            const double *P = y->P + (size_t)k * T1, *H = y->H + (size_t)k * T1 * T1, *m = y->m + (size_t)k * T1;
+            double *Ve = y->Ve + (size_t)k * T1;
+            Ve[t] = (lm * lm * m[t] + lm * y->D * Sh + y->s2 * y->D * lm) / y->B;
+            for (s = 0; s < t; ++s) {
+                double acc = y->v0k[k] * P[s] * P[t];
+                for (u = 0; u < s; ++u) acc += H[(size_t)s * T1 + u] * H[(size_t)t * T1 + u] * Ve[u];
+                cr[s] += wk * (lm * lm * acc + lm * H[(size_t)t * T1 + s] * Ve[s]);
+            }
+            cr[t] += wk * (lm * lm * m[t] + Ve[t]);
         }
-        y->Cr[(size_t)t * T1 + t] = mt + y->Ve[t];
+        for (s = 0; s < t; ++s) y->Cr[(size_t)s * T1 + t] = cr[s];
     }
 }
 
@@ -5126,6 +5148,17 @@ FW_API fw_status fw_dln_theory_ws(const fw_dln_desc *desc, fw_real *train, fw_re
             y.wq[j] = 2 / pi * sn * sn / y.lam[j] * (pi / y.nq);
         }
         y.lam[y.nq] = 0; y.wq[y.nq] = y.alpha < 1 ? 1 - y.alpha : 0;
+    } else {   /* modes of Sigma (as the simulator draws them): lambda_k ~ k^-a, trace D; E beta*_k^2 */
+        double norm = 0, tnorm = 0;
+        for (j = 0; j < y.nm; ++j) {
+            norm += z.d.spectrum > 0 ? pow(j + 1.0, -(double)z.d.spectrum) : 1;
+            tnorm += z.d.task > 0 ? pow(j + 1.0, -(double)z.d.task) : 1;
+        }
+        for (j = 0; j < y.nm; ++j) {
+            y.lamk[j] = y.nm == 1 ? 1 : (z.d.spectrum > 0 ? pow(j + 1.0, -(double)z.d.spectrum) : 1) * y.D / norm;
+            y.wk[j] = y.nm == 1 ? 1 : 1 / y.D;
+            y.v0k[j] = y.c0 + (y.nm == 1 || z.d.task <= 0 ? 1 : pow(j + 1.0, -(double)z.d.task) / y.lamk[j] * y.D / tnorm);
+        }
     }
     for (t = 0; t < y.T1; ++t) {
         double tr, te;

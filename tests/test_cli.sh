@@ -131,7 +131,7 @@ fi
 if "$bin" dln --batch-ratio 0.5 --nu 0.5 --depth 3 --residual 1 --spectrum 1.5,1 --noise 0.1 --lr 0.05 --steps 4 \
     --simulate 32 --seeds 2 >/dev/null 2>&1; then ok; else bad "dln one-pass SGD, residual, power law"; fi
 expect_error "dln lazy theory is repeated-isotropic" "covers isotropic inputs" dln --alpha 2 --lazy --spectrum 1.5,1 --steps 4
-expect_error "dln rich theory is isotropic" "rich-regime theory covers isotropic inputs" dln --batch-ratio 1 --spectrum 1.5,1 --steps 4
+expect_error "dln rich theory, repeated data, is isotropic" "theory for repeated data covers isotropic inputs" dln --alpha 2 --spectrum 1.5,1 --steps 4
 # the rich theory: same columns; muP starts at (1 + s^2)/2 (beta_eff(0) -> 0 in the limit) = 0.545
 "$bin" dln --alpha 2 --depth 2 --gamma0 1 --lr 0.3 --steps 8 --every 4 --noise 0.3 >"$tmp/a" 2>"$tmp/err"
 if [ "$(head -n 1 "$tmp/a")" = "t,train_loss,test_loss" ] && [ "$(wc -l <"$tmp/a")" -eq 4 ] &&

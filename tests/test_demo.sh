@@ -15,12 +15,13 @@ if "$bin" --quick --out "$out" >"$out/log" 2>&1; then ok; else bad "demo --quick
 if [ -s "$out/report.html" ] && grep -q '<img src="fig1.svg"' "$out/report.html" && grep -q '<img src="fig2.svg"' "$out/report.html" &&
    grep -q '<img src="fig3.svg"' "$out/report.html" && grep -q '<img src="fig4.svg"' "$out/report.html" &&
    grep -q '<img src="fig6.svg"' "$out/report.html" && grep -q '<img src="fig7.svg"' "$out/report.html" &&
-   grep -q '<img src="fig8.svg"' "$out/report.html" && grep -q '<img src="fig9.svg"' "$out/report.html"; then
+   grep -q '<img src="fig8.svg"' "$out/report.html" && grep -q '<img src="fig9.svg"' "$out/report.html" &&
+   grep -q '<img src="fig10.svg"' "$out/report.html"; then
     ok
 else
     bad "report.html with every figure"
 fi
-if [ "$(grep -c '^figure [0-9]* done' "$out/log")" -eq 8 ] && grep -q '^report: ' "$out/log"; then ok; else bad "one progress line per figure"; fi
+if [ "$(grep -c '^figure [0-9]* done' "$out/log")" -eq 9 ] && grep -q '^report: ' "$out/log"; then ok; else bad "one progress line per figure"; fi
 
 # figure file, then the series it must hold
 check_svg() {
@@ -39,6 +40,10 @@ check_svg fig4.svg "infinite width (DMFT)" "theory N = 64" "simulation N = 64" "
 check_svg fig6.svg "theory (every nu)" "simulation nu = 0.5" "simulation nu = 4"
 check_svg fig7.svg "theory" "theory (lazy limit)" "simulation nu = 0.5" "simulation nu = 2"
 check_svg fig8.svg "theory L = 2" "theory L = 32" "simulation L = 2" "simulation L = 32"
+# figure 10's series names carry the fitted exponents: match their prefixes
+if xmllint --noout "$out/fig10.svg" 2>/dev/null && grep -qF 'data-name="rich (muP) theory, t^-' "$out/fig10.svg" &&
+   grep -qF 'data-name="rich (muP) simulation, t^-' "$out/fig10.svg" && grep -qF 'data-name="lazy (NTK) theory, t^-' "$out/fig10.svg" &&
+   grep -qF 'data-name="lazy (NTK) simulation, t^-' "$out/fig10.svg"; then ok; else bad "fig10.svg: XML and the four series"; fi
 check_svg fig9.svg "theory alpha = 0.5" "theory alpha = 4" "simulation alpha = 0.5" "simulation alpha = 4"
 
 echo "$pass passed, $fail failed"

@@ -674,7 +674,8 @@ static void deep_linear_theory_reduces_to_its_limits(void)
 {
     /* The proportional-limit theory (docs/dln.md section 3) against two independent forms:
        (1) NTK parameterization, and muP with gamma0 -> 0, are the lazy limit: equal to the closed
-       forms of fw_dln_lazy (repeated data at alpha = 0.5 and 2, one-pass SGD, residual depth 3);
+       forms of fw_dln_lazy (repeated data at alpha = 0.5 and 2, one-pass SGD, residual depth 3,
+       power-law SGD over D = 64 modes);
        NTK relative 1e-10 (float 1e-4), gamma0 = 1e-5: the O(gamma0^2) terms, relative 1e-7.
        (2) L = 1, alpha -> infinity, no noise: w(t) = a(t) w(0) and v(t) = c(t) v(0) with
        c(t) = 1 - eta a(t) sum_{s<t} c(s) a(s) and a(t+1) = a(t) + eta^2 gamma0^2 sum_{s<t} a(s) c(s) c(t)
@@ -686,8 +687,10 @@ static void deep_linear_theory_reduces_to_its_limits(void)
     int k, t;
     memset(&d, 0, sizeof d);
     d.D = 64; d.width = 64; d.steps = 12; d.lr = (fw_real)0.2; d.noise = (fw_real)0.3;
-    for (k = 0; k < 4; ++k) {
+    for (k = 0; k < 5; ++k) {
         d.depth = k == 3 ? 3 : 2; d.residual = (fw_real)(k == 3 ? 1 : 0);
+        d.spectrum = (fw_real)(k == 4 ? 1.5 : 0); d.task = (fw_real)(k == 4 ? 1.2 : 0);   /* power-law one-pass SGD */
+        if (k == 4) d.lr = (fw_real)0.02;   /* the top eigenvalue is D / zeta(1.5)-ish */
         d.alpha = (fw_real)(k == 0 ? 0.5 : k == 1 ? 2 : 0); d.batch_ratio = (fw_real)(k >= 2 ? 0.5 : 0);
         d.ntk = 1; d.gamma0 = 1;
         FW_CHECK_STATUS(fw_dln_theory(&d, tr, te, gk, NULL), FW_OK);
@@ -736,9 +739,9 @@ static void deep_linear_theory_rejects_bad_input(void)
     FW_CHECK_STATUS(fw_dln_theory(NULL, tr, te, NULL, NULL), FW_ERR_NULL);
     FW_CHECK_STATUS(fw_dln_theory(&d, tr, NULL, NULL, NULL), FW_ERR_NULL);
     FW_CHECK_STATUS(fw_dln_theory_workspace_size(&d, NULL), FW_ERR_NULL);
-    d.spectrum = 1; d.alpha = 0; d.batch_ratio = 1;
-    FW_CHECK_STATUS(fw_dln_theory(&d, tr, te, NULL, NULL), FW_ERR_ARG);   /* isotropic inputs only */
-    d.spectrum = 0; d.alpha = 1; d.batch_ratio = 0;
+    d.spectrum = 1;
+    FW_CHECK_STATUS(fw_dln_theory(&d, tr, te, NULL, NULL), FW_ERR_ARG);   /* repeated data: isotropic inputs only */
+    d.spectrum = 0;
     d.gamma0 = (fw_real)INFINITY; FW_CHECK_STATUS(fw_dln_theory(&d, tr, te, NULL, NULL), FW_ERR_ARG); d.gamma0 = 1;
     d.depth = -1; FW_CHECK_STATUS(fw_dln_theory(&d, tr, te, NULL, NULL), FW_ERR_SIZE); d.depth = 2;
     d.steps = 2000000000; FW_CHECK_STATUS(fw_dln_theory_workspace_size(&d, &need), FW_ERR_SIZE); d.steps = 3;
