@@ -760,8 +760,8 @@ FW_API fw_status fw_dln_lazy(const fw_dln_desc *desc, fw_real *train, fw_real *t
    isotropic inputs (spectrum = 0; any task); one-pass SGD: exact batch second moments with desc->D
    in the 1/B terms, any spectrum (power law: D modes, memory D (T+1)^2 doubles more). Writes R = fw_dln_record_count(desc) expected train and test losses, and
    if gkernel != NULL the diagonal G_l(t,t) of every layer's backward kernel (R x L, row r, column
-   l-1; layer L is the readout |w|^2/N). Memory ~ 8 L^2 (T+1)^2 doubles (fw_dln_theory_workspace_size);
-   time ~ L^2 T^3. FW_ERR_DIVERGED if a loss or kernel overflows. */
+   l-1; layer L is the readout |w|^2/N). Memory ~ 8 L (T+1)^2 doubles, 8 L^2 (T+1)^2 with residual
+   branches (fw_dln_theory_workspace_size); time ~ L T^3 (L^2 T^3 residual). FW_ERR_DIVERGED if a loss or kernel overflows. */
 FW_API fw_status fw_dln_theory_workspace_size(const fw_dln_desc *desc, size_t *bytes);
 FW_API fw_status fw_dln_theory_ws(const fw_dln_desc *desc, fw_real *train, fw_real *test, fw_real *gkernel,
                                   void *ws, size_t ws_bytes);
@@ -4932,9 +4932,12 @@ typedef struct fw__dlt {
     double *P, *H, *m, *Ve;       /* per mode: P (T1), H (T1 x T1), m and Ve (T1) */
 } fw__dlt;
 
-/* noise blocks: psi_l (l = 1..L-1, the field A_l^T g_(l+1)/sqrt(N)), phi_l (l = 2..L, A_(l-1) q_(l-1)/sqrt(N)), w0 */
-#define FW__DLT_PSI(z, l, s) ((size_t)((l) - 1) * (z)->T1 + (size_t)(s))
-#define FW__DLT_PHI(z, l, s) ((size_t)((z)->L - 1 + (l) - 2) * (z)->T1 + (size_t)(s))
+/* noise blocks: psi_l (l = 1..L-1, the field A_l^T g_(l+1)/sqrt(N)), phi_l (l = 2..L, A_(l-1) q_(l-1)/sqrt(N)), w0
+   last. With residual branches the single site spans all layers and a vector holds every block; without,
+   a layer's variables touch only its own psi_l, phi_l (and w0 at layer L), so each vector holds just those
+   (local layout psi, phi, w0: nv = 2 T1 + 1, an L-fold saving; L = 1 has w0 only, nv = 1). */
+#define FW__DLT_PSI(z, l, s) ((z)->res ? (size_t)((l) - 1) * (z)->T1 + (size_t)(s) : (size_t)(s))
+#define FW__DLT_PHI(z, l, s) ((z)->res ? (size_t)((z)->L - 1 + (l) - 2) * (z)->T1 + (size_t)(s) : (size_t)(z)->T1 + (size_t)(s))
 #define FW__DLT_Q(z, l, t) ((size_t)(2 * ((l) - 1)) * (z)->T1 + (size_t)(t))
 #define FW__DLT_G(z, l, t) ((size_t)(2 * ((l) - 1) + 1) * (z)->T1 + (size_t)(t))
 #define FW__DLT_K(z, M, l, s, t) ((M)[((size_t)((l) - 1) * (z)->T1 + (size_t)(s)) * (z)->T1 + (size_t)(t)])
@@ -4947,7 +4950,7 @@ static fw_status fw__dlt_setup(const fw_dln_desc *desc, fw__dln *z, fw__dlt *y, 
     if ((st = fw__dln_lazy_check(desc, z, &gain)) != FW_OK) return st;
     memset(y, 0, sizeof *y);
     {   /* sizes in double first: the int products below must not overflow */
-        const double Ld = (double)z->L, Td = (double)z->d.steps + 1, nvd = 2 * (Ld - 1) * Td + 1;
+        const double Ld = (double)z->L, Td = (double)z->d.steps + 1, nvd = z->d.residual > 0 || z->L == 1 ? 2 * (Ld - 1) * Td + 1 : 2 * Td + 1;
         const double nmd = z->online && (z->d.spectrum > 0 || z->d.task > 0) ? (double)z->D : 1;
         words = 2.0 * (2 * Ld * Td) * nvd + 3.0 * Ld * Td * Td + (z->online ? nmd * (Td * Td + 3.0 * Td + 3) : 2.0 * (2 * Td + 1e5 + 65) * (Td + 1));
         if (words * (double)sizeof(double) > (double)SIZE_MAX / 2 || nvd > 2e9 || 2 * Ld * Td > 2e9)
@@ -4957,7 +4960,7 @@ static fw_status fw__dlt_setup(const fw_dln_desc *desc, fw__dln *z, fw__dlt *y, 
     y->eta = (double)z->eta; y->g0 = z->d.ntk ? 0 : (double)z->d.gamma0;
     y->c = y->res ? (double)z->c : 1; y->c0 = z->d.ntk ? gain : 0;
     y->alpha = (double)z->d.alpha; y->s2 = (double)z->d.noise * z->d.noise; y->B = (double)z->B; y->D = (double)z->D;
-    y->nv = 2 * (y->L - 1) * y->T1 + 1; y->nvar = 2 * y->L * y->T1;
+    y->nv = y->res || y->L == 1 ? 2 * (y->L - 1) * y->T1 + 1 : 2 * y->T1 + 1; y->nvar = 2 * y->L * y->T1;
     if (!y->sgd) {
         const double lq = fabs(log(1 / y->alpha));
         y->nq = 2 * z->d.steps + 64 + (lq > 0 ? (80 / lq < 1e5 ? (int)(80 / lq) : 100000) : 0);
@@ -5001,11 +5004,12 @@ FW_API fw_status fw_dln_theory_workspace_size(const fw_dln_desc *desc, size_t *b
     return FW_OK;
 }
 
-/* out = Sigma a over the noise blocks, entries 0..t of each block (psi_l: G_(l+1); phi_l: Cq_(l-1); w0: 1). */
-static void fw__dlt_sigma(const fw__dlt *y, const double *a, double *out, int t)
+/* out = Sigma a over the noise blocks, entries 0..t of each block (psi_l: G_(l+1); phi_l: Cq_(l-1); w0: 1);
+   a belongs to layer lv (only its blocks without residual branches). */
+static void fw__dlt_sigma(const fw__dlt *y, const double *a, double *out, int t, int lv)
 {
     int l, s, u;
-    for (l = 1; l <= y->L; ++l) {
+    for (l = y->res ? 1 : lv; l <= (y->res ? y->L : lv); ++l) {
         if (l < y->L) {
             const size_t o = FW__DLT_PSI(y, l, 0);
             for (s = 0; s <= t; ++s) {
@@ -5026,18 +5030,30 @@ static void fw__dlt_sigma(const fw__dlt *y, const double *a, double *out, int t)
     out[y->nv - 1] = a[y->nv - 1];
 }
 
-static double fw__dlt_dot(const double *a, const double *b, int n)
+/* Vectors of time <= t are zero past entry t of each T1-block: the loops below visit entries 0..t of
+   every block and the last entry (w0). */
+static double fw__dlt_dot(const fw__dlt *y, const double *a, const double *b, int t)
 {
-    double acc = 0;
-    int i;
-    for (i = 0; i < n; ++i) acc += a[i] * b[i];
+    const int nb = (y->nv - 1) / y->T1;
+    double acc = a[y->nv - 1] * b[y->nv - 1];
+    int k, i;
+    for (k = 0; k < nb; ++k) {
+        const double *ak = a + (size_t)k * y->T1, *bk = b + (size_t)k * y->T1;
+        for (i = 0; i <= t; ++i) acc += ak[i] * bk[i];
+    }
     return acc;
 }
 
-static void fw__dlt_axpy(double s, const double *x, double *y, int n)
+static void fw__dlt_axpy(const fw__dlt *y, double s, const double *x, double *a, int t)
 {
-    int i;
-    for (i = 0; i < n; ++i) y[i] += s * x[i];
+    const int nb = (y->nv - 1) / y->T1;
+    int k, i;
+    a[y->nv - 1] += s * x[y->nv - 1];
+    for (k = 0; k < nb; ++k) {
+        const double *xk = x + (size_t)k * y->T1;
+        double *ak = a + (size_t)k * y->T1;
+        for (i = 0; i <= t; ++i) ak[i] += s * xk[i];
+    }
 }
 
 /* Stores variable v at time t: its Sigma-product and its kernel with the same variable at s <= t. */
@@ -5045,9 +5061,9 @@ static void fw__dlt_close(fw__dlt *y, size_t v, size_t v0, double *K, int l, int
 {
     const size_t nv = (size_t)y->nv;
     int s;
-    fw__dlt_sigma(y, y->A + v * nv, y->S + v * nv, t);
+    fw__dlt_sigma(y, y->A + v * nv, y->S + v * nv, t, l);
     for (s = 0; s <= t; ++s) {
-        const double k = fw__dlt_dot(y->A + (v0 + (size_t)s) * nv, y->S + v * nv, y->nv);
+        const double k = fw__dlt_dot(y, y->A + (v0 + (size_t)s) * nv, y->S + v * nv, s);
         FW__DLT_K(y, K, l, s, t) = k;
         FW__DLT_K(y, K, l, t, s) = k;
     }
@@ -5167,14 +5183,14 @@ FW_API fw_status fw_dln_theory_ws(const fw_dln_desc *desc, fw_real *train, fw_re
             double *a = y.A + FW__DLT_G(&y, l, t) * nv;
             if (l == y.L) {
                 a[nv - 1] = 1;
-                for (s = 0; s < t; ++s) fw__dlt_axpy(-y.eta * y.g0, y.A + FW__DLT_Q(&y, l, s) * nv, a, y.nv);
+                for (s = 0; s < t; ++s) fw__dlt_axpy(&y, -y.eta * y.g0, y.A + FW__DLT_Q(&y, l, s) * nv, a, s);
             } else {
                 const double *gn = y.A + FW__DLT_G(&y, l + 1, t) * nv;
                 if (y.res) memcpy(a, gn, sizeof(double) * nv);
                 a[FW__DLT_PSI(&y, l, t)] += y.c;
                 for (s = 0; s < t; ++s) {
                     const double R = gn[FW__DLT_PHI(&y, l + 1, s)];
-                    fw__dlt_axpy(y.c * (R - y.eta * y.g0 * y.c * FW__DLT_K(&y, y.G, l + 1, s, t)), y.A + FW__DLT_Q(&y, l, s) * nv, a, y.nv);
+                    fw__dlt_axpy(&y, y.c * (R - y.eta * y.g0 * y.c * FW__DLT_K(&y, y.G, l + 1, s, t)), y.A + FW__DLT_Q(&y, l, s) * nv, a, s);
                 }
             }
             fw__dlt_close(&y, FW__DLT_G(&y, l, t), FW__DLT_G(&y, l, 0), y.G, l, t);
@@ -5193,14 +5209,14 @@ FW_API fw_status fw_dln_theory_ws(const fw_dln_desc *desc, fw_real *train, fw_re
         for (l = 1; l <= y.L; ++l) {
             double *a = y.A + FW__DLT_Q(&y, l, t) * nv;
             if (l == 1) {
-                for (s = 0; s < t; ++s) fw__dlt_axpy(-y.eta * y.g0 * y.Cr[(size_t)s * y.T1 + t], y.A + FW__DLT_G(&y, 1, s) * nv, a, y.nv);
+                for (s = 0; s < t; ++s) fw__dlt_axpy(&y, -y.eta * y.g0 * y.Cr[(size_t)s * y.T1 + t], y.A + FW__DLT_G(&y, 1, s) * nv, a, s);
             } else {
                 const double *qp = y.A + FW__DLT_Q(&y, l - 1, t) * nv;
                 if (y.res) memcpy(a, qp, sizeof(double) * nv);
                 a[FW__DLT_PHI(&y, l, t)] += y.c;
                 for (s = 0; s < t; ++s) {
                     const double R = qp[FW__DLT_PSI(&y, l - 1, s)];
-                    fw__dlt_axpy(y.c * (R - y.eta * y.g0 * y.c * FW__DLT_K(&y, y.Cq, l - 1, s, t)), y.A + FW__DLT_G(&y, l, s) * nv, a, y.nv);
+                    fw__dlt_axpy(&y, y.c * (R - y.eta * y.g0 * y.c * FW__DLT_K(&y, y.Cq, l - 1, s, t)), y.A + FW__DLT_G(&y, l, s) * nv, a, s);
                 }
             }
             fw__dlt_close(&y, FW__DLT_Q(&y, l, t), FW__DLT_Q(&y, l, 0), y.Cq, l, t);
