@@ -83,7 +83,8 @@ static const char usage[] =
     "  dimension D and prints the mean and sd over seeds. Without it: the theory of the proportional\n"
     "  limit (D, N, P -> infinity at fixed alpha, nu; isotropic inputs), t,train_loss,test_loss;\n"
     "  --lazy: the closed form of the lazy limit gamma0 -> 0 (also power-law one-pass SGD, with\n"
-    "  --dim D data modes, default 1024)\n"
+    "  --dim D data modes, default 1024); --layers adds columns G1..GL, the diagonal of each layer's\n"
+    "  backward kernel g_l(t).g_l(t)/N (layer L: the readout |w|^2/N)\n"
     "  --help           this text\n";
 
 typedef struct table { int rows, cols; double *v; } table;
@@ -524,7 +525,7 @@ static int dln(int argc, char **argv)
     fw_stats st;
     fw_real *mem;
     double alpha = 0, nu = 1, gamma0 = 1, lr = 0.1, residual = 0, br = 0, sa = 0, sb = 0, noise = 0;
-    int i, depth = 1, steps = 100, every = 1, Dsim = 0, seeds = 1, seed = 0, ntk = 0, repeat = 0, lazy = 0, dim = 1024, nrec, r, bad = -1;
+    int i, depth = 1, steps = 100, every = 1, Dsim = 0, seeds = 1, seed = 0, ntk = 0, repeat = 0, lazy = 0, layers = 0, dim = 1024, nrec, r, l, bad = -1;
     char why[256] = "";
     fw_status s;
     for (i = 0; i < argc; ++i) {
@@ -534,6 +535,7 @@ static int dln(int argc, char **argv)
         if (strcmp(k, "--ntk") == 0) { ntk = 1; continue; }
         if (strcmp(k, "--repeat") == 0) { repeat = 1; continue; }
         if (strcmp(k, "--lazy") == 0) { lazy = 1; continue; }
+        if (strcmp(k, "--layers") == 0) { layers = 1; continue; }
         if (v == NULL) { fprintf(stderr, "finwidth: %s needs a value (see --help)\n", k); return 2; }
         if (strcmp(k, "--alpha") == 0) ok = parse_real(v, &alpha) && alpha > 0;
         else if (strcmp(k, "--nu") == 0) ok = parse_real(v, &nu) && nu > 0;
@@ -577,12 +579,21 @@ static int dln(int argc, char **argv)
     if (d.width < 1) d.width = 1;
     nrec = fw_dln_record_count(&d);
     if ((mem = (fw_real *)malloc(sizeof(fw_real) * 4 * (size_t)(nrec > 0 ? nrec : 1))) == NULL) return fail("out of memory", NULL);
-    if (Dsim == 0) {   /* the theory: t,train_loss,test_loss */
-        s = lazy ? fw_dln_lazy(&d, mem, mem + nrec, NULL) : fw_dln_theory(&d, mem, mem + nrec, NULL, NULL);
+    if (Dsim == 0) {   /* the theory: t,train_loss,test_loss[,G1..GL] */
+        fw_real *gk = layers && !lazy ? (fw_real *)malloc(sizeof(fw_real) * (size_t)(nrec > 0 ? nrec : 1) * (size_t)depth) : NULL;
+        if (layers && !lazy && gk == NULL) { free(mem); return fail("out of memory", NULL); }
+        s = lazy ? fw_dln_lazy(&d, mem, mem + nrec, NULL) : fw_dln_theory(&d, mem, mem + nrec, gk, NULL);
         if (s == FW_OK) {
-            printf("t,train_loss,test_loss\n");
-            for (r = 0; r < nrec; ++r) printf("%d,%.10g,%.10g\n", fw_dln_record_time(&d, r), (double)mem[r], (double)mem[nrec + r]);
+            printf("t,train_loss,test_loss");
+            for (l = 1; gk != NULL && l <= depth; ++l) printf(",G%d", l);
+            printf("\n");
+            for (r = 0; r < nrec; ++r) {
+                printf("%d,%.10g,%.10g", fw_dln_record_time(&d, r), (double)mem[r], (double)mem[nrec + r]);
+                for (l = 0; gk != NULL && l < depth; ++l) printf(",%.10g", (double)gk[(size_t)r * depth + l]);
+                printf("\n");
+            }
         }
+        free(gk);
         free(mem);
         return s == FW_OK ? 0 : fail(fw_status_string(s), why[0] ? why : NULL);
     }

@@ -144,6 +144,11 @@ if [ "$(head -n 1 "$tmp/a")" = "t,train_loss,test_loss" ] && [ "$(wc -l <"$tmp/a
    awk -F, 'NR == 2 { ok = ($1 == 0 && $2 == 1.045 && $3 == 1.045) } NR > 2 { if ($3 >= prev || $2 <= 0) ok = 0 } NR > 1 { prev = $3 } END { exit !ok }' "$tmp/a"; then ok
 else bad "dln lazy theory output contract ($(cat "$tmp/err"))"; fi
 if "$bin" dln --lazy --alpha 1 --simulate 8 >/dev/null 2>&1; then bad "dln --lazy with --simulate accepted"; else ok; fi
+# --layers: G1..GL columns; at t = 0 under muP G_l = 1 for every plain layer (|w|^2/N = 1, norms kept)
+"$bin" dln --alpha 2 --depth 3 --gamma0 1 --lr 0.2 --steps 4 --every 4 --layers >"$tmp/a" 2>"$tmp/err"
+if [ "$(head -n 1 "$tmp/a")" = "t,train_loss,test_loss,G1,G2,G3" ] &&
+   awk -F, 'NR == 2 { ok = ($4 == 1 && $5 == 1 && $6 == 1) } NR == 3 { if ($4 == 1) ok = 0 } END { exit !ok }' "$tmp/a"; then ok
+else bad "dln --layers columns ($(cat "$tmp/err"))"; fi
 expect_error "dln repeat vs sgd" "exclude each other" dln --repeat --batch-ratio 1 --simulate 8
 expect_error "dln spectrum" "bad value 'x' for --spectrum" dln --alpha 1 --spectrum x --simulate 8
 expect_error "theory is two-layer" "two-layer" theory --data "$tmp/train.csv" --depth 2
