@@ -84,7 +84,8 @@ static const char usage[] =
     "  limit (D, N, P -> infinity at fixed alpha, nu; isotropic inputs), t,train_loss,test_loss;\n"
     "  --lazy: the closed form of the lazy limit gamma0 -> 0 (also power-law one-pass SGD, with\n"
     "  --dim D data modes, default 1024); --layers adds columns G1..GL, the diagonal of each layer's\n"
-    "  backward kernel g_l(t).g_l(t)/N (layer L: the readout |w|^2/N)\n"
+    "  backward kernel g_l(t).g_l(t)/N (layer L: the readout |w|^2/N); --init-term --dim D adds the\n"
+    "  random initial function of width nu D (muP, repeated data; the leading finite-size term)\n"
     "  --help           this text\n";
 
 typedef struct table { int rows, cols; double *v; } table;
@@ -525,7 +526,7 @@ static int dln(int argc, char **argv)
     fw_stats st;
     fw_real *mem;
     double alpha = 0, nu = 1, gamma0 = 1, lr = 0.1, residual = 0, br = 0, sa = 0, sb = 0, noise = 0;
-    int i, depth = 1, steps = 100, every = 1, Dsim = 0, seeds = 1, seed = 0, ntk = 0, repeat = 0, lazy = 0, layers = 0, dim = 1024, nrec, r, l, bad = -1;
+    int i, depth = 1, steps = 100, every = 1, Dsim = 0, seeds = 1, seed = 0, ntk = 0, repeat = 0, lazy = 0, layers = 0, initterm = 0, dim = 1024, nrec, r, l, bad = -1;
     char why[256] = "";
     fw_status s;
     for (i = 0; i < argc; ++i) {
@@ -536,6 +537,7 @@ static int dln(int argc, char **argv)
         if (strcmp(k, "--repeat") == 0) { repeat = 1; continue; }
         if (strcmp(k, "--lazy") == 0) { lazy = 1; continue; }
         if (strcmp(k, "--layers") == 0) { layers = 1; continue; }
+        if (strcmp(k, "--init-term") == 0) { initterm = 1; continue; }
         if (v == NULL) { fprintf(stderr, "finwidth: %s needs a value (see --help)\n", k); return 2; }
         if (strcmp(k, "--alpha") == 0) ok = parse_real(v, &alpha) && alpha > 0;
         else if (strcmp(k, "--nu") == 0) ok = parse_real(v, &nu) && nu > 0;
@@ -575,7 +577,7 @@ static int dln(int argc, char **argv)
     d.D = Dsim > 0 ? Dsim : dim; d.width = (int)floor(nu * d.D + 0.5); d.depth = depth; d.gamma0 = (fw_real)gamma0; d.ntk = ntk;
     d.lr = (fw_real)lr; d.steps = steps; d.every = every; d.alpha = (fw_real)alpha; d.batch_ratio = (fw_real)br;
     d.residual = (fw_real)residual; d.spectrum = (fw_real)sa; d.task = (fw_real)sb; d.noise = (fw_real)noise;
-    d.seed = (uint64_t)seed; d.log.fn = log_to_stderr; d.log.user = why;
+    d.seed = (uint64_t)seed; d.log.fn = log_to_stderr; d.log.user = why; d.init_term = initterm;
     if (d.width < 1) d.width = 1;
     nrec = fw_dln_record_count(&d);
     if ((mem = (fw_real *)malloc(sizeof(fw_real) * 4 * (size_t)(nrec > 0 ? nrec : 1))) == NULL) return fail("out of memory", NULL);

@@ -678,8 +678,9 @@ static void deep_linear_theory_reduces_to_its_limits(void)
        power-law SGD over D = 64 modes);
        NTK relative 1e-10 (float 1e-4), gamma0 = 1e-5: the O(gamma0^2) terms, relative 1e-7.
        (2) L = 1, alpha -> infinity, no noise: w(t) = a(t) w(0) and v(t) = c(t) v(0) with
-       c(t) = 1 - eta a(t) sum_{s<t} c(s) a(s) and a(t+1) = a(t) + eta^2 gamma0^2 sum_{s<t} a(s) c(s) c(t)
-       (docs/dln.md section 3); at alpha = 1e8 the Marchenko-Pastur width is 2e-4, its effect on
+       c(t) = 1 - eta a(t) sum_{s<t} c(s) a(s) and a(t+1) = a(t) + eta^2 gamma0^2 sum_{s<t} a(s) C_r(s,t)
+       (docs/dln.md section 3); with the initial-function term (section 4) xi(u) = a(u) xi0 adds
+       y(t) = a(t) (1 - eta sum_{s<t} a(s) y(s)) of variance 1/(gamma0^2 N); at alpha = 1e8 the Marchenko-Pastur width is 2e-4, its effect on
        the losses O(1e-8): relative 1e-6 plus 1e-8 (float 1e-4 plus 1e-7). */
     const double tol = TEST_IS_FLOAT ? 1e-4 : 1e-10;
     fw_dln_desc d;
@@ -708,21 +709,24 @@ static void deep_linear_theory_reduces_to_its_limits(void)
             FW_CHECK_NEAR(te[t], lte[t], (TEST_IS_FLOAT ? 1e-4 : 1e-7) * lte[t]);
         }
     }
-    {
-        const double eta = 0.3, g0 = 1.5;
-        double a[13], c[13];
+    for (k = 0; k < 2; ++k) {   /* k = 1: with the initial-function term at N = 5, xi = 1/(gamma0^2 N) */
+        const double eta = 0.3, g0 = 1.5, xi = k ? 1 / (g0 * g0 * 5) : 0;
+        double a[13], c[13], y[13];
         memset(&d, 0, sizeof d);
-        d.D = 1; d.width = 1; d.depth = 1; d.steps = 12; d.lr = (fw_real)eta; d.gamma0 = (fw_real)g0; d.alpha = (fw_real)1e8;
+        d.D = 1; d.width = 5; d.depth = 1; d.steps = 12; d.lr = (fw_real)eta; d.gamma0 = (fw_real)g0; d.alpha = (fw_real)1e8;
+        d.init_term = k;
         FW_CHECK_STATUS(fw_dln_theory(&d, tr, te, gk, NULL), FW_OK);
         a[0] = 1;
         for (t = 0; t <= 12; ++t) {
-            double acc = 0, cr = 0;
+            double acc = 0, accy = 0, cr = 0, want;
             int s;
-            for (s = 0; s < t; ++s) acc += c[s] * a[s];
+            for (s = 0; s < t; ++s) { acc += c[s] * a[s]; accy += a[s] * y[s]; }
             c[t] = 1 - eta * a[t] * acc;
-            FW_CHECK_NEAR(te[t], c[t] * c[t] / 2, (TEST_IS_FLOAT ? 1e-4 : 1e-6) * c[t] * c[t] / 2 + (TEST_IS_FLOAT ? 1e-7 : 1e-8));
+            y[t] = a[t] * (1 - eta * accy);   /* sum_u Z(t,u) a(u): xi(u) = a(u) xi0 at L = 1 */
+            want = (c[t] * c[t] + xi * y[t] * y[t]) / 2;
+            FW_CHECK_NEAR(te[t], want, (TEST_IS_FLOAT ? 1e-4 : 1e-6) * want + (TEST_IS_FLOAT ? 1e-7 : 1e-8));
             FW_CHECK_NEAR(gk[t], a[t] * a[t], (TEST_IS_FLOAT ? 1e-4 : 1e-6) * a[t] * a[t]);
-            for (s = 0; s < t; ++s) cr += a[s] * c[s] * c[t];   /* C_r(s, t) = c(s) c(t) */
+            for (s = 0; s < t; ++s) cr += a[s] * (c[s] * c[t] + xi * y[s] * y[t]);   /* C_r(s, t) */
             if (t < 12) a[t + 1] = a[t] + eta * eta * g0 * g0 * cr;
         }
     }
@@ -749,6 +753,9 @@ static void deep_linear_theory_rejects_bad_input(void)
     FW_CHECK(need > 0 && need <= sizeof ws);
     FW_CHECK_STATUS(fw_dln_theory_ws(&d, tr, te, NULL, ws, need / 2), FW_ERR_WORKSPACE);
     FW_CHECK_STATUS(fw_dln_theory_ws(&d, tr, te, NULL, ws, need), FW_OK);
+    d.alpha = 0; d.batch_ratio = 1; d.init_term = 1;
+    FW_CHECK_STATUS(fw_dln_theory(&d, tr, te, NULL, NULL), FW_ERR_ARG);   /* the initial-function term: repeated data */
+    d.alpha = 1; d.batch_ratio = 0; d.init_term = 0;
     d.lr = (fw_real)(TEST_IS_FLOAT ? 1e30 : 1e200);
     FW_CHECK_STATUS(fw_dln_theory(&d, tr, te, NULL, NULL), FW_ERR_DIVERGED);
 }
