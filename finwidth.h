@@ -719,7 +719,7 @@ typedef struct fw_dln_desc {
     fw_real spectrum;         /* a of lambda_k ~ k^-a; 0 means isotropic */
     fw_real task;             /* b of lambda_k beta*_k^2 ~ k^-b; 0 means an isotropic teacher */
     fw_real noise;            /* label noise sd >= 0 */
-    int init_term;            /* fw_dln_theory, muP, repeated data: add the width-N (N = width) network's
+    int init_term;            /* fw_dln_theory, muP: add the width-N (N = width) network's
                                  random initial function, variance G1(t,t)/(gamma0^2 N) per entry of beta_eff
                                  (docs/dln.md section 4), the leading finite-size term for gamma0 << 1 */
     uint64_t seed;            /* member s draws its data, teacher and weights from stream s */
@@ -4930,7 +4930,8 @@ typedef struct fw__dlt {
     double *A, *S;          /* nvar x nv: coefficients of q_l(t), g_l(t) on the noises; Sigma times them */
     double *Cq, *G, *Cr;    /* L x T1 x T1 (layer l at l-1), L x T1 x T1, T1 x T1 */
     double *lam, *wq, *Pn, *Qn;   /* repeated data: nq nodes (+ the atom at 0), nq x T1 each */
-    double xi, *Zn, *zw;          /* init_term: 1/(gamma0^2 N); per node Z (T1 x T1); G1 z scratch (T1) */
+    double xi, *Zn, *zw, *Xs;     /* init_term: 1/(gamma0^2 N); per node or mode Z (T1 x T1); G1 z (T1);
+                                     SGD: per mode xi z_s^T G1 z_t at the current t (T1) */
     int nm;                       /* one-pass SGD: modes (1 for isotropic data, else D) */
     double *lamk, *wk, *v0k;      /* per mode: eigenvalue of Sigma, weight 1/D (1 if isotropic), E v_k(0)^2 */
     double *P, *H, *m, *Ve;       /* per mode: P (T1), H (T1 x T1), m and Ve (T1) */
@@ -4952,13 +4953,11 @@ static fw_status fw__dlt_setup(const fw_dln_desc *desc, fw__dln *z, fw__dlt *y, 
     fw_status st;
     size_t T1, nv, nvar, L;
     if ((st = fw__dln_lazy_check(desc, z, &gain)) != FW_OK) return st;
-    if (z->d.init_term && z->online && !z->d.ntk)
-        FW__DLN_FAIL(FW_ERR_ARG, "fw_dln_desc.init_term", "the initial-function term is built for repeated data (batch_ratio = 0)");
     memset(y, 0, sizeof *y);
     {   /* sizes in double first: the int products below must not overflow */
         const double Ld = (double)z->L, Td = (double)z->d.steps + 1, nvd = z->d.residual > 0 || z->L == 1 ? 2 * (Ld - 1) * Td + 1 : 2 * Td + 1;
         const double nmd = z->online && (z->d.spectrum > 0 || z->d.task > 0) ? (double)z->D : 1;
-        words = 2.0 * (2 * Ld * Td) * nvd + 3.0 * Ld * Td * Td + (z->online ? nmd * (Td * Td + 3.0 * Td + 3) : 2.0 * (2 * Td + 1e5 + 65) * (Td + 1) * (z->d.init_term ? Td + 1 : 1));
+        words = 2.0 * (2 * Ld * Td) * nvd + 3.0 * Ld * Td * Td + (z->online ? nmd * (Td * Td + 3.0 * Td + 3) * (z->d.init_term ? 2 : 1) : 2.0 * (2 * Td + 1e5 + 65) * (Td + 1) * (z->d.init_term ? Td + 1 : 1));
         if (words * (double)sizeof(double) > (double)SIZE_MAX / 2 || nvd > 2e9 || 2 * Ld * Td > 2e9)
             FW__DLN_FAIL(FW_ERR_SIZE, "fw_dln_desc", "steps and depth too large for the theory's memory (~8 L^2 T^2 doubles)");
     }
@@ -4986,6 +4985,12 @@ static fw_status fw__dlt_setup(const fw_dln_desc *desc, fw__dln *z, fw__dlt *y, 
         y->H = (double *)fw_arena_push(ar, sizeof(double) * nm * T1 * T1);
         y->m = (double *)fw_arena_push(ar, sizeof(double) * nm * T1);
         y->Ve = (double *)fw_arena_push(ar, sizeof(double) * nm * T1);
+        if (z->d.init_term && !z->d.ntk) {
+            y->xi = 1 / ((double)z->d.gamma0 * (double)z->d.gamma0 * (double)z->N);
+            y->Zn = (double *)fw_arena_push(ar, sizeof(double) * nm * T1 * T1);
+            y->zw = (double *)fw_arena_push(ar, sizeof(double) * T1);
+            y->Xs = (double *)fw_arena_push(ar, sizeof(double) * nm * T1);
+        }
     } else {
         const size_t nq = (size_t)y->nq + 1;
         y->lam = (double *)fw_arena_push(ar, sizeof(double) * nq);
@@ -4995,7 +5000,7 @@ static fw_status fw__dlt_setup(const fw_dln_desc *desc, fw__dln *z, fw__dlt *y, 
         if (z->d.init_term && !z->d.ntk) {
             y->xi = 1 / ((double)z->d.gamma0 * (double)z->d.gamma0 * (double)z->N);
             y->Zn = (double *)fw_arena_push(ar, sizeof(double) * nq * T1 * T1);
-            y->zw = (double *)fw_arena_push(ar, sizeof(double) * T1);
+            y->zw = (double *)fw_arena_push(ar, sizeof(double) * 2 * T1);
         }
     }
     return FW_OK;
@@ -5080,6 +5085,33 @@ static void fw__dlt_close(fw__dlt *y, size_t v, size_t v0, double *K, int l, int
     }
 }
 
+/* The initial-function term at step t for one node or mode of eigenvalue lm (docs/dln.md section 4):
+   row t of Z (Z(t,t) = 1, Z(t,u) = -eta lm sum_{u<=s<t} G1(s,t) Z(s,u)), then out[s] = xi z_s^T G1 z_t, s <= t. */
+static void fw__dlt_zterm(fw__dlt *y, double *Z, double lm, const double *g1, int t, double *out)
+{
+    const int T1 = y->T1;
+    double *zt = Z + (size_t)t * T1;
+    int u, v, s;
+    zt[t] = 1;
+    for (u = 0; u < t; ++u) {
+        double acc = 0;
+        for (v = u; v < t; ++v) acc += g1[v] * Z[(size_t)v * T1 + u];
+        zt[u] = -y->eta * lm * acc;
+    }
+    for (u = 0; u <= t; ++u) {   /* zw = G1 z_t */
+        const double *gu = y->G + (size_t)u * T1;
+        double acc = 0;
+        for (v = 0; v <= t; ++v) acc += gu[v] * zt[v];
+        y->zw[u] = acc;
+    }
+    for (s = 0; s <= t; ++s) {
+        const double *zs = Z + (size_t)s * T1;
+        double acc = 0;
+        for (u = 0; u <= s; ++u) acc += zs[u] * y->zw[u];
+        out[s] = y->xi * acc;
+    }
+}
+
 /* The D-space at step t: losses and C_r(s, t), s <= t, from G1(s, t), s < t. */
 static void fw__dlt_dspace(fw__dlt *y, int t, double *train, double *test)
 {
@@ -5104,31 +5136,11 @@ static void fw__dlt_dspace(fw__dlt *y, int t, double *train, double *test)
             ap = y->wq[j] * (1 + y->c0) * lm * lm * P[t];
             aq = y->wq[j] * s2 * lm * (lm * Q[t] - 1) / a;
             for (s = 0; s <= t; ++s) cr[s] += ap * P[s] + aq * (lm * Q[s] - 1);
-            if (y->Zn != NULL) {
-                /* the random initial function xi(u) = A^T g1(u)/(gamma0 N), E xi(u) xi(u') = G1(u,u') xi per entry,
-                   enters v(t) as sum_u Z(t,u) xi(u), Z(t,t) = 1, Z(t,u) = -eta l sum_{u<=s<t} G1(s,t) Z(s,u) */
-                double *Z = y->Zn + (size_t)j * T1 * T1, *zt = Z + (size_t)t * T1, xx;
-                int v2;
-                zt[t] = 1;
-                for (u = 0; u < t; ++u) {
-                    double acc = 0;
-                    for (v2 = u; v2 < t; ++v2) acc += g1[v2] * Z[(size_t)v2 * T1 + u];
-                    zt[u] = -y->eta * lm * acc;
-                }
-                for (u = 0; u <= t; ++u) {   /* zw = G1 z_t */
-                    const double *gu = y->G + (size_t)u * T1;
-                    double acc = 0;
-                    for (v2 = 0; v2 <= t; ++v2) acc += gu[v2] * zt[v2];
-                    y->zw[u] = acc;
-                }
-                for (s = 0; s <= t; ++s) {
-                    const double *zs = Z + (size_t)s * T1;
-                    double acc = 0;
-                    for (u = 0; u <= s; ++u) acc += zs[u] * y->zw[u];
-                    xx = y->xi * acc;   /* E (Z xi)(s) (Z xi)(t) per entry */
-                    cr[s] += y->wq[j] * lm * lm * xx;
-                    if (s == t) { te += y->wq[j] * xx; tr += y->wq[j] * lm * xx; }
-                }
+            if (y->Zn != NULL) {   /* the random initial function xi(u) = A^T g1(u)/(gamma0 N) */
+                double *xs = y->zw + T1;   /* scratch after zw (T1 more, pushed with Zn) */
+                fw__dlt_zterm(y, y->Zn + (size_t)j * T1 * T1, lm, g1, t, xs);
+                for (s = 0; s <= t; ++s) cr[s] += y->wq[j] * lm * lm * xs[s];
+                te += y->wq[j] * xs[t]; tr += y->wq[j] * lm * xs[t];
             }
         }
         *test = (te + s2) / 2; *train = (tr + s2) / 2;
@@ -5154,6 +5166,11 @@ static void fw__dlt_dspace(fw__dlt *y, int t, double *train, double *test)
             }
             mt = y->v0k[k] * P[t] * P[t];
             for (u = 0; u < t; ++u) mt += H[(size_t)t * T1 + u] * H[(size_t)t * T1 + u] * Ve[u];
+            if (y->Zn != NULL) {   /* the random initial function, uncorrelated with the batch noise */
+                double *xs = y->Xs + (size_t)k * T1;
+                fw__dlt_zterm(y, y->Zn + (size_t)k * T1 * T1, lm, g1, t, xs);
+                mt += xs[t];
+            }
             m[t] = mt;
             Sh += y->wk[k] * lm * mt;
         }
@@ -5164,7 +5181,7 @@ static void fw__dlt_dspace(fw__dlt *y, int t, double *train, double *test)
             double *Ve = y->Ve + (size_t)k * T1;
             Ve[t] = (lm * lm * m[t] + lm * y->D * Sh + y->s2 * y->D * lm) / y->B;
             for (s = 0; s < t; ++s) {
-                double acc = y->v0k[k] * P[s] * P[t];
+                double acc = y->v0k[k] * P[s] * P[t] + (y->Xs != NULL ? y->Xs[(size_t)k * T1 + s] : 0);
                 for (u = 0; u < s; ++u) acc += H[(size_t)s * T1 + u] * H[(size_t)t * T1 + u] * Ve[u];
                 cr[s] += wk * (lm * lm * acc + lm * H[(size_t)t * T1 + s] * Ve[s]);
             }
