@@ -886,6 +886,29 @@ static fw_status fw__ws_take(const fw_allocator *a, fw_status size_status, size_
     return (*ws = fw__alloc(a, bytes)) == NULL ? FW_ERR_NOMEM : FW_OK;
 }
 
+/* The allocating forms' last step: on success the result keeps the workspace in *owned (with the
+   allocator in *keep) until its *_result_free; on failure the workspace is freed and the result
+   (res_bytes at res) cleared. */
+static fw_status fw__keep_ws(fw_status st, const fw_allocator *alloc, void *ws, void *res, size_t res_bytes,
+                             void **owned, fw_allocator *keep)
+{
+    if (st != FW_OK) {
+        fw__free(alloc, ws);
+        memset(res, 0, res_bytes);
+        return st;
+    }
+    *owned = ws;
+    if (alloc != NULL) *keep = *alloc;
+    return FW_OK;
+}
+
+/* The *_result_free of a result that owns its workspace. */
+static void fw__release(void *res, size_t res_bytes, void *owned, const fw_allocator *a)
+{
+    if (owned != NULL) fw__free(a, owned);
+    memset(res, 0, res_bytes);
+}
+
 FW_API void fw_arena_init(fw_arena *a, void *buf, size_t bytes)
 {
     if (a == NULL) return;
@@ -3325,24 +3348,19 @@ FW_API fw_status fw_dmft_run(const fw_dmft_desc *desc, const fw_data *data, fw_d
     memset(res, 0, sizeof *res);
     st = fw_dmft_workspace_size(desc, data, &bytes);
     if ((st = fw__ws_take(alloc, st, bytes, &ws)) != FW_OK) return st;
-    if ((st = fw_dmft_run_ws(desc, data, res, ws, bytes)) != FW_OK) {
+    if ((st = fw_dmft_run_ws(desc, data, res, ws, bytes)) != FW_OK) {   /* keep the failure's diagnostics */
         int bad = res->diverged_step, used = res->iterations_used;
         fw_real resid = res->residual;
-        fw__free(alloc, ws);
-        memset(res, 0, sizeof *res);
+        fw__keep_ws(st, alloc, ws, res, sizeof *res, &res->owned, &res->alloc);
         res->diverged_step = bad; res->iterations_used = used; res->residual = resid;
         return st;
     }
-    res->owned = ws;
-    if (alloc != NULL) res->alloc = *alloc;
-    return FW_OK;
+    return fw__keep_ws(st, alloc, ws, res, sizeof *res, &res->owned, &res->alloc);
 }
 
 FW_API void fw_dmft_result_free(fw_dmft_result *res)
 {
-    if (res == NULL) return;
-    if (res->owned != NULL) fw__free(&res->alloc, res->owned);
-    memset(res, 0, sizeof *res);
+    if (res != NULL) fw__release(res, sizeof *res, res->owned, &res->alloc);
 }
 
 // ==== fluctuations implementation ===============================================================
@@ -3978,21 +3996,12 @@ FW_API fw_status fw_fluct_run(const fw_fluct_desc *desc, const fw_data *data, fw
     memset(res, 0, sizeof *res);
     st = fw_fluct_workspace_size(desc, data, &bytes);
     if ((st = fw__ws_take(alloc, st, bytes, &ws)) != FW_OK) return st;
-    if ((st = fw_fluct_run_ws(desc, data, res, ws, bytes)) != FW_OK) {
-        fw__free(alloc, ws);
-        memset(res, 0, sizeof *res);
-        return st;
-    }
-    res->owned = ws;
-    if (alloc != NULL) res->alloc = *alloc;
-    return FW_OK;
+    return fw__keep_ws(fw_fluct_run_ws(desc, data, res, ws, bytes), alloc, ws, res, sizeof *res, &res->owned, &res->alloc);
 }
 
 FW_API void fw_fluct_result_free(fw_fluct_result *res)
 {
-    if (res == NULL) return;
-    if (res->owned != NULL) fw__free(&res->alloc, res->owned);
-    memset(res, 0, sizeof *res);
+    if (res != NULL) fw__release(res, sizeof *res, res->owned, &res->alloc);
 }
 
 FW_API size_t fw_lazy_variance_work(int P, int Q)
@@ -4519,21 +4528,12 @@ FW_API fw_status fw_online_run(const fw_online_desc *desc, const fw_online_data 
     memset(res, 0, sizeof *res);
     st = fw_online_workspace_size(desc, data, &bytes);
     if ((st = fw__ws_take(alloc, st, bytes, &ws)) != FW_OK) return st;
-    if ((st = fw_online_run_ws(desc, data, res, ws, bytes)) != FW_OK) {
-        fw__free(alloc, ws);
-        memset(res, 0, sizeof *res);
-        return st;
-    }
-    res->owned = ws;
-    if (alloc != NULL) res->alloc = *alloc;
-    return FW_OK;
+    return fw__keep_ws(fw_online_run_ws(desc, data, res, ws, bytes), alloc, ws, res, sizeof *res, &res->owned, &res->alloc);
 }
 
 FW_API void fw_online_result_free(fw_online_result *res)
 {
-    if (res == NULL) return;
-    if (res->owned != NULL) fw__free(&res->alloc, res->owned);
-    memset(res, 0, sizeof *res);
+    if (res != NULL) fw__release(res, sizeof *res, res->owned, &res->alloc);
 }
 
 // ==== deep linear networks implementation ======================================================

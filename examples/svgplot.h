@@ -141,6 +141,21 @@ static void svg_tick_label(FILE *fp, double v, int lg)
     }
 }
 
+/* One tick at value v: a grid line across the axes (other0 .. other1) and its label. */
+static void svg_tick(FILE *fp, const svg_axis *a, int vertical, double v, double other0, double other1)
+{
+    const double pix = svg_map(a, v);
+    if (vertical) {
+        fprintf(fp, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#e4e4e4\"/>\n", other0, pix, other1, pix);
+        fprintf(fp, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\">", other0 - 5, pix + 4);
+    } else {
+        fprintf(fp, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#e4e4e4\"/>\n", pix, other0, pix, other1);
+        fprintf(fp, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">", pix, other0 + 16);
+    }
+    svg_tick_label(fp, v, a->lg);
+    fputs("</text>\n", fp);
+}
+
 static void svg_ticks(FILE *fp, const svg_axis *a, int vertical, double other0, double other1)
 {
     double v;
@@ -151,38 +166,16 @@ static void svg_ticks(FILE *fp, const svg_axis *a, int vertical, double other0, 
             static const double sub[3] = {1, 2, 5};
             int j;
             for (j = 0; j < (few ? 3 : 1); ++j) {
-                double pix;
                 v = dec * sub[j];
                 if (v > a->hi * 1.0001) break;
-                if (v < a->lo * 0.9999) continue;
-                pix = svg_map(a, v);
-                if (vertical) {
-                    fprintf(fp, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#e4e4e4\"/>\n", other0, pix, other1, pix);
-                    fprintf(fp, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\">", other0 - 5, pix + 4);
-                } else {
-                    fprintf(fp, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#e4e4e4\"/>\n", pix, other0, pix, other1);
-                    fprintf(fp, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">", pix, other0 + 16);
-                }
-                svg_tick_label(fp, v, 1);
-                fputs("</text>\n", fp);
+                if (v >= a->lo * 0.9999) svg_tick(fp, a, vertical, v, other0, other1);
             }
         }
         return;
     }
     {
         const double st = svg_step(a->lo, a->hi, 5);
-        for (v = a->lo; v <= a->hi + st * 1e-6; v += st) {
-            const double pix = svg_map(a, v);
-            if (vertical) {
-                fprintf(fp, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#e4e4e4\"/>\n", other0, pix, other1, pix);
-                fprintf(fp, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\">", other0 - 5, pix + 4);
-            } else {
-                fprintf(fp, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#e4e4e4\"/>\n", pix, other0, pix, other1);
-                fprintf(fp, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">", pix, other0 + 16);
-            }
-            svg_tick_label(fp, v, 0);
-            fputs("</text>\n", fp);
-        }
+        for (v = a->lo; v <= a->hi + st * 1e-6; v += st) svg_tick(fp, a, vertical, v, other0, other1);
     }
 }
 

@@ -526,6 +526,19 @@ static fw_dln_desc dln_desc(const dln_cfg *c, int D, int steps, int every, uint6
     return d;
 }
 
+/* Each configuration at D = 1024, T steps recorded every 4, 8 seeds, checked by dln_compare against
+   the lazy closed form (lazy != 0) or fw_dln_theory; prints the worst relative test-loss gap. */
+static void dln_check_configs(const dln_cfg *cf, int n, int steps, uint64_t seed, int lazy, const char *label)
+{
+    int c;
+    for (c = 0; c < n; ++c) {
+        const fw_dln_desc d = dln_desc(&cf[c], 1024, steps, 4, seed);
+        double worst;
+        dln_compare(&d, 8, lazy, 1, &worst, NULL);
+        printf("  dln %s config %d: worst relative test-loss gap %.4f\n", label, c, worst);
+    }
+}
+
 static void ntk_deep_linear_networks_follow_the_lazy_theory(void)
 {
     /* NTK parameterization is the lazy limit at any D (docs/dln.md section 2): width-1024 deep
@@ -537,13 +550,7 @@ static void ntk_deep_linear_networks_follow_the_lazy_theory(void)
         {(fw_real)0.5, 0, (fw_real)0.2, 1, (fw_real)0.3, 0, 1, 2, 1},
         {2, 0, (fw_real)0.3, 1, (fw_real)0.5, 0, 1, 1, 1},
         {0, (fw_real)0.5, (fw_real)0.2, 1, (fw_real)0.2, 1, 1, 3, 1}};
-    int c;
-    for (c = 0; c < 3; ++c) {
-        const fw_dln_desc d = dln_desc(&cf[c], 1024, 20, 4, 5);
-        double worst;
-        dln_compare(&d, 8, 1, 1, &worst, NULL);
-        printf("  dln lazy config %d: worst relative test-loss gap %.4f\n", c, worst);
-    }
+    dln_check_configs(cf, 3, 20, 5, 1, "lazy");
 }
 
 static void mup_deep_linear_networks_follow_the_proportional_limit(void)
@@ -558,13 +565,7 @@ static void mup_deep_linear_networks_follow_the_proportional_limit(void)
         {1, 0, (fw_real)0.2, 1, (fw_real)0.2, 0, 1, 3, 0},
         {0, (fw_real)0.5, (fw_real)0.2, (fw_real)0.5, (fw_real)0.2, 1, 1, 3, 0},
         {2, 0, (fw_real)0.3, 1, (fw_real)0.3, 0, (fw_real)0.5, 1, 0}};
-    int c;
-    for (c = 0; c < 4; ++c) {
-        const fw_dln_desc d = dln_desc(&cf[c], 1024, 16, 4, 9);
-        double worst;
-        dln_compare(&d, 8, 0, 1, &worst, NULL);
-        printf("  dln muP config %d: worst relative test-loss gap %.4f\n", c, worst);
-    }
+    dln_check_configs(cf, 4, 16, 9, 0, "muP");
 }
 
 static void rich_networks_on_power_law_data_follow_the_theory(void)
