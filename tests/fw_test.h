@@ -76,5 +76,10 @@ typedef struct test_counting_alloc {
     int live;
 } test_counting_alloc;
 fw_allocator test_counting_allocator(test_counting_alloc *state);
+/* Calls run(user, allocator) with the allocator failing at its 1st, 2nd, ..., calls-th call; each
+   run must return FW_OK (then release(user) frees its result) or FW_ERR_NOMEM, with no block left
+   live. Returns how many runs gave FW_ERR_NOMEM. */
+int test_nomem_runs(int calls, fw_status (*run)(void *user, const fw_allocator *al), void (*release)(void *user),
+                    void *user);
 
 #endif

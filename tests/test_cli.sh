@@ -1,15 +1,8 @@
 #!/usr/bin/env bash
 # Tests of the finwidth command line: the output contract of `simulate` and one clear stderr
 # line with a non-zero exit for each kind of bad input. Last line: "N passed, M failed".
-set -u
 bin=${1:-build/finwidth}
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-pass=0
-fail=0
-
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL $1"; }
+. "$(dirname "$0")/checks.sh"
 
 # expect_error NAME PATTERN ARGS...: non-zero exit, nothing on stdout, one stderr line matching PATTERN
 expect_error() {
@@ -176,5 +169,4 @@ expect_error "missing --data" "--data" simulate --width 8
 expect_error "unknown command" "unknown command" train
 expect_error "divergence" "diverged at step [0-9]+.*learning rate" simulate --data "$tmp/train.csv" --act linear --width 16 --lr 100 --steps 500
 
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+summary

@@ -2,14 +2,9 @@
 # Smoke test of the reproduction demo: a quick run (reduced sizes) writes the report and every
 # figure; each SVG is well-formed XML and holds its theory and simulation series.
 # Last line: "N passed, M failed".
-set -u
 bin=${1:-build/finwidth_demo}
-out=$(mktemp -d)
-trap 'rm -rf "$out"' EXIT
-pass=0
-fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL $1"; }
+. "$(dirname "$0")/checks.sh"
+out=$tmp
 
 if "$bin" --quick --out "$out" >"$out/log" 2>&1; then ok; else bad "demo --quick exited non-zero: $(tail -n 3 "$out/log")"; fi
 if [ -s "$out/report.html" ] && grep -q '<img src="fig1.svg"' "$out/report.html" && grep -q '<img src="fig2.svg"' "$out/report.html" &&
@@ -46,5 +41,4 @@ if xmllint --noout "$out/fig10.svg" 2>/dev/null && grep -qF 'data-name="rich (mu
    grep -qF 'data-name="lazy (NTK) simulation, t^-' "$out/fig10.svg"; then ok; else bad "fig10.svg: XML and the four series"; fi
 check_svg fig9.svg "theory alpha = 0.5" "theory alpha = 4" "simulation alpha = 0.5" "simulation alpha = 4"
 
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+summary

@@ -303,6 +303,22 @@ static void online_with_a_repeated_batch_equals_full_batch_theory(void)
     fw_online_result_free(&b);
 }
 
+typedef struct online_args { const fw_online_desc *d; const fw_online_data *data; fw_online_result *res; } online_args;
+static fw_status online_run(void *u, const fw_allocator *al)
+{
+    const online_args *a = (const online_args *)u;
+    return fw_online_run(a->d, a->data, a->res, al);
+}
+static void online_free(void *u) { fw_online_result_free(((const online_args *)u)->res); }
+
+typedef struct fluct_args { const fw_fluct_desc *d; const fw_data *data; fw_fluct_result *res; } fluct_args;
+static fw_status fluct_run(void *u, const fw_allocator *al)
+{
+    const fluct_args *a = (const fluct_args *)u;
+    return fw_fluct_run(a->d, a->data, a->res, al);
+}
+static void fluct_free(void *u) { fw_fluct_result_free(((const fluct_args *)u)->res); }
+
 static void online_rejects_bad_input_without_leaks(void)
 {
     const int D = 2, T = 3, B = 2, Q = 2;
@@ -310,11 +326,8 @@ static void online_rejects_bad_input_without_leaks(void)
     fw_online_desc od;
     fw_online_data odata;
     fw_online_result res;
-    test_counting_alloc st;
-    fw_allocator al;
     size_t bytes;
     void *ws;
-    int k, failures = 0;
     test_fill_normal(Xb, 12, 5); test_fill_normal(yb, 6, 6); test_fill_normal(Xt, 4, 7); test_fill_normal(yt, 2, 8);
     memset(&od, 0, sizeof od);
     od.act = FW_ACT_TANH; od.lr = (fw_real)0.5; od.steps = T; od.batch = B; od.width = 16; od.samples = 64; od.replicates = 2;
@@ -332,17 +345,10 @@ static void online_rejects_bad_input_without_leaks(void)
     FW_CHECK_STATUS(fw_online_run_ws(&od, &odata, &res, ws, bytes / 2), FW_ERR_WORKSPACE);
     FW_CHECK_STATUS(fw_online_run_ws(&od, &odata, &res, ws, bytes), FW_OK);
     free(ws);
-    for (k = 1; k <= 2; ++k) {
-        fw_status s;
-        memset(&st, 0, sizeof st);
-        st.fail_at = k;
-        al = test_counting_allocator(&st);
-        s = fw_online_run(&od, &odata, &res, &al);
-        if (s == FW_ERR_NOMEM) ++failures;
-        else { FW_CHECK_STATUS(s, FW_OK); fw_online_result_free(&res); }
-        FW_CHECK(st.live == 0);
+    {   /* allocation failure at each of the two allocator calls: one FW_ERR_NOMEM, nothing leaks */
+        online_args a = {&od, &odata, &res};
+        FW_CHECK(test_nomem_runs(2, online_run, online_free, &a) == 1);
     }
-    FW_CHECK(failures == 1);
     od.lr = (fw_real)(TEST_IS_FLOAT ? 1e30 : 1e200); od.act = FW_ACT_LINEAR;   /* overflows within the 3 steps */
     FW_CHECK_STATUS(fw_online_run(&od, &odata, &res, NULL), FW_ERR_DIVERGED);
 }
@@ -355,11 +361,8 @@ static void fluct_rejects_bad_input_without_leaks(void)
     fw_fluct_desc d = fluct_desc(FW_ACT_TANH, 1, (fw_real)0.3, 3, 32);
     fw_fluct_observable ob;
     fw_fluct_result r;
-    test_counting_alloc st;
-    fw_allocator al;
     size_t bytes;
     void *ws;
-    int k, failures = 0;
     d.dmft.samples = 64;
     FW_CHECK_STATUS(fw_fluct_run(NULL, &data, &r, NULL), FW_ERR_NULL);
     FW_CHECK_STATUS(fw_fluct_run(&d, NULL, &r, NULL), FW_ERR_NULL);
@@ -391,17 +394,10 @@ static void fluct_rejects_bad_input_without_leaks(void)
         fw_fluct_result_free(&r2);
     }
     free(ws);
-    for (k = 1; k <= 2; ++k) {
-        fw_status s;
-        memset(&st, 0, sizeof st);
-        st.fail_at = k;
-        al = test_counting_allocator(&st);
-        s = fw_fluct_run(&d, &data, &r, &al);
-        if (s == FW_ERR_NOMEM) ++failures;
-        else { FW_CHECK_STATUS(s, FW_OK); fw_fluct_result_free(&r); }
-        FW_CHECK(st.live == 0);
+    {   /* allocation failure at each of the two allocator calls: one FW_ERR_NOMEM, nothing leaks */
+        fluct_args a = {&d, &data, &r};
+        FW_CHECK(test_nomem_runs(2, fluct_run, fluct_free, &a) == 1);
     }
-    FW_CHECK(failures == 1);
     /* a learning rate far beyond 2 / sharpness */
     d.dmft.lr = 50; d.dmft.steps = 200; d.dmft.act = FW_ACT_LINEAR;
     FW_CHECK_STATUS(fw_fluct_run(&d, &data, &r, NULL), FW_ERR_DIVERGED);

@@ -5,14 +5,8 @@
 # float rounding: relative 1e-4 of each value (the three builds use different libm tanhf/expf;
 # measured identical to the 6 printed digits), plus 1e-6 absolute on the means, whose t = 0 values
 # are rounding noise around 0 (~1e-9). Last line: "N passed, M failed".
-set -u
 b=${1:-build}
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-pass=0
-fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL $1"; }
+. "$(dirname "$0")/checks.sh"
 
 "$b/mcu_host" >"$tmp/host" 2>&1 || bad "host build exited non-zero: $(tail -n 2 "$tmp/host")"
 timeout 300 qemu-system-arm -M mps2-an386 -nographic -semihosting-config enable=on,target=native \
@@ -37,5 +31,4 @@ for t in arm wasm; do
         bad "$t output differs from the host float build"
     fi
 done
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+summary

@@ -71,6 +71,26 @@ fw_allocator test_counting_allocator(test_counting_alloc *state)
     return a;
 }
 
+int test_nomem_runs(int calls, fw_status (*run)(void *user, const fw_allocator *al), void (*release)(void *user),
+                    void *user)
+{
+    int k, failures = 0;
+    for (k = 1; k <= calls; ++k) {
+        test_counting_alloc st;
+        fw_allocator al;
+        fw_status s;
+        memset(&st, 0, sizeof st);
+        st.fail_at = k;
+        al = test_counting_allocator(&st);
+        s = run(user, &al);   /* (FW_CHECK returns void: report through fw_test_fail) */
+        if (s == FW_ERR_NOMEM) ++failures;
+        else if (s != FW_OK) fw_test_fail(__FILE__, __LINE__, "run under a failing allocator: FW_OK or FW_ERR_NOMEM", 0, 0, -1);
+        else release(user);
+        if (st.live != 0) fw_test_fail(__FILE__, __LINE__, "no block left live", 0, 0, -1);
+    }
+    return failures;
+}
+
 /* The runner shared by test_main.c and test_stat.c. */
 static int test_current_failed;
 static int test_total_failures;   /* every failed check since the start (test_failures) */
