@@ -4790,6 +4790,12 @@ static fw_status fw__dln_lazy_check(const fw_dln_desc *desc, fw__dln *z, double 
     return FW_OK;
 }
 
+/* The lazy theory's workspace: F, K and S of the SGD convolution (3 (T+1) doubles); one double else. */
+static double *fw__dln_lazy_lay(fw_arena *ar, const fw__dln *z)
+{
+    return (double *)fw_arena_push(ar, sizeof(double) * (z->online ? 3 * ((size_t)z->d.steps + 1) : 1));
+}
+
 FW_API fw_status fw_dln_lazy_workspace_size(const fw_dln_desc *desc, size_t *bytes)
 {
     fw__dln z;
@@ -4799,7 +4805,7 @@ FW_API fw_status fw_dln_lazy_workspace_size(const fw_dln_desc *desc, size_t *byt
     if (bytes == NULL) return FW_ERR_NULL;
     if ((st = fw__dln_lazy_check(desc, &z, &gain)) != FW_OK) return st;
     fw_arena_init(&ar, NULL, 0);
-    fw_arena_push(&ar, sizeof(double) * (z.online ? 3 * ((size_t)z.d.steps + 1) : 1));
+    fw__dln_lazy_lay(&ar, &z);
     if (ar.failed) return FW_ERR_SIZE;
     *bytes = ar.used;
     return FW_OK;
@@ -4885,25 +4891,22 @@ static void fw__dln_lazy_sgd(const fw__dln *z, double e, double c0, double *F, d
 FW_API fw_status fw_dln_lazy_ws(const fw_dln_desc *desc, fw_real *train, fw_real *test, void *ws, size_t ws_bytes)
 {
     fw__dln z;
-    double gain;
-    size_t need = 0;
+    fw_arena ar;
+    double gain, *F;
     fw_status st;
     int r;
     if (train == NULL || test == NULL || ws == NULL) return FW_ERR_NULL;
-    if ((st = fw_dln_lazy_workspace_size(desc, &need)) != FW_OK) return st;
-    fw__dln_lazy_check(desc, &z, &gain);
-    if (ws_bytes < need) FW__DLN_FAIL(FW_ERR_WORKSPACE, "fw_dln_lazy_ws", "workspace smaller than fw_dln_lazy_workspace_size");
+    if ((st = fw__dln_lazy_check(desc, &z, &gain)) != FW_OK) return st;
+    fw_arena_init(&ar, NULL, 0);   /* the size fw_dln_lazy_workspace_size reports */
+    fw__dln_lazy_lay(&ar, &z);
+    if (ar.failed || ws_bytes < ar.used)
+        FW__DLN_FAIL(FW_ERR_WORKSPACE, "fw_dln_lazy_ws", "workspace smaller than fw_dln_lazy_workspace_size");
+    fw_arena_init(&ar, ws, ws_bytes);
+    F = fw__dln_lazy_lay(&ar, &z);
     {
         const double e = (double)z.eta * gain, c0 = z.d.ntk ? gain : 0;
-        if (z.online) {
-            fw_arena ar;
-            double *F;
-            fw_arena_init(&ar, ws, ws_bytes);
-            F = (double *)fw_arena_push(&ar, sizeof(double) * 3 * ((size_t)z.d.steps + 1));
-            fw__dln_lazy_sgd(&z, e, c0, F, F + z.d.steps + 1, F + 2 * ((size_t)z.d.steps + 1), train, test);
-        } else {
-            fw__dln_lazy_repeated(&z, e, c0, train, test);
-        }
+        if (z.online) fw__dln_lazy_sgd(&z, e, c0, F, F + z.d.steps + 1, F + 2 * ((size_t)z.d.steps + 1), train, test);
+        else fw__dln_lazy_repeated(&z, e, c0, train, test);
     }
     for (r = 0; r < z.nrec; ++r)
         if (!fw__finite(train[r]) || !fw__finite(test[r]))
