@@ -771,6 +771,22 @@ FW_API fw_status fw_dln_theory_ws(const fw_dln_desc *desc, fw_real *train, fw_re
 FW_API fw_status fw_dln_theory(const fw_dln_desc *desc, fw_real *train, fw_real *test, fw_real *gkernel,
                                const fw_allocator *alloc);
 
+/* The infinite-depth limit of the residual network (L -> infinity with branches residual/sqrt(L);
+   docs/dln.md section 6). The depth-L theory is a first-order discretisation of a continuous-depth
+   dynamics (each layer adds c^2 = residual^2/L of drift and an independent noise of variance c^2), so
+   its curves have the expansion F(L) = F(inf) + a/L + b/L^2 + O(L^-3). Richardson over three depths
+   removes a and b: R(L) = (8 F(4L) - 6 F(2L) + F(L))/3 = F(inf) + O(L^-3). This runs fw_dln_theory at
+   L0 = desc->depth, 2 L0, 4 L0 and 8 L0 and writes R(2 L0); train_err and test_err (either may be
+   NULL) get an error estimate, the larger of |R(2 L0) - R(L0)| and the last correction
+   |R(2 L0) - (2 F(8 L0) - F(4 L0))| (conservative once the expansion holds; where it matters,
+   compare with a larger L0). Needs residual > 0. Memory: fw_dln_theory's at depth 8 L0; time
+   about 1.2 times its (L0 = 2 or 4 is usually enough: the docs give numbers). */
+FW_API fw_status fw_dln_deep_limit_workspace_size(const fw_dln_desc *desc, size_t *bytes);
+FW_API fw_status fw_dln_deep_limit_ws(const fw_dln_desc *desc, fw_real *train, fw_real *test, fw_real *train_err,
+                                      fw_real *test_err, void *ws, size_t ws_bytes);
+FW_API fw_status fw_dln_deep_limit(const fw_dln_desc *desc, fw_real *train, fw_real *test, fw_real *train_err,
+                                   fw_real *test_err, const fw_allocator *alloc);
+
 #ifdef __cplusplus
 }
 #endif
@@ -5290,6 +5306,84 @@ FW_API fw_status fw_dln_theory(const fw_dln_desc *desc, fw_real *train, fw_real 
     fw_status st = fw_dln_theory_workspace_size(desc, &bytes);
     if ((st = fw__ws_take(alloc, st, bytes, &ws)) != FW_OK) return st;
     st = fw_dln_theory_ws(desc, train, test, gkernel, ws, bytes);
+    fw__free(alloc, ws);
+    return st;
+}
+
+/* Checks the description and sets the four depths' descriptions; R records. */
+static fw_status fw__dln_deep_setup(const fw_dln_desc *desc, fw_dln_desc lev[4], int *R)
+{
+    int k;
+    if (desc == NULL || R == NULL) return FW_ERR_NULL;
+    if (!fw__finite(desc->residual) || desc->residual <= 0)
+        FW__DLN_FAIL(FW_ERR_ARG, "fw_dln_desc.residual", "the infinite-depth limit needs residual branches (residual > 0)");
+    if (desc->depth < 0 || desc->depth > (1 << 27))
+        FW__DLN_FAIL(FW_ERR_SIZE, "fw_dln_desc.depth", "the base depth L0 must be in 1 .. 2^27 (0 means 1)");
+    for (k = 0; k < 4; ++k) {
+        lev[k] = *desc;
+        lev[k].depth = (desc->depth == 0 ? 1 : desc->depth) << k;   /* L0, 2 L0, 4 L0, 8 L0 */
+    }
+    *R = fw_dln_record_count(desc);
+    return FW_OK;
+}
+
+FW_API fw_status fw_dln_deep_limit_workspace_size(const fw_dln_desc *desc, size_t *bytes)
+{
+    fw_dln_desc lev[4];
+    fw_arena ar;
+    size_t th = 0;
+    int R = 0;
+    fw_status st;
+    if (bytes == NULL) return FW_ERR_NULL;
+    if ((st = fw__dln_deep_setup(desc, lev, &R)) != FW_OK) return st;
+    if ((st = fw_dln_theory_workspace_size(&lev[3], &th)) != FW_OK) return st;   /* the deepest is the largest */
+    fw_arena_init(&ar, NULL, 0);
+    fw_arena_push(&ar, sizeof(fw_real) * 6 * (size_t)(R > 0 ? R : 1));
+    fw_arena_push(&ar, th);
+    if (ar.failed) return FW_ERR_SIZE;
+    *bytes = ar.used;
+    return FW_OK;
+}
+
+FW_API fw_status fw_dln_deep_limit_ws(const fw_dln_desc *desc, fw_real *train, fw_real *test, fw_real *train_err,
+                                      fw_real *test_err, void *ws, size_t ws_bytes)
+{
+    fw_dln_desc lev[4];
+    fw_arena ar;
+    fw_real *f;   /* F(L0), F(2 L0), F(4 L0): train then test, R each */
+    size_t th = 0;
+    void *tws;
+    int R = 0, r, k;
+    fw_status st;
+    if (train == NULL || test == NULL || ws == NULL) return FW_ERR_NULL;
+    if ((st = fw__dln_deep_setup(desc, lev, &R)) != FW_OK) return st;
+    if ((st = fw_dln_theory_workspace_size(&lev[3], &th)) != FW_OK) return st;
+    fw_arena_init(&ar, ws, ws_bytes);
+    f = (fw_real *)fw_arena_push(&ar, sizeof(fw_real) * 6 * (size_t)(R > 0 ? R : 1));
+    tws = fw_arena_push(&ar, th);
+    if (ar.failed) FW__DLN_FAIL(FW_ERR_WORKSPACE, "fw_dln_deep_limit_ws", "workspace smaller than fw_dln_deep_limit_workspace_size");
+    for (k = 0; k < 3; ++k)
+        if ((st = fw_dln_theory_ws(&lev[k], f + 2 * k * R, f + (2 * k + 1) * R, NULL, tws, th)) != FW_OK) return st;
+    if ((st = fw_dln_theory_ws(&lev[3], train, test, NULL, tws, th)) != FW_OK) return st;
+    for (r = 0; r < R; ++r)
+        for (k = 0; k < 2; ++k) {
+            fw_real *out = k == 0 ? train : test, *err = k == 0 ? train_err : test_err;
+            const double f1 = f[k * R + r], f2 = f[(2 + k) * R + r], f4 = f[(4 + k) * R + r], f8 = out[r];
+            const double lim = (8 * f8 - 6 * f4 + f2) / 3, prev = (8 * f4 - 6 * f2 + f1) / 3;
+            out[r] = (fw_real)lim;
+            if (err != NULL) err[r] = (fw_real)fmax(fabs(lim - prev), fabs(lim - (2 * f8 - f4)));
+        }
+    return FW_OK;
+}
+
+FW_API fw_status fw_dln_deep_limit(const fw_dln_desc *desc, fw_real *train, fw_real *test, fw_real *train_err,
+                                   fw_real *test_err, const fw_allocator *alloc)
+{
+    size_t bytes = 0;
+    void *ws;
+    fw_status st = fw_dln_deep_limit_workspace_size(desc, &bytes);
+    if ((st = fw__ws_take(alloc, st, bytes, &ws)) != FW_OK) return st;
+    st = fw_dln_deep_limit_ws(desc, train, test, train_err, test_err, ws, bytes);
     fw__free(alloc, ws);
     return st;
 }

@@ -1,10 +1,11 @@
 /* The reproduction demo (`ninja demo`): the papers' main results, theory next to simulation on
    the same axes, as SVG figures and an HTML report, with a summary table on the terminal.
 
-     demo [--out DIR] [--quick]
+     demo [--out DIR] [--quick] [--only K]
 
    DIR defaults to build/demo. --quick runs every figure at reduced sizes (the smoke test of
-   `ninja test`); the numbers are then noisier and the verdicts are not meaningful.
+   `ninja test`); the numbers are then noisier and the verdicts are not meaningful. --only K runs
+   figure K alone (a partial report, for working on one figure).
    Each figure prints one progress line; the summary table gives, per figure, the largest
    theory-vs-simulation discrepancy in standard errors and the criterion of the issue behind it. */
 #define FINWIDTH_IMPLEMENTATION
@@ -659,11 +660,12 @@ static void figure8(demo *d)
 {
     const int D = d->quick ? 64 : 256, S = d->quick ? 2 : 4, T = 24, every = 4;
     const int depths[5] = {2, 4, 8, 16, 32}, simd[3] = {2, 8, 32};
-    static double t[MAX_REC], th[5][MAX_REC], sim[3][MAX_REC], se[3][MAX_REC];
+    static double t[MAX_REC], th[5][MAX_REC], sim[3][MAX_REC], se[3][MAX_REC], lim[MAX_REC];
     static char names[8][32];
     svg_panel pan;
-    char caption[1400];
-    double zmax = 0, d01 = 0, d34 = 0;
+    char caption[1600];
+    double zmax = 0, d01 = 0, d34 = 0, d4inf = 0, elim = 0;
+    fw_real ltr[MAX_REC], lte[MAX_REC], lerr[MAX_REC];
     verdict *v;
     int k, r, R = 0;
     for (k = 0; k < 5; ++k) {
@@ -673,13 +675,23 @@ static void figure8(demo *d)
         if (dln_th(&dd, 0, th[k]) != 0) die("deep linear theory (residual)", FW_ERR_ARG);
         if (k == 0) for (r = 0; r < R; ++r) t[r] = fw_dln_record_time(&dd, r);
     }
-    for (r = 0; r < R; ++r) { d01 = fmax(d01, fabs(th[1][r] - th[0][r])); d34 = fmax(d34, fabs(th[4][r] - th[3][r])); }
+    {   /* L = infinity: Richardson over L = 4 .. 32 (fw_dln_deep_limit, docs/dln.md section 6) */
+        fw_dln_desc dd = dln_base(D, 1, 2, 1, 0.1, T, every);
+        dd.alpha = 2; dd.residual = 1;
+        if (fw_dln_deep_limit(&dd, ltr, lte, NULL, lerr, NULL) != FW_OK) die("deep linear theory (infinite depth)", FW_ERR_ARG);
+        for (r = 0; r < R; ++r) { lim[r] = lte[r]; elim = fmax(elim, lerr[r]); }
+    }
+    for (r = 0; r < R; ++r) {
+        d01 = fmax(d01, fabs(th[1][r] - th[0][r])); d34 = fmax(d34, fabs(th[4][r] - th[3][r]));
+        d4inf = fmax(d4inf, fabs(th[4][r] - lim[r]));
+    }
     svg_panel_init(&pan, "residual, branches 1/sqrt(L), muP", "GD step t", "test loss");
     pan.logy = 1;
     for (k = 0; k < 5; ++k) {
         snprintf(names[k], sizeof names[k], "theory L = %d", depths[k]);
         svg_add(&pan, names[k], SVG_LINE, k, R, t, th[k], NULL);
     }
+    svg_add(&pan, "theory L = infinity", SVG_DASHED, 7, R, t, lim, NULL);
     for (k = 0; k < 3; ++k) {
         fw_dln_desc dd = dln_base(D, 1, simd[k], 1, 0.1, T, every);
         const int ti = simd[k] == 2 ? 0 : simd[k] == 8 ? 2 : 4;
@@ -695,8 +707,9 @@ static void figure8(demo *d)
              "isotropic data without label noise. Lines: the proportional-limit theory at depth L = 2, 4, 8, 16, 32; "
              "points: simulations (D = %d, %d seeds) at L = 2, 8, 32. What to see: with 1/sqrt(L) branches the curves "
              "converge as L grows: the largest difference between L = 2 and 4 is %.4f, between L = 16 and 32 %.4f. "
-             "(The theory's memory grows as L^2 T^2; a continuous-depth solver for L = infinity is not built yet.)",
-             D, S, d01, d34);
+             "Dashed: the infinite-depth limit (Richardson extrapolation of the theory over L = 4, 8, 16, 32 through "
+             "the 1/L and 1/L^2 terms; error estimate %.1e); the L = 32 curve is within %.4f of it.",
+             D, S, d01, d34, elim, d4inf);
     v = finish_figure(d, 8, "Residual deep linear nets approaching large depth", caption, "test loss vs theory, L = 2, 8, 32 (se beyond 5%)", zmax);
     snprintf(v->detail, sizeof v->detail, "max |L4 - L2| %.4f, max |L32 - L16| %.4f", d01, d34);
     v->pass = zmax < 4 && d34 < d01;
@@ -825,13 +838,14 @@ int main(int argc, char **argv)
     demo d;
     char file[512];
     clock_t c0 = clock();
-    int i, failed = 0;
+    int i, failed = 0, only = 0;
     memset(&d, 0, sizeof d);
     d.out = "build/demo";
     for (i = 1; i < argc; ++i) {
         if (strcmp(argv[i], "--quick") == 0) d.quick = 1;
         else if (strcmp(argv[i], "--out") == 0 && i + 1 < argc) d.out = argv[++i];
-        else { fprintf(stderr, "usage: demo [--out DIR] [--quick]\n"); return 2; }
+        else if (strcmp(argv[i], "--only") == 0 && i + 1 < argc && (only = atoi(argv[++i])) >= 1) continue;
+        else { fprintf(stderr, "usage: demo [--out DIR] [--quick] [--only K]\n"); return 2; }
     }
     path_in(&d, "report.html", file, sizeof file);
     if ((d.html = fopen(file, "w")) == NULL) {
@@ -846,6 +860,7 @@ int main(int argc, char **argv)
             d.quick ? " (quick run: reduced sizes)" : "");
     printf("finwidth demo: writing %s/ (%s sizes)\n", d.out, d.quick ? "quick" : "full");
     for (i = 0; i < (int)(sizeof figures / sizeof figures[0]); ++i) {
+        if (only > 0 && figures[i].fig != only) continue;
         figures[i].run(&d);
         printf("figure %d done (%s), %.0f s\n", figures[i].fig, figures[i].what, (double)(clock() - c0) / CLOCKS_PER_SEC);
         fflush(stdout);

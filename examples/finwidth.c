@@ -12,7 +12,7 @@
                        [--sampler mc|antithetic|quadrature] [--bias]
      finwidth dln      --alpha A --nu V --depth L --gamma0 G [--ntk | --lazy] --lr ETA --steps T
                        [--residual B] [--batch-ratio b | --repeat] [--spectrum a,b] [--noise s]
-                       [--simulate D --seeds S [--seed K] | --dim D] [--every k]
+                       [--simulate D --seeds S [--seed K] | --dim D | --deep-limit] [--every k]
 
    CSV: one row per point, columns x1..xD then y (test files may omit y), no header.
    Output (stdout): simulate prints "t,point,mean,var" (mean and unbiased variance of f over the
@@ -21,7 +21,7 @@
    variance over initializations at width N: the columns of simulate); one row per recorded step
    and point, training rows first, then test rows. dln --simulate prints "t,train_loss,test_loss,
    train_loss_sd,test_loss_sd" (the mean over seeds and its spread), the dln theory (without
-   --simulate) "t,train_loss,test_loss".
+   --simulate) "t,train_loss,test_loss" (with --deep-limit also train_err,test_err).
    Errors: one line on stderr and exit status 1 (2 for usage errors). */
 #define FINWIDTH_IMPLEMENTATION
 #include "../finwidth.h"
@@ -75,6 +75,8 @@ static const char usage[] =
     "theory: --width N as for simulate, --samples, --replicates and --sampler (mc, antithetic,\n"
     "  quadrature) as for dmft; depth 1 (two-layer nets) so far; --ntk sets gamma0 = 1/sqrt(N)\n"
     "  --bias           add the O(1/N) correction b/N to the mean (second-order fluctuations)\n"
+    ;
+static const char usage_dln[] =   /* the second half of the help (C99 caps a string literal at 4095) */
     "dln: deep linear nets on random data (Bordelon & Pehlevan 2025; science.md section 4): D inputs,\n"
     "  width N = nu D, P = alpha D samples (--repeat , the default) or a fresh batch of batch-ratio D\n"
     "  samples per step (--batch-ratio b); --residual B: branches scaled B/sqrt(L); --spectrum a,b:\n"
@@ -85,8 +87,16 @@ static const char usage[] =
     "  --lazy: the closed form of the lazy limit gamma0 -> 0 (also power-law one-pass SGD, with\n"
     "  --dim D data modes, default 1024); --layers adds columns G1..GL, the diagonal of each layer's\n"
     "  backward kernel g_l(t).g_l(t)/N (layer L: the readout |w|^2/N); --init-term --dim D adds the\n"
-    "  random initial function of width nu D (muP, repeated data; the leading finite-size term)\n"
+    "  random initial function of width nu D (muP, repeated data; the leading finite-size term);\n"
+    "  --deep-limit (with --residual B): the residual net's L -> infinity limit, Richardson over the\n"
+    "  theory at L..8L (--depth L, e.g. 2), with columns train_err,test_err (error estimates)\n"
     "  --help           this text\n";
+
+static void print_usage(FILE *f)
+{
+    fputs(usage, f);
+    fputs(usage_dln, f);
+}
 
 typedef struct table { int rows, cols; double *v; } table;
 
@@ -268,7 +278,7 @@ static int parse_options(int argc, char **argv, int dmft, options *o)
     for (i = 0; i < argc; ++i) {
         const char *k = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         int ok = 1, known = 1;
-        if (strcmp(k, "--help") == 0) { fputs(usage, stdout); return 1; }
+        if (strcmp(k, "--help") == 0) { print_usage(stdout); return 1; }
         if (strcmp(k, "--ntk") == 0) { o->ntk = 1; continue; }
         if (dmft == 2 && strcmp(k, "--bias") == 0) { o->bias = 1; continue; }
         if (strcmp(k, "--data") == 0) { if (v) o->train = v; }
@@ -526,18 +536,19 @@ static int dln(int argc, char **argv)
     fw_stats st;
     fw_real *mem;
     double alpha = 0, nu = 1, gamma0 = 1, lr = 0.1, residual = 0, br = 0, sa = 0, sb = 0, noise = 0;
-    int i, depth = 1, steps = 100, every = 1, Dsim = 0, seeds = 1, seed = 0, ntk = 0, repeat = 0, lazy = 0, layers = 0, initterm = 0, dim = 1024, nrec, r, l, bad = -1;
+    int i, depth = 1, steps = 100, every = 1, Dsim = 0, seeds = 1, seed = 0, ntk = 0, repeat = 0, lazy = 0, layers = 0, initterm = 0, deeplim = 0, dim = 1024, nrec, r, l, bad = -1;
     char why[256] = "";
     fw_status s;
     for (i = 0; i < argc; ++i) {
         const char *k = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         int ok = 1;
-        if (strcmp(k, "--help") == 0) { fputs(usage, stdout); return 0; }
+        if (strcmp(k, "--help") == 0) { print_usage(stdout); return 0; }
         if (strcmp(k, "--ntk") == 0) { ntk = 1; continue; }
         if (strcmp(k, "--repeat") == 0) { repeat = 1; continue; }
         if (strcmp(k, "--lazy") == 0) { lazy = 1; continue; }
         if (strcmp(k, "--layers") == 0) { layers = 1; continue; }
         if (strcmp(k, "--init-term") == 0) { initterm = 1; continue; }
+        if (strcmp(k, "--deep-limit") == 0) { deeplim = 1; continue; }
         if (v == NULL) { fprintf(stderr, "finwidth: %s needs a value (see --help)\n", k); return 2; }
         if (strcmp(k, "--alpha") == 0) ok = parse_real(v, &alpha) && alpha > 0;
         else if (strcmp(k, "--nu") == 0) ok = parse_real(v, &nu) && nu > 0;
@@ -572,6 +583,7 @@ static int dln(int argc, char **argv)
     if (repeat && br > 0) { fprintf(stderr, "finwidth: --repeat and --batch-ratio exclude each other\n"); return 2; }
     if (br == 0 && alpha <= 0) { fprintf(stderr, "finwidth: dln needs --alpha A (repeated data) or --batch-ratio b\n"); return 2; }
     if (Dsim > 0 && lazy) { fprintf(stderr, "finwidth: --lazy is a theory; it excludes --simulate\n"); return 2; }
+    if (deeplim && (Dsim > 0 || lazy || layers)) { fprintf(stderr, "finwidth: --deep-limit is a theory of its own; it excludes --simulate, --lazy and --layers\n"); return 2; }
     memset(&d, 0, sizeof d);
     /* the theory uses D only as the number of modes of a power-law spectrum (isotropic: any D) */
     d.D = Dsim > 0 ? Dsim : dim; d.width = (int)floor(nu * d.D + 0.5); d.depth = depth; d.gamma0 = (fw_real)gamma0; d.ntk = ntk;
@@ -584,13 +596,16 @@ static int dln(int argc, char **argv)
     if (Dsim == 0) {   /* the theory: t,train_loss,test_loss[,G1..GL] */
         fw_real *gk = layers && !lazy ? (fw_real *)malloc(sizeof(fw_real) * (size_t)(nrec > 0 ? nrec : 1) * (size_t)depth) : NULL;
         if (layers && !lazy && gk == NULL) { free(mem); return fail("out of memory", NULL); }
-        s = lazy ? fw_dln_lazy(&d, mem, mem + nrec, NULL) : fw_dln_theory(&d, mem, mem + nrec, gk, NULL);
+        s = lazy ? fw_dln_lazy(&d, mem, mem + nrec, NULL)
+            : deeplim ? fw_dln_deep_limit(&d, mem, mem + nrec, mem + 2 * nrec, mem + 3 * nrec, NULL)
+            : fw_dln_theory(&d, mem, mem + nrec, gk, NULL);
         if (s == FW_OK) {
-            printf("t,train_loss,test_loss");
+            printf("t,train_loss,test_loss%s", deeplim ? ",train_err,test_err" : "");
             for (l = 1; gk != NULL && l <= depth; ++l) printf(",G%d", l);
             printf("\n");
             for (r = 0; r < nrec; ++r) {
                 printf("%d,%.10g,%.10g", fw_dln_record_time(&d, r), (double)mem[r], (double)mem[nrec + r]);
+                if (deeplim) printf(",%.3g,%.3g", (double)mem[2 * nrec + r], (double)mem[3 * nrec + r]);
                 for (l = 0; gk != NULL && l < depth; ++l) printf(",%.10g", (double)gk[(size_t)r * depth + l]);
                 printf("\n");
             }
@@ -617,7 +632,7 @@ static int dln(int argc, char **argv)
 int main(int argc, char **argv)
 {
     if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "help") == 0) {
-        fputs(usage, argc < 2 ? stderr : stdout);
+        print_usage(argc < 2 ? stderr : stdout);
         return argc < 2 ? 2 : 0;
     }
     if (strcmp(argv[1], "simulate") == 0) return simulate(argc - 2, argv + 2);

@@ -142,6 +142,16 @@ if "$bin" dln --lazy --alpha 1 --simulate 8 >/dev/null 2>&1; then bad "dln --laz
 if [ "$(head -n 1 "$tmp/a")" = "t,train_loss,test_loss,G1,G2,G3" ] &&
    awk -F, 'NR == 2 { ok = ($4 == 1 && $5 == 1 && $6 == 1) } NR == 3 { if ($4 == 1) ok = 0 } END { exit !ok }' "$tmp/a"; then ok
 else bad "dln --layers columns ($(cat "$tmp/err"))"; fi
+# --deep-limit: the residual net at L = infinity, two error columns (>= 0); it lies below the depth-16
+# curve at the last step (the finite-L curves fall towards it, docs/dln.md section 6)
+"$bin" dln --alpha 2 --residual 1 --depth 2 --gamma0 1 --lr 0.1 --steps 8 --every 4 --deep-limit >"$tmp/a" 2>"$tmp/err"
+"$bin" dln --alpha 2 --residual 1 --depth 16 --gamma0 1 --lr 0.1 --steps 8 --every 4 >"$tmp/b" 2>>"$tmp/err"
+if [ "$(head -n 1 "$tmp/a")" = "t,train_loss,test_loss,train_err,test_err" ] && [ "$(wc -l <"$tmp/a")" -eq 4 ] &&
+   awk -F, 'NR > 1 { if ($4 < 0 || $5 < 0) bad = 1 } END { exit bad }' "$tmp/a" &&
+   awk -v deep="$(tail -n 1 "$tmp/b" | cut -d, -f3)" -F, 'END { exit !($3 + $5 < deep) }' "$tmp/a"; then ok
+else bad "dln --deep-limit columns ($(cat "$tmp/err"))"; fi
+expect_error "dln deep limit needs residual branches" "needs residual branches" dln --alpha 2 --depth 2 --steps 4 --deep-limit
+expect_error "dln --deep-limit is a theory" "excludes --simulate" dln --alpha 2 --residual 1 --deep-limit --simulate 8
 expect_error "dln repeat vs sgd" "exclude each other" dln --repeat --batch-ratio 1 --simulate 8
 expect_error "dln spectrum" "bad value 'x' for --spectrum" dln --alpha 1 --spectrum x --simulate 8
 expect_error "theory is two-layer" "two-layer" theory --data "$tmp/train.csv" --depth 2

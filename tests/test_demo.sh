@@ -34,7 +34,7 @@ check_svg fig3.svg "theory b" "simulation N = 64" "simulation N = 128"
 check_svg fig4.svg "infinite width (DMFT)" "theory N = 64" "simulation N = 64" "theory c(t)" "simulation N = 256"
 check_svg fig6.svg "proportional limit" "theory nu = 0.5" "simulation nu = 0.5" "theory nu = 4" "simulation nu = 4"
 check_svg fig7.svg "theory" "theory (lazy limit)" "simulation nu = 0.5" "simulation nu = 2"
-check_svg fig8.svg "theory L = 2" "theory L = 32" "simulation L = 2" "simulation L = 32"
+check_svg fig8.svg "theory L = 2" "theory L = 32" "theory L = infinity" "simulation L = 2" "simulation L = 32"
 # figure 10's series names carry the fitted exponents: match their prefixes
 if xmllint --noout "$out/fig10.svg" 2>/dev/null && grep -qF 'data-name="rich (muP) theory, t^-' "$out/fig10.svg" &&
    grep -qF 'data-name="rich (muP) simulation, t^-' "$out/fig10.svg" && grep -qF 'data-name="lazy (NTK) theory, t^-' "$out/fig10.svg" &&
