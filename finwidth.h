@@ -634,6 +634,52 @@ FW_API fw_status fw_lazy_variance(int P, int Q, const fw_real *ntk0, const fw_re
                                   const fw_real *kcov, const fw_real *y, fw_real eta, int steps,
                                   fw_real *var, fw_real *cov, fw_real *work);
 
+// ==== kernel fluctuations of deep networks at initialization ====================================
+
+/* The leading-order (1/N) covariance, over the random weights of a width-N network, of its kernels
+   at initialization (docs/fluct.md section 10), for any depth L and activation, on n points with
+   input kernel kx (n x n, ld ldk, e.g. X X^T / D): Phi(l) = phi(h(l)).phi(h(l))/N and
+   G(l) = g(l).g(l)/N (l = 1..L), the NTK K = sum_{l=0..L} G(l+1) o Phi(l), and f(0). A layer's
+   neurons are i.i.d. given its neighbours' kernels (h(l) ~ N(0, Phi(l-1)), backward field
+   ~ N(0, G(l+1)), the readout w for l = L), so
+       dPhi(l) = eps_Phi(l) + F_l[dPhi(l-1)],   dG(l) = eps_G(l) + B_l[dG(l+1)] + C_l[dPhi(l-1)],
+   where eps(l) is layer l's neuron-sampling noise (covariance kappa_l / N, estimated from M
+   single-site samples) and F, B, C are the exact sensitivities of the two-point averages (central
+   differences of fw_act_kernel). At t = 0 the backward pass's response couplings have mean zero and
+   enter at O(1/N^2): this is the exact leading order (the docs give the argument; test_stat.c
+   checks it against ensembles). Variances grow with depth (linear nets: Var Phi(l)_ab =
+   l (K_aa K_bb + K_ab^2)/N). With ntk_cov restricted to the training columns, f0_cov and the
+   infinite-width NTK (fw_kernels_infinite), fw_lazy_variance gives a deep net's prediction variance
+   along training in the lazy limit gamma0 -> 0. Cost: L M n^4 / 2 for kappa, O(L^2 n^4) for the
+   propagation; memory ~ 2 (L n^2)^2 doubles. */
+typedef struct fw_kcov_desc {
+    fw_activation act;
+    int depth;          /* L >= 1 (0 means 1) */
+    int width;          /* N >= 1: the variances are at this width */
+    fw_real gamma0;     /* for f0_cov = Phi(L) / (gamma0^2 N); 0 means 1 */
+    int ntk;            /* nonzero: NTK parameterization, gamma0 = 1/sqrt(N) */
+    int samples;        /* M single-site samples per layer; 0 means 16384 */
+    int replicates;     /* R >= 2 groups of M/R samples for the standard errors; 0 means 4 */
+    uint64_t seed;
+    fw_log log;
+} fw_kcov_desc;
+
+/* Outputs: caller arrays, each may be NULL; n x n blocks, row-major. The _se arrays are the Monte
+   Carlo standard errors of the variances (spread over the R replicates / sqrt(R)). */
+typedef struct fw_kcov_out {
+    fw_real *phi_var, *phi_var_se;   /* L blocks: Var Phi(l)_ab at width N, l = 1..L */
+    fw_real *g_var, *g_var_se;       /* L blocks: Var G(l)_ab */
+    fw_real *ntk_var, *ntk_var_se;   /* n x n: Var K_ab */
+    fw_real *ntk_cov;                /* n^2 x n^2: Cov(K_ab, K_cd) at (a n + b) n^2 + c n + d */
+    fw_real *f0_cov;                 /* n x n: Cov f(0) = Phi(L) / (gamma0^2 N) */
+} fw_kcov_out;
+
+FW_API fw_status fw_kcov_workspace_size(const fw_kcov_desc *desc, int n, size_t *bytes);
+FW_API fw_status fw_kcov_init_ws(const fw_kcov_desc *desc, int n, const fw_real *kx, int ldk,
+                                 const fw_kcov_out *out, void *ws, size_t ws_bytes);
+FW_API fw_status fw_kcov_init(const fw_kcov_desc *desc, int n, const fw_real *kx, int ldk,
+                              const fw_kcov_out *out, const fw_allocator *alloc);
+
 // ==== online learning: width-N SGD on fresh batches ===============================================
 
 /* A two-layer net trained by online SGD: at step t a fresh batch of B points x_tb (rows
@@ -4081,6 +4127,372 @@ FW_API fw_status fw_lazy_variance(int P, int Q, const fw_real *ntk0, const fw_re
         tmp = V; V = V2; V2 = tmp;
     }
     return FW_OK;
+}
+
+// ==== kernel fluctuations at initialization: implementation ======================================
+
+typedef struct fw__kc {
+    fw_kcov_desc d;
+    int n, m, L, M, R;
+    fw_real gam;
+    int *pa, *pb, *pix;        /* pair p = (pa, pb), pa <= pb; pix[a n + b] = p */
+    fw_real *phi, *g, *ntk;    /* infinite-width kernels: (L+1) n^2, L n^2, n^2 */
+    fw_real *sqh, *sqz;        /* per layer n x n factors: h = sqh e, z = sqz e' */
+    fw_real *A, *V, *ev, *e, *h, *z;
+    double *cf, *cc, *cb;      /* per layer per pair: F (3), C (3), B (1) */
+    double *s1, *s2;           /* per (replicate, layer): sums of o (2m) and o o^T (2m x 2m) */
+    double *kap, *Y, *Q;       /* Kb (2Lm)^2 block diagonal, Y, Q = Cov q: (2Lm)^2 each */
+    double *o, *rv;            /* 2m; (R + 1) x (2 L + 1) m variances: replicates, then pooled */
+} fw__kc;
+
+#define FW__KC_FAIL(st, field, text) do { fw__report(&desc->log, st, field, text); return st; } while (0)
+
+static fw_status fw__kc_setup(const fw_kcov_desc *desc, int n, fw__kc *c, fw_arena *ar)
+{
+    size_t nn, m2, q2;
+    if (desc == NULL) return FW_ERR_NULL;
+    memset(c, 0, sizeof *c);
+    c->d = *desc;
+    if (c->d.depth == 0) c->d.depth = 1;
+    if (c->d.gamma0 == 0) c->d.gamma0 = 1;
+    if (c->d.samples == 0) c->d.samples = 16384;
+    if (c->d.replicates == 0) c->d.replicates = 4;
+    if (n < 1 || c->d.depth < 1 || c->d.width < 1) FW__KC_FAIL(FW_ERR_SIZE, "fw_kcov_desc", "needs n >= 1, depth >= 1, width >= 1");
+    if ((unsigned)c->d.act >= (unsigned)FW_ACT_COUNT) FW__KC_FAIL(FW_ERR_ARG, "fw_kcov_desc.act", "unknown activation");
+    if (!fw__finite(c->d.gamma0) || c->d.gamma0 < 0) FW__KC_FAIL(FW_ERR_ARG, "fw_kcov_desc.gamma0", "must be finite and > 0 (0 means 1)");
+    if (c->d.replicates < 2 || c->d.samples < 2 * c->d.replicates)
+        FW__KC_FAIL(FW_ERR_ARG, "fw_kcov_desc", "needs replicates >= 2 and samples >= 2 replicates");
+    if (n > 64 || c->d.depth > 64) FW__KC_FAIL(FW_ERR_SIZE, "fw_kcov_desc", "n and depth are limited to 64 (memory grows as (L n^2)^2)");
+    c->n = n; c->L = c->d.depth; c->R = c->d.replicates; c->M = c->d.samples / c->R * c->R;
+    c->m = n * (n + 1) / 2;
+    c->gam = c->d.ntk ? (fw_real)(1 / sqrt((double)c->d.width)) : c->d.gamma0;
+    nn = (size_t)n * n; m2 = (size_t)(2 * c->m) * (size_t)(2 * c->m); q2 = (size_t)(2 * c->L * c->m) * (size_t)(2 * c->L * c->m);
+    c->pa = (int *)fw_arena_push(ar, sizeof(int) * (size_t)c->m);
+    c->pb = (int *)fw_arena_push(ar, sizeof(int) * (size_t)c->m);
+    c->pix = (int *)fw_arena_push(ar, sizeof(int) * nn);
+    c->phi = (fw_real *)fw_arena_push(ar, sizeof(fw_real) * nn * (size_t)(c->L + 1));
+    c->g = (fw_real *)fw_arena_push(ar, sizeof(fw_real) * nn * (size_t)c->L);
+    c->ntk = (fw_real *)fw_arena_push(ar, sizeof(fw_real) * nn);
+    c->sqh = (fw_real *)fw_arena_push(ar, sizeof(fw_real) * nn * (size_t)c->L);
+    c->sqz = (fw_real *)fw_arena_push(ar, sizeof(fw_real) * nn * (size_t)c->L);
+    c->A = (fw_real *)fw_arena_push(ar, sizeof(fw_real) * nn);
+    c->V = (fw_real *)fw_arena_push(ar, sizeof(fw_real) * nn);
+    c->ev = (fw_real *)fw_arena_push(ar, sizeof(fw_real) * (size_t)n);
+    c->e = (fw_real *)fw_arena_push(ar, sizeof(fw_real) * (size_t)n);
+    c->h = (fw_real *)fw_arena_push(ar, sizeof(fw_real) * (size_t)n);
+    c->z = (fw_real *)fw_arena_push(ar, sizeof(fw_real) * (size_t)n);
+    c->cf = (double *)fw_arena_push(ar, sizeof(double) * 3 * (size_t)c->m * (size_t)c->L);
+    c->cc = (double *)fw_arena_push(ar, sizeof(double) * 3 * (size_t)c->m * (size_t)c->L);
+    c->cb = (double *)fw_arena_push(ar, sizeof(double) * (size_t)c->m * (size_t)c->L);
+    c->s1 = (double *)fw_arena_push(ar, sizeof(double) * (size_t)(2 * c->m) * (size_t)c->L * (size_t)c->R);
+    c->s2 = (double *)fw_arena_push(ar, sizeof(double) * m2 * (size_t)c->L * (size_t)c->R);
+    c->kap = (double *)fw_arena_push(ar, sizeof(double) * q2);
+    c->Y = (double *)fw_arena_push(ar, sizeof(double) * q2);
+    c->Q = (double *)fw_arena_push(ar, sizeof(double) * q2);
+    c->o = (double *)fw_arena_push(ar, sizeof(double) * (size_t)(2 * c->m));
+    c->rv = (double *)fw_arena_push(ar, sizeof(double) * (size_t)(2 * c->L + 1) * (size_t)c->m * (size_t)(c->R + 1));
+    return FW_OK;
+}
+
+FW_API fw_status fw_kcov_workspace_size(const fw_kcov_desc *desc, int n, size_t *bytes)
+{
+    fw__kc c;
+    fw_arena ar;
+    fw_status st;
+    if (bytes == NULL) return FW_ERR_NULL;
+    fw_arena_init(&ar, NULL, 0);
+    if ((st = fw__kc_setup(desc, n, &c, &ar)) != FW_OK) return st;
+    if (ar.failed) return FW_ERR_SIZE;
+    *bytes = ar.used;
+    return FW_OK;
+}
+
+/* Partial derivatives of (E phi phi, E phi' phi') at the 2 x 2 covariance [[a, cc], [cc, b]]
+   with respect to a, b and cc (diag: a = b = cc moved together, the result in slot 0), by central
+   differences (one-sided, second order, next to the edge of the positive semidefinite set). */
+static fw_status fw__kc_partials(fw_activation act, double a, double b, double cc, int diag, double dk[3], double dkd[3])
+{
+    const double rel = FW__IS_FLOAT ? 3e-3 : 1e-5;
+    int v;
+    dk[0] = dk[1] = dk[2] = dkd[0] = dkd[1] = dkd[2] = 0;
+    for (v = 0; v < (diag ? 1 : 3); ++v) {
+        const double x0 = v == 0 ? a : v == 1 ? b : cc, sc = diag ? a : sqrt(a * b);
+        const double hh = rel * (sc > 0 ? sc : 1);
+        double f[4], fd[4], xs[4];
+        int k, ok = 1, oneside = 0, dir = 1;
+        fw_status st = FW_OK;
+        for (k = 0; k < 2 && ok; ++k) {   /* central: x0 - h, x0 + h */
+            xs[k] = x0 + (k == 0 ? -hh : hh);
+            if (diag && xs[k] < 0) ok = 0;
+        }
+        if (!diag) {
+            for (k = 0; k < 2; ++k) {
+                const double aa = v == 0 ? xs[k] : a, bb = v == 1 ? xs[k] : b, c2 = v == 2 ? xs[k] : cc;
+                if (aa < 0 || bb < 0 || c2 * c2 > aa * bb) ok = 0;
+            }
+        }
+        if (!ok) {   /* step away from the edge: a and b up, cc towards 0 */
+            oneside = 1;
+            dir = v == 2 ? (cc > 0 ? -1 : 1) : 1;
+            xs[0] = x0; xs[1] = x0 + dir * hh; xs[2] = x0 + 2 * dir * hh;
+        }
+        for (k = 0; k < (oneside ? 3 : 2) && st == FW_OK; ++k) {
+            fw_real kk, kkd;
+            const double aa = diag || v == 0 ? xs[k] : a, bb = diag || v == 1 ? xs[k] : b, c2 = diag || v == 2 ? xs[k] : cc;
+            st = fw_act_kernel(act, (fw_real)aa, (fw_real)bb, (fw_real)c2, &kk, &kkd);
+            f[k] = kk; fd[k] = kkd;
+        }
+        if (st != FW_OK) return st;
+        if (oneside) {
+            dk[v] = (-3 * f[0] + 4 * f[1] - f[2]) / (2 * dir * hh);
+            dkd[v] = (-3 * fd[0] + 4 * fd[1] - fd[2]) / (2 * dir * hh);
+        } else {
+            dk[v] = (f[1] - f[0]) / (2 * hh);
+            dkd[v] = (fd[1] - fd[0]) / (2 * hh);
+        }
+    }
+    return FW_OK;
+}
+
+/* out = S^(1/2) (symmetric PSD square root through fw_eigh; negative rounding eigenvalues to 0). */
+static fw_status fw__kc_sqrt(fw__kc *c, const fw_real *S, fw_real *out)
+{
+    const int n = c->n;
+    int i, j, k;
+    fw_status st;
+    memcpy(c->A, S, sizeof(fw_real) * (size_t)n * n);
+    if ((st = fw_eigh(n, c->A, n, c->ev, c->V, n)) != FW_OK) return st;
+    for (i = 0; i < n; ++i)
+        for (j = 0; j < n; ++j) {
+            double acc = 0;
+            for (k = 0; k < n; ++k) {
+                const double lam = c->ev[k] > 0 ? (double)c->ev[k] : 0;
+                acc += (double)c->V[(size_t)i * n + k] * sqrt(lam) * (double)c->V[(size_t)j * n + k];
+            }
+            out[(size_t)i * n + j] = (fw_real)acc;
+        }
+    return FW_OK;
+}
+
+/* x <- (I - M)^(-1) x over q = (Phi(1..L), G(1..L)), each a block of m pairs. */
+static void fw__kc_prop(const fw__kc *c, double *x)
+{
+    const int m = c->m, L = c->L;
+    int l, p;
+    for (l = 2; l <= L; ++l) {
+        double *cur = x + (size_t)(l - 1) * m;
+        const double *prev = x + (size_t)(l - 2) * m, *F = c->cf + (size_t)(l - 1) * 3 * m;
+        for (p = 0; p < m; ++p)
+            cur[p] += F[3 * p] * prev[c->pix[c->pa[p] * c->n + c->pa[p]]] + F[3 * p + 1] * prev[c->pix[c->pb[p] * c->n + c->pb[p]]] +
+                      F[3 * p + 2] * prev[p];
+    }
+    for (l = L; l >= 1; --l) {
+        double *cur = x + (size_t)(L + l - 1) * m;
+        if (l < L) {
+            const double *up = x + (size_t)(L + l) * m, *B = c->cb + (size_t)(l - 1) * m;
+            for (p = 0; p < m; ++p) cur[p] += B[p] * up[p];
+        }
+        if (l >= 2) {
+            const double *prev = x + (size_t)(l - 2) * m, *C = c->cc + (size_t)(l - 1) * 3 * m;
+            for (p = 0; p < m; ++p)
+                cur[p] += C[3 * p] * prev[c->pix[c->pa[p] * c->n + c->pa[p]]] + C[3 * p + 1] * prev[c->pix[c->pb[p] * c->n + c->pb[p]]] +
+                          C[3 * p + 2] * prev[p];
+        }
+    }
+}
+
+/* Q = (1/N) Pi Kb Pi^T from the sums of replicates r0..r1-1; then the variances of Phi, G (per
+   pair, into vq: 2 L m) and of the NTK entries (into vk: m). */
+static void fw__kc_cov(fw__kc *c, int r0, int r1, double *vq, double *vk)
+{
+    const int m = c->m, L = c->L, m2 = 2 * m, nq = 2 * L * m;
+    const double cnt = (double)(r1 - r0) * (double)(c->M / c->R), N = c->d.width;
+    int l, i, j, r, p;
+    memset(c->kap, 0, sizeof(double) * (size_t)nq * nq);
+    for (l = 0; l < L; ++l) {
+        double *mean = c->o;
+        for (i = 0; i < m2; ++i) {
+            double acc = 0;
+            for (r = r0; r < r1; ++r) acc += c->s1[((size_t)r * L + l) * m2 + i];
+            mean[i] = acc / cnt;
+        }
+        for (i = 0; i < m2; ++i) {
+            const int qi = i < m ? l * m + i : (L + l) * m + (i - m);
+            for (j = 0; j < m2; ++j) {
+                const int qj = j < m ? l * m + j : (L + l) * m + (j - m);
+                double acc = 0;
+                for (r = r0; r < r1; ++r) acc += c->s2[((size_t)r * L + l) * (size_t)m2 * m2 + (size_t)(i < j ? i : j) * m2 + (i < j ? j : i)];
+                c->kap[(size_t)qi * nq + qj] = (acc / cnt - mean[i] * mean[j]) / N;
+            }
+        }
+    }
+    /* Y = Pi Kb (columns), then Q = Pi Y^T */
+    for (j = 0; j < nq; ++j) {
+        for (i = 0; i < nq; ++i) c->Y[(size_t)j * nq + i] = c->kap[(size_t)i * nq + j];
+        fw__kc_prop(c, c->Y + (size_t)j * nq);   /* row j of Y^T = column j of Pi Kb */
+    }
+    for (i = 0; i < nq; ++i) {   /* Q row i = Pi (row i of Y^T transposed): column i of Pi Y^T */
+        for (j = 0; j < nq; ++j) c->Q[(size_t)i * nq + j] = c->Y[(size_t)j * nq + i];
+        fw__kc_prop(c, c->Q + (size_t)i * nq);
+    }
+    /* Q[i][j] now holds (Pi (Pi Kb)^T)[j][i] = Cov(q_j, q_i): symmetric */
+    for (i = 0; i < nq; ++i) vq[i] = c->Q[(size_t)i * nq + i];
+    for (p = 0; p < m; ++p) {   /* dK_p = sum_l Phi(l-1)_p dG(l)_p + G(l+1)_p dPhi(l)_p */
+        const size_t e = (size_t)c->pa[p] * c->n + c->pb[p], nn = (size_t)c->n * c->n;
+        double acc = 0;
+        int l1, l2;
+        for (l1 = 0; l1 < 2 * L; ++l1)
+            for (l2 = 0; l2 < 2 * L; ++l2) {
+                const int a1 = l1 % L + 1, a2 = l2 % L + 1;   /* layer */
+                const double w1 = l1 < L ? (a1 < L ? (double)c->g[(size_t)a1 * nn + e] : 1) : (double)c->phi[(size_t)(a1 - 1) * nn + e];
+                const double w2 = l2 < L ? (a2 < L ? (double)c->g[(size_t)a2 * nn + e] : 1) : (double)c->phi[(size_t)(a2 - 1) * nn + e];
+                acc += w1 * w2 * c->Q[(size_t)(l1 * m + p) * nq + (size_t)(l2 * m + p)];
+            }
+        vk[p] = acc;
+    }
+}
+FW_API fw_status fw_kcov_init_ws(const fw_kcov_desc *desc, int n, const fw_real *kx, int ldk,
+                                 const fw_kcov_out *out, void *ws, size_t ws_bytes)
+{
+    fw__kc c;
+    fw_arena ar;
+    fw_status st;
+    size_t nn;
+    int a, b, p, l, r, i, j, smp, m, m2, L, nv;
+    if (kx == NULL || out == NULL || ws == NULL) return FW_ERR_NULL;
+    fw_arena_init(&ar, ws, ws_bytes);
+    if ((st = fw__kc_setup(desc, n, &c, &ar)) != FW_OK) return st;
+    if (ar.failed) FW__KC_FAIL(FW_ERR_WORKSPACE, "fw_kcov_init_ws", "workspace smaller than fw_kcov_workspace_size");
+    if (ldk < n) FW__KC_FAIL(FW_ERR_LD, "kx", "ldk must be >= n");
+    if (!fw__all_finite(n, n, kx, ldk)) FW__KC_FAIL(FW_ERR_NONFINITE, "kx", "holds NaN or Inf");
+    m = c.m; m2 = 2 * m; L = c.L; nn = (size_t)n * n; nv = (2 * L + 1) * m;
+    for (p = 0, a = 0; a < n; ++a)
+        for (b = a; b < n; ++b, ++p) { c.pa[p] = a; c.pb[p] = b; c.pix[a * n + b] = c.pix[b * n + a] = p; }
+    if ((st = fw_kernels_infinite(c.d.act, L, n, kx, ldk, c.phi, c.g, c.ntk)) != FW_OK)
+        FW__KC_FAIL(st, "kx", "the infinite-width kernels failed (kx must be symmetric positive semidefinite)");
+    /* sensitivities per layer at the mean kernels */
+    for (l = 1; l <= L; ++l) {
+        const fw_real *S = c.phi + (size_t)(l - 1) * nn;
+        for (p = 0; p < m; ++p) {
+            const int pa = c.pa[p], pb = c.pb[p];
+            const double up = l < L ? (double)c.g[(size_t)l * nn + (size_t)pa * n + pb] : 1;
+            double dk[3], dkd[3];
+            fw_real kk, kd;
+            if ((st = fw__kc_partials(c.d.act, S[(size_t)pa * n + pa], S[(size_t)pb * n + pb], S[(size_t)pa * n + pb], pa == pb, dk, dkd)) != FW_OK ||
+                (st = fw_act_kernel(c.d.act, S[(size_t)pa * n + pa], S[(size_t)pb * n + pb], S[(size_t)pa * n + pb], &kk, &kd)) != FW_OK)
+                FW__KC_FAIL(st, "kx", "a two-point average failed (kx must be symmetric positive semidefinite)");
+            for (i = 0; i < 3; ++i) {
+                c.cf[((size_t)(l - 1) * m + p) * 3 + i] = dk[i];
+                c.cc[((size_t)(l - 1) * m + p) * 3 + i] = up * dkd[i];
+            }
+            c.cb[(size_t)(l - 1) * m + p] = kd;
+        }
+    }
+    /* single-site sampling: kappa's sums per (replicate, layer) */
+    memset(c.s1, 0, sizeof(double) * (size_t)m2 * L * c.R);
+    memset(c.s2, 0, sizeof(double) * (size_t)m2 * m2 * L * c.R);
+    for (l = 1; l <= L; ++l) {
+        if ((st = fw__kc_sqrt(&c, c.phi + (size_t)(l - 1) * nn, c.sqh)) != FW_OK) return st;
+        if (l < L && (st = fw__kc_sqrt(&c, c.g + (size_t)l * nn, c.sqz)) != FW_OK) return st;
+        for (r = 0; r < c.R; ++r) {
+            fw_rng rng;
+            double *s1 = c.s1 + ((size_t)r * L + (l - 1)) * m2, *s2 = c.s2 + ((size_t)r * L + (l - 1)) * (size_t)m2 * m2;
+            fw_rng_init(&rng, c.d.seed, (uint64_t)(l - 1) * (uint64_t)c.R + (uint64_t)r);
+            for (smp = 0; smp < c.M / c.R; ++smp) {
+                for (i = 0; i < n; ++i) c.e[i] = fw_rng_normal(&rng);
+                for (i = 0; i < n; ++i) {
+                    double acc = 0;
+                    for (j = 0; j < n; ++j) acc += (double)c.sqh[(size_t)i * n + j] * c.e[j];
+                    c.h[i] = (fw_real)acc;
+                }
+                if (l < L) {
+                    for (i = 0; i < n; ++i) c.e[i] = fw_rng_normal(&rng);
+                    for (i = 0; i < n; ++i) {
+                        double acc = 0;
+                        for (j = 0; j < n; ++j) acc += (double)c.sqz[(size_t)i * n + j] * c.e[j];
+                        c.z[i] = (fw_real)acc;
+                    }
+                } else {
+                    const fw_real w = fw_rng_normal(&rng);
+                    for (i = 0; i < n; ++i) c.z[i] = w;
+                }
+                for (i = 0; i < n; ++i) {   /* h <- phi(h), z <- g = phi'(h) z */
+                    const fw_real hv = c.h[i];
+                    c.h[i] = fw_act(c.d.act, hv);
+                    c.z[i] *= fw_act_d1(c.d.act, hv);
+                }
+                for (p = 0; p < m; ++p) {
+                    c.o[p] = (double)c.h[c.pa[p]] * c.h[c.pb[p]];
+                    c.o[m + p] = (double)c.z[c.pa[p]] * c.z[c.pb[p]];
+                }
+                for (i = 0; i < m2; ++i) {
+                    const double oi = c.o[i];
+                    double *row = s2 + (size_t)i * m2;
+                    s1[i] += oi;
+                    for (j = i; j < m2; ++j) row[j] += oi * c.o[j];
+                }
+            }
+        }
+    }
+    for (r = 0; r < c.R; ++r) fw__kc_cov(&c, r, r + 1, c.rv + (size_t)r * nv, c.rv + (size_t)r * nv + 2 * L * m);
+    fw__kc_cov(&c, 0, c.R, c.rv + (size_t)c.R * nv, c.rv + (size_t)c.R * nv + 2 * L * m);   /* pooled, last: Q stays */
+    for (i = 0; i < nv; ++i) {
+        const double v = c.rv[(size_t)c.R * nv + i];
+        double sd = 0;
+        for (r = 0; r < c.R; ++r) { const double dv = c.rv[(size_t)r * nv + i] - v; sd += dv * dv; }
+        sd = sqrt(sd / (c.R - 1) / c.R);
+        if (!fw__finite((fw_real)v) || !fw__finite((fw_real)sd)) FW__KC_FAIL(FW_ERR_NONFINITE, "fw_kcov_init", "a variance overflowed");
+        for (p = i % m, l = i / m, a = 0; a < 1; ++a) {
+            const size_t e1 = (size_t)c.pa[p] * n + c.pb[p], e2 = (size_t)c.pb[p] * n + c.pa[p];
+            fw_real *dst = l < L ? out->phi_var : l < 2 * L ? out->g_var : out->ntk_var;
+            fw_real *dse = l < L ? out->phi_var_se : l < 2 * L ? out->g_var_se : out->ntk_var_se;
+            const size_t off = (size_t)(l < L ? l : l < 2 * L ? l - L : 0) * nn;
+            if (dst != NULL) dst[off + e1] = dst[off + e2] = (fw_real)v;
+            if (dse != NULL) dse[off + e1] = dse[off + e2] = (fw_real)sd;
+        }
+    }
+    if (out->ntk_cov != NULL) {   /* Cov(K_p, K_p') from the pooled Cov q */
+        const int nq = 2 * L * m;
+        for (p = 0; p < m; ++p)
+            for (j = 0; j < m; ++j) {
+                double acc = 0;
+                int l1, l2;
+                const size_t e = (size_t)c.pa[p] * n + c.pb[p], f = (size_t)c.pa[j] * n + c.pb[j];
+                for (l1 = 0; l1 < 2 * L; ++l1) {
+                    const int a1 = l1 % L + 1;
+                    const double w1 = l1 < L ? (a1 < L ? (double)c.g[(size_t)a1 * nn + e] : 1) : (double)c.phi[(size_t)(a1 - 1) * nn + e];
+                    for (l2 = 0; l2 < 2 * L; ++l2) {
+                        const int a2 = l2 % L + 1;
+                        const double w2 = l2 < L ? (a2 < L ? (double)c.g[(size_t)a2 * nn + f] : 1) : (double)c.phi[(size_t)(a2 - 1) * nn + f];
+                        acc += w1 * w2 * c.Q[(size_t)(l1 * m + p) * nq + (size_t)(l2 * m + j)];
+                    }
+                }
+                {
+                    const int ea[2] = {c.pa[p], c.pb[p]}, eb[2] = {c.pa[j], c.pb[j]};
+                    int u, v2;
+                    for (u = 0; u < 2; ++u)
+                        for (v2 = 0; v2 < 2; ++v2)
+                            out->ntk_cov[((size_t)ea[u] * n + ea[1 - u]) * nn + (size_t)eb[v2] * n + eb[1 - v2]] = (fw_real)acc;
+                }
+            }
+    }
+    if (out->f0_cov != NULL) {
+        const double sc = 1 / ((double)c.gam * c.gam * c.d.width);
+        for (i = 0; i < (int)nn; ++i) out->f0_cov[i] = (fw_real)(sc * c.phi[(size_t)L * nn + i]);
+    }
+    return FW_OK;
+}
+
+FW_API fw_status fw_kcov_init(const fw_kcov_desc *desc, int n, const fw_real *kx, int ldk,
+                              const fw_kcov_out *out, const fw_allocator *alloc)
+{
+    size_t bytes = 0;
+    void *ws;
+    fw_status st = fw_kcov_workspace_size(desc, n, &bytes);
+    if ((st = fw__ws_take(alloc, st, bytes, &ws)) != FW_OK) return st;
+    st = fw_kcov_init_ws(desc, n, kx, ldk, out, ws, bytes);
+    fw__free(alloc, ws);
+    return st;
 }
 
 // ==== online learning implementation ============================================================
