@@ -9,6 +9,7 @@ out=$tmp
 if "$bin" --quick --out "$out" >"$out/log" 2>&1; then ok; else bad "demo --quick exited non-zero: $(tail -n 3 "$out/log")"; fi
 if [ -s "$out/report.html" ] && grep -q '<img src="fig1.svg"' "$out/report.html" && grep -q '<img src="fig2.svg"' "$out/report.html" &&
    grep -q '<img src="fig3.svg"' "$out/report.html" && grep -q '<img src="fig4.svg"' "$out/report.html" &&
+   grep -q '<img src="fig5.svg"' "$out/report.html" &&
    grep -q '<img src="fig6.svg"' "$out/report.html" && grep -q '<img src="fig7.svg"' "$out/report.html" &&
    grep -q '<img src="fig8.svg"' "$out/report.html" && grep -q '<img src="fig9.svg"' "$out/report.html" &&
    grep -q '<img src="fig10.svg"' "$out/report.html"; then
@@ -16,7 +17,7 @@ if [ -s "$out/report.html" ] && grep -q '<img src="fig1.svg"' "$out/report.html"
 else
     bad "report.html with every figure"
 fi
-if [ "$(grep -c '^figure [0-9]* done' "$out/log")" -eq 9 ] && grep -q '^report: ' "$out/log"; then ok; else bad "one progress line per figure"; fi
+if [ "$(grep -c '^figure [0-9]* done' "$out/log")" -eq 10 ] && grep -q '^report: ' "$out/log"; then ok; else bad "one progress line per figure"; fi
 
 # figure file, then the series it must hold
 check_svg() {
@@ -32,6 +33,7 @@ check_svg fig1.svg "theory" "naive Var psi" "simulation N = 64" "simulation N = 
 check_svg fig2.svg "theory" "simulation N = 256"
 check_svg fig3.svg "theory b" "simulation N = 64" "simulation N = 128"
 check_svg fig4.svg "infinite width (DMFT)" "theory N = 64" "simulation N = 64" "theory c(t)" "simulation N = 256"
+check_svg fig5.svg "theory Phi(l)_11" "simulation Phi(l)_11" "theory G(l)_11" "simulation G(l)_11"
 check_svg fig6.svg "proportional limit" "theory nu = 0.5" "simulation nu = 0.5" "theory nu = 4" "simulation nu = 4"
 check_svg fig7.svg "theory" "theory (lazy limit)" "simulation nu = 0.5" "simulation nu = 2"
 check_svg fig8.svg "theory L = 2" "theory L = 32" "theory L = infinity" "simulation L = 2" "simulation L = 32"
