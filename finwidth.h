@@ -4274,6 +4274,19 @@ static fw_status fw__kc_sqrt(fw__kc *c, const fw_real *S, fw_real *out)
     return FW_OK;
 }
 
+/* out = sq e, e ~ N(0, I_n): one Gaussian vector with covariance sq sq^T. */
+static void fw__kc_draw(fw__kc *c, const fw_real *sq, fw_rng *rng, fw_real *out)
+{
+    const int n = c->n;
+    int i, j;
+    for (i = 0; i < n; ++i) c->e[i] = fw_rng_normal(rng);
+    for (i = 0; i < n; ++i) {
+        double acc = 0;
+        for (j = 0; j < n; ++j) acc += (double)sq[(size_t)i * n + j] * c->e[j];
+        out[i] = (fw_real)acc;
+    }
+}
+
 /* x <- (I - M)^(-1) x over q = (Phi(1..L), G(1..L)), each a block of m pairs. */
 static void fw__kc_prop(const fw__kc *c, double *x)
 {
@@ -4299,6 +4312,30 @@ static void fw__kc_prop(const fw__kc *c, double *x)
                           C[3 * p + 2] * prev[p];
         }
     }
+}
+
+/* The weight of block b (0..2L-1: Phi(1..L), then G(1..L)) at entry e in dK = sum_l
+   (Phi(l-1) o dG(l) + G(l+1) o dPhi(l)), G(L+1) = 1. */
+static double fw__kc_weight(const fw__kc *c, int blk, size_t e)
+{
+    const int L = c->L, l = blk % L + 1;
+    const size_t nn = (size_t)c->n * c->n;
+    if (blk < L) return l < L ? (double)c->g[(size_t)l * nn + e] : 1;
+    return (double)c->phi[(size_t)(l - 1) * nn + e];
+}
+
+/* Cov(K_p, K_j) of the NTK entries at pairs p and j from Q = Cov q. */
+static double fw__kc_ntk_cov(const fw__kc *c, int p, int j)
+{
+    const int m = c->m, nq = 2 * c->L * m;
+    const size_t e = (size_t)c->pa[p] * c->n + c->pb[p], f = (size_t)c->pa[j] * c->n + c->pb[j];
+    double acc = 0;
+    int b1, b2;
+    for (b1 = 0; b1 < 2 * c->L; ++b1) {
+        const double w1 = fw__kc_weight(c, b1, e);
+        for (b2 = 0; b2 < 2 * c->L; ++b2) acc += w1 * fw__kc_weight(c, b2, f) * c->Q[(size_t)(b1 * m + p) * nq + (size_t)(b2 * m + j)];
+    }
+    return acc;
 }
 
 /* Q = (1/N) Pi Kb Pi^T from the sums of replicates r0..r1-1; then the variances of Phi, G (per
@@ -4337,19 +4374,7 @@ static void fw__kc_cov(fw__kc *c, int r0, int r1, double *vq, double *vk)
     }
     /* Q[i][j] now holds (Pi (Pi Kb)^T)[j][i] = Cov(q_j, q_i): symmetric */
     for (i = 0; i < nq; ++i) vq[i] = c->Q[(size_t)i * nq + i];
-    for (p = 0; p < m; ++p) {   /* dK_p = sum_l Phi(l-1)_p dG(l)_p + G(l+1)_p dPhi(l)_p */
-        const size_t e = (size_t)c->pa[p] * c->n + c->pb[p], nn = (size_t)c->n * c->n;
-        double acc = 0;
-        int l1, l2;
-        for (l1 = 0; l1 < 2 * L; ++l1)
-            for (l2 = 0; l2 < 2 * L; ++l2) {
-                const int a1 = l1 % L + 1, a2 = l2 % L + 1;   /* layer */
-                const double w1 = l1 < L ? (a1 < L ? (double)c->g[(size_t)a1 * nn + e] : 1) : (double)c->phi[(size_t)(a1 - 1) * nn + e];
-                const double w2 = l2 < L ? (a2 < L ? (double)c->g[(size_t)a2 * nn + e] : 1) : (double)c->phi[(size_t)(a2 - 1) * nn + e];
-                acc += w1 * w2 * c->Q[(size_t)(l1 * m + p) * nq + (size_t)(l2 * m + p)];
-            }
-        vk[p] = acc;
-    }
+    for (p = 0; p < m; ++p) vk[p] = fw__kc_ntk_cov(c, p, p);
 }
 FW_API fw_status fw_kcov_init_ws(const fw_kcov_desc *desc, int n, const fw_real *kx, int ldk,
                                  const fw_kcov_out *out, void *ws, size_t ws_bytes)
@@ -4399,19 +4424,9 @@ FW_API fw_status fw_kcov_init_ws(const fw_kcov_desc *desc, int n, const fw_real 
             double *s1 = c.s1 + ((size_t)r * L + (l - 1)) * m2, *s2 = c.s2 + ((size_t)r * L + (l - 1)) * (size_t)m2 * m2;
             fw_rng_init(&rng, c.d.seed, (uint64_t)(l - 1) * (uint64_t)c.R + (uint64_t)r);
             for (smp = 0; smp < c.M / c.R; ++smp) {
-                for (i = 0; i < n; ++i) c.e[i] = fw_rng_normal(&rng);
-                for (i = 0; i < n; ++i) {
-                    double acc = 0;
-                    for (j = 0; j < n; ++j) acc += (double)c.sqh[(size_t)i * n + j] * c.e[j];
-                    c.h[i] = (fw_real)acc;
-                }
+                fw__kc_draw(&c, c.sqh, &rng, c.h);
                 if (l < L) {
-                    for (i = 0; i < n; ++i) c.e[i] = fw_rng_normal(&rng);
-                    for (i = 0; i < n; ++i) {
-                        double acc = 0;
-                        for (j = 0; j < n; ++j) acc += (double)c.sqz[(size_t)i * n + j] * c.e[j];
-                        c.z[i] = (fw_real)acc;
-                    }
+                    fw__kc_draw(&c, c.sqz, &rng, c.z);
                 } else {
                     const fw_real w = fw_rng_normal(&rng);
                     for (i = 0; i < n; ++i) c.z[i] = w;
@@ -4442,7 +4457,8 @@ FW_API fw_status fw_kcov_init_ws(const fw_kcov_desc *desc, int n, const fw_real 
         for (r = 0; r < c.R; ++r) { const double dv = c.rv[(size_t)r * nv + i] - v; sd += dv * dv; }
         sd = sqrt(sd / (c.R - 1) / c.R);
         if (!fw__finite((fw_real)v) || !fw__finite((fw_real)sd)) FW__KC_FAIL(FW_ERR_NONFINITE, "fw_kcov_init", "a variance overflowed");
-        for (p = i % m, l = i / m, a = 0; a < 1; ++a) {
+        p = i % m; l = i / m;
+        {
             const size_t e1 = (size_t)c.pa[p] * n + c.pb[p], e2 = (size_t)c.pb[p] * n + c.pa[p];
             fw_real *dst = l < L ? out->phi_var : l < 2 * L ? out->g_var : out->ntk_var;
             fw_real *dse = l < L ? out->phi_var_se : l < 2 * L ? out->g_var_se : out->ntk_var_se;
@@ -4451,22 +4467,10 @@ FW_API fw_status fw_kcov_init_ws(const fw_kcov_desc *desc, int n, const fw_real 
             if (dse != NULL) dse[off + e1] = dse[off + e2] = (fw_real)sd;
         }
     }
-    if (out->ntk_cov != NULL) {   /* Cov(K_p, K_p') from the pooled Cov q */
-        const int nq = 2 * L * m;
+    if (out->ntk_cov != NULL)   /* Cov(K_p, K_p') from the pooled Cov q */
         for (p = 0; p < m; ++p)
             for (j = 0; j < m; ++j) {
-                double acc = 0;
-                int l1, l2;
-                const size_t e = (size_t)c.pa[p] * n + c.pb[p], f = (size_t)c.pa[j] * n + c.pb[j];
-                for (l1 = 0; l1 < 2 * L; ++l1) {
-                    const int a1 = l1 % L + 1;
-                    const double w1 = l1 < L ? (a1 < L ? (double)c.g[(size_t)a1 * nn + e] : 1) : (double)c.phi[(size_t)(a1 - 1) * nn + e];
-                    for (l2 = 0; l2 < 2 * L; ++l2) {
-                        const int a2 = l2 % L + 1;
-                        const double w2 = l2 < L ? (a2 < L ? (double)c.g[(size_t)a2 * nn + f] : 1) : (double)c.phi[(size_t)(a2 - 1) * nn + f];
-                        acc += w1 * w2 * c.Q[(size_t)(l1 * m + p) * nq + (size_t)(l2 * m + j)];
-                    }
-                }
+                const double acc = fw__kc_ntk_cov(&c, p, j);
                 {
                     const int ea[2] = {c.pa[p], c.pb[p]}, eb[2] = {c.pa[j], c.pb[j]};
                     int u, v2;
@@ -4475,7 +4479,6 @@ FW_API fw_status fw_kcov_init_ws(const fw_kcov_desc *desc, int n, const fw_real 
                             out->ntk_cov[((size_t)ea[u] * n + ea[1 - u]) * nn + (size_t)eb[v2] * n + eb[1 - v2]] = (fw_real)acc;
                 }
             }
-    }
     if (out->f0_cov != NULL) {
         const double sc = 1 / ((double)c.gam * c.gam * c.d.width);
         for (i = 0; i < (int)nn; ++i) out->f0_cov[i] = (fw_real)(sc * c.phi[(size_t)L * nn + i]);
