@@ -680,6 +680,46 @@ FW_API fw_status fw_kcov_init_ws(const fw_kcov_desc *desc, int n, const fw_real 
 FW_API fw_status fw_kcov_init(const fw_kcov_desc *desc, int n, const fw_real *kx, int ldk,
                               const fw_kcov_out *out, const fw_allocator *alloc);
 
+// ==== deep linear networks on a finite data set: fluctuations over training =======================
+
+/* The leading-order (1/N) fluctuations, over random initializations, of a width-N deep linear
+   network (phi = identity, L hidden layers, the model of science.md section 1) trained by
+   full-batch GD on P training points: its predictions, its kernels Phi(l)(t, t) and G(l)(t, t)
+   layer by layer and its NTK, at every step t = 0..T (docs/fluct.md section 11). Every
+   single-site average of a linear net is Gaussian, so everything is exact linear algebra, no
+   sampling: the discrete-time DMFT (order parameters q: the two-time kernels Phi(l), G(l), the
+   responses A(l), B(l) and f), its Jacobian D = dF/dq by exact tangents, and
+       Cov(q) = (1/N) (I - D)^-1 (kappa + X + Y + Z) (I - D)^-T,
+   kappa: each layer's single-site covariance (its neurons are i.i.d. given q); X: the pairing of
+   two adjacent layers' neurons through their shared initial weight W(l)_ij(0); Y, Z: the
+   pairing of two neurons of one layer through a neuron of the next (previous) layer. Without X,
+   Y, Z the variances of trained nets are wrong by large factors (docs). Cost: q has dim ~
+   L (T+1)^2 (n^2 + 3 P^2 + 2 n P) / 2 entries; memory ~ 2 dim^2 reals, time O(dim^3);
+   dim <= 3000. The first-order theory needs 1/(gamma0^2 N) small against the squared targets. */
+typedef struct fw_dlfluct_desc {
+    int depth;          /* L >= 1 hidden layers (0 means 1) */
+    int width;          /* N >= 1: the variances are those of a width-N net */
+    fw_real gamma0;     /* > 0 (0 means 1) */
+    int ntk;            /* nonzero: NTK parameterization, gamma0 = 1/sqrt(N) */
+    fw_real lr;         /* eta > 0 */
+    int steps;          /* T >= 0 GD steps; every step t = 0..T is reported */
+    fw_log log;
+} fw_dlfluct_desc;
+
+/* Outputs: caller arrays, each may be NULL; row-major; n = P + Q points, training first. */
+typedef struct fw_dlfluct_out {
+    fw_real *f, *f_var;       /* (T+1) x n: infinite-width predictions; Var f at width N */
+    fw_real *phi, *phi_var;   /* L x (T+1) x n x n: Phi(l)(t, t), l = 1..L; Var of each entry */
+    fw_real *g, *g_var;       /* L x (T+1) x P x P: G(l)(t, t) on the training points */
+    fw_real *ntk, *ntk_var;   /* (T+1) x P x P: the NTK on the training points */
+} fw_dlfluct_out;
+
+FW_API fw_status fw_dlfluct_workspace_size(const fw_dlfluct_desc *desc, const fw_data *data, size_t *bytes);
+FW_API fw_status fw_dlfluct_run_ws(const fw_dlfluct_desc *desc, const fw_data *data,
+                                   const fw_dlfluct_out *out, void *ws, size_t ws_bytes);
+FW_API fw_status fw_dlfluct_run(const fw_dlfluct_desc *desc, const fw_data *data,
+                                const fw_dlfluct_out *out, const fw_allocator *alloc);
+
 // ==== online learning: width-N SGD on fresh batches ===============================================
 
 /* A two-layer net trained by online SGD: at step t a fresh batch of B points x_tb (rows
@@ -4494,6 +4534,648 @@ FW_API fw_status fw_kcov_init(const fw_kcov_desc *desc, int n, const fw_real *kx
     fw_status st = fw_kcov_workspace_size(desc, n, &bytes);
     if ((st = fw__ws_take(alloc, st, bytes, &ws)) != FW_OK) return st;
     st = fw_kcov_init_ws(desc, n, kx, ldk, out, ws, bytes);
+    fw__free(alloc, ws);
+    return st;
+}
+
+// ==== deep linear networks on a finite data set: fluctuations implementation =====================
+
+/* docs/fluct.md section 11. A layer's state x = (h(t, a) for t <= T, a < n; z(t, mu) for mu < P)
+   solves x = S + K x with the Gaussian sources S = (u, r) (u ~ N(0, Phi(l-1)), r ~ N(0, G(l+1)))
+   and K built from q (docs/dmft.md section 1-2 with phi = identity), so x = M S, M = (I - K)^-1,
+   and every average is a quadratic form in M. The full order-parameter vector q (offsets oPhi,
+   oG, oA, oB, of below) holds complete matrices; the packed vector (dimp entries) keeps one copy
+   of each symmetric pair and only the causal entries of A (s < t) and B (s <= t). */
+typedef struct fw__dlf {
+    fw_dlfluct_desc d;
+    const fw_data *data;
+    int L, T1, n, P, nh, nz, nx, dimp, nout;
+    size_t oPhi, oG, oA, oB, of, dimf;
+    fw_real gam, eg;
+    int *p1, *p2, *fpk;            /* packed -> full offsets (p2 = p1 unless a symmetric pair); full -> packed (-1) */
+    int *ol, *op, *oq;             /* per packed entry: layer of its observable (0: none), x indices */
+    fw_real *oc;                   /* its coefficient */
+    int *piv;
+    fw_real *kx, *q, *q2, *dq, *dq2;
+    fw_real *M, *C, *Pu, *Pr;      /* per layer: nx^2, nx^2, nx nh, nx nz */
+    fw_real *K, *dK, *dM, *tmp, *E, *cu, *cr;
+    fw_real *D, *Ce, *W, *U;       /* dimp^2, dimp^2, dimp nout, dimp nout */
+    fw_real *R, *S, *Qa, *Qb, *X;  /* noise scratch: nobs x nz nh (two), nobs x max(nz, nh)^2 (two), nobs^2 */
+    int *ix;                       /* 2 nobs: the packed indices of two layers' observables */
+    int nobs;                      /* largest number of observables of one layer */
+} fw__dlf;
+
+#define FW__DLF_FAIL(st, field, text) do { fw__report(&desc->log, st, field, text); return st; } while (0)
+
+static fw_status fw__dlf_setup(const fw_dlfluct_desc *desc, const fw_data *data, fw__dlf *c, fw_arena *ar)
+{
+    size_t nx2, sz;
+    int l, nobs_h, nobs_z;
+    if (desc == NULL || data == NULL) return FW_ERR_NULL;
+    memset(c, 0, sizeof *c);
+    c->d = *desc;
+    c->data = data;
+    if (c->d.depth == 0) c->d.depth = 1;
+    if (c->d.gamma0 == 0) c->d.gamma0 = 1;
+    if (c->d.depth < 1 || c->d.width < 1 || c->d.steps < 0)
+        FW__DLF_FAIL(FW_ERR_SIZE, "fw_dlfluct_desc", "needs depth >= 1, width >= 1, steps >= 0");
+    if (!fw__finite(c->d.gamma0) || c->d.gamma0 < 0) FW__DLF_FAIL(FW_ERR_ARG, "fw_dlfluct_desc.gamma0", "must be finite and > 0 (0 means 1)");
+    if (!fw__finite(c->d.lr) || c->d.lr <= 0) FW__DLF_FAIL(FW_ERR_ARG, "fw_dlfluct_desc.lr", "must be finite and > 0");
+    if (data->P < 1 || data->Q < 0 || data->D < 1) FW__DLF_FAIL(FW_ERR_SIZE, "fw_data", "needs P >= 1, Q >= 0, D >= 1");
+    c->L = c->d.depth; c->T1 = c->d.steps + 1; c->n = data->P + data->Q; c->P = data->P;
+    if (c->T1 > 256 || c->n > 256 || (double)c->T1 * (c->n + c->P) > 256)
+        FW__DLF_FAIL(FW_ERR_SIZE, "fw_dlfluct_desc", "(steps + 1) (P + Q + P) must be <= 256");
+    c->nh = c->T1 * c->n; c->nz = c->T1 * c->P; c->nx = c->nh + c->nz;
+    c->gam = c->d.ntk ? (fw_real)(1 / sqrt((double)c->d.width)) : c->d.gamma0;
+    c->eg = c->d.lr * c->gam;
+    c->oPhi = 0;
+    c->oG = c->oPhi + (size_t)c->L * c->nh * c->nh;
+    c->oA = c->oG + (size_t)c->L * c->nz * c->nz;
+    c->oB = c->oA + (size_t)(c->L - 1) * c->nh * c->nz;
+    c->of = c->oB + (size_t)(c->L - 1) * c->nz * c->nz;
+    c->dimf = c->of + (size_t)c->T1 * c->n;
+    /* packed size: symmetric kernels, causal responses, f */
+    nobs_h = c->nh * (c->nh + 1) / 2; nobs_z = c->nz * (c->nz + 1) / 2;
+    {
+        const double pairs_lt = (double)c->T1 * (c->T1 - 1) / 2, pairs_le = (double)c->T1 * (c->T1 + 1) / 2;
+        const double dimp = c->L * (double)(nobs_h + nobs_z) + (c->L - 1) * (pairs_lt * c->n * c->P + pairs_le * c->P * c->P) + (double)c->T1 * c->n;
+        if (dimp > 3000) FW__DLF_FAIL(FW_ERR_SIZE, "fw_dlfluct_desc", "too many order parameters (about L (T+1)^2 (n^2 + 3 P^2 + 2 n P) / 2 > 3000): fewer steps or points");
+        c->dimp = (int)dimp;
+    }
+    c->nobs = nobs_h + nobs_z + c->T1 * c->n;
+    c->nout = c->T1 * c->n + c->L * c->T1 * c->n * (c->n + 1) / 2 + (c->L + 1) * c->T1 * c->P * (c->P + 1) / 2;
+    nx2 = (size_t)c->nx * c->nx;
+    sz = (size_t)c->dimp;
+    c->p1 = (int *)fw_arena_push(ar, sizeof(int) * sz);
+    c->p2 = (int *)fw_arena_push(ar, sizeof(int) * sz);
+    c->ol = (int *)fw_arena_push(ar, sizeof(int) * sz);
+    c->op = (int *)fw_arena_push(ar, sizeof(int) * sz);
+    c->oq = (int *)fw_arena_push(ar, sizeof(int) * sz);
+    c->fpk = (int *)fw_arena_push(ar, sizeof(int) * c->dimf);
+    c->piv = (int *)fw_arena_push(ar, sizeof(int) * (sz > (size_t)c->nx ? sz : (size_t)c->nx));
+    c->oc = FW__PUSH(ar, sz);
+    c->kx = FW__PUSH(ar, (size_t)c->n * c->n);
+    c->q = FW__PUSH(ar, c->dimf);
+    c->q2 = FW__PUSH(ar, c->dimf);
+    c->dq = FW__PUSH(ar, c->dimf);
+    c->dq2 = FW__PUSH(ar, c->dimf);
+    c->M = FW__PUSH(ar, nx2 * c->L);
+    c->C = FW__PUSH(ar, nx2 * c->L);
+    c->Pu = FW__PUSH(ar, (size_t)c->nx * c->nh * c->L);
+    c->Pr = FW__PUSH(ar, (size_t)c->nx * c->nz * c->L);
+    c->K = FW__PUSH(ar, nx2);
+    c->dK = FW__PUSH(ar, nx2);
+    c->dM = FW__PUSH(ar, nx2);
+    c->tmp = FW__PUSH(ar, nx2);
+    c->E = FW__PUSH(ar, nx2);
+    c->cu = FW__PUSH(ar, (size_t)c->nh * c->nh);
+    c->cr = FW__PUSH(ar, (size_t)c->nz * c->nz);
+    c->D = FW__PUSH(ar, sz * sz);
+    c->Ce = FW__PUSH(ar, sz * sz);
+    c->W = FW__PUSH(ar, sz * (size_t)c->nout);
+    c->U = FW__PUSH(ar, sz * (size_t)c->nout);
+    c->R = FW__PUSH(ar, (size_t)c->nobs * c->nz * c->nh);
+    c->S = FW__PUSH(ar, (size_t)c->nobs * c->nz * c->nh);
+    l = c->nz > c->nh ? c->nz : c->nh;
+    c->Qa = FW__PUSH(ar, (size_t)c->nobs * l * l);
+    c->Qb = FW__PUSH(ar, (size_t)c->nobs * l * l);
+    c->X = FW__PUSH(ar, (size_t)c->nobs * c->nobs);
+    c->ix = (int *)fw_arena_push(ar, sizeof(int) * 2 * (size_t)c->nobs);
+    return FW_OK;
+}
+
+/* The packed layout and each packed entry's observable (o = coef x_p x_q over the layer's state). */
+static void fw__dlf_index(fw__dlf *c)
+{
+    const int nh = c->nh, nz = c->nz, n = c->n, P = c->P;
+    int l, i, j, t, s, a, b, k = 0;
+    size_t e;
+    for (e = 0; e < c->dimf; ++e) c->fpk[e] = -1;
+#define FW__DLF_PUT(off1, off2, lay, pp, qq, cf) do { \
+        c->p1[k] = (int)(off1); c->p2[k] = (int)(off2); c->ol[k] = (lay); c->op[k] = (pp); c->oq[k] = (qq); \
+        c->oc[k] = (cf); c->fpk[off1] = k; c->fpk[off2] = k; ++k; } while (0)
+    for (l = 1; l <= c->L; ++l) {
+        const size_t o = c->oPhi + (size_t)(l - 1) * nh * nh, g = c->oG + (size_t)(l - 1) * nz * nz;
+        for (i = 0; i < nh; ++i)
+            for (j = i; j < nh; ++j) FW__DLF_PUT(o + (size_t)i * nh + j, o + (size_t)j * nh + i, l, i, j, 1);
+        for (i = 0; i < nz; ++i)
+            for (j = i; j < nz; ++j) FW__DLF_PUT(g + (size_t)i * nz + j, g + (size_t)j * nz + i, l, nh + i, nh + j, 1);
+    }
+    for (l = 1; l < c->L; ++l) {
+        const size_t oa = c->oA + (size_t)(l - 1) * nh * nz, ob = c->oB + (size_t)(l - 1) * nz * nz;
+        for (t = 0; t < c->T1; ++t)
+            for (s = 0; s < t; ++s)
+                for (a = 0; a < n; ++a)
+                    for (b = 0; b < P; ++b) {
+                        const size_t off = oa + (size_t)(t * n + a) * nz + s * P + b;
+                        FW__DLF_PUT(off, off, 0, 0, 0, 0);
+                    }
+        for (t = 0; t < c->T1; ++t)
+            for (s = 0; s <= t; ++s)
+                for (a = 0; a < P; ++a)
+                    for (b = 0; b < P; ++b) {
+                        const size_t off = ob + (size_t)(t * P + a) * nz + s * P + b;
+                        FW__DLF_PUT(off, off, 0, 0, 0, 0);
+                    }
+    }
+    for (t = 0; t < c->T1; ++t)
+        for (a = 0; a < n; ++a) FW__DLF_PUT(c->of + (size_t)t * n + a, c->of + (size_t)t * n + a, c->L, nh + t * P, t * n + a, 1 / c->gam);
+#undef FW__DLF_PUT
+}
+
+/* K and the source covariances of layer l at q (dq == NULL), or their derivatives along dq
+   (K is bilinear in (Delta, kernels): the product rule). docs/dmft.md section 1-2:
+     h(t, nu) += sum_{s<t, mu} [A(l-1)(t nu, s mu) + eta gamma0 Delta_mu(s) Phi(l-1)(s mu, t nu)] z(s, mu)
+     z(t, mu) += sum_{s<=t, nu} B(l)(t mu, s nu) h(s, nu) + sum_{s<t, nu} eta gamma0 Delta_nu(s) G(l+1)(s nu, t mu) h(s, nu)
+   with Phi(0) = Kx at all times, A(0) = 0, G(L+1) = 1 (the readout), B(L) = 0. */
+static void fw__dlf_build(const fw__dlf *c, int l, const fw_real *q, const fw_real *dq, fw_real *K, fw_real *cu, fw_real *cr)
+{
+    const int nh = c->nh, nz = c->nz, nx = c->nx, n = c->n, P = c->P, T1 = c->T1;
+    const fw_real *y = c->data->y, *f = q + c->of, *df = dq != NULL ? dq + c->of : NULL;
+    const fw_real *ph = l > 1 ? q + c->oPhi + (size_t)(l - 2) * nh * nh : NULL;
+    const fw_real *dph = l > 1 && dq != NULL ? dq + c->oPhi + (size_t)(l - 2) * nh * nh : NULL;
+    const fw_real *Ap = l > 1 ? (dq != NULL ? dq : q) + c->oA + (size_t)(l - 2) * nh * nz : NULL;
+    const fw_real *gn = l < c->L ? q + c->oG + (size_t)l * nz * nz : NULL;
+    const fw_real *dgn = l < c->L && dq != NULL ? dq + c->oG + (size_t)l * nz * nz : NULL;
+    const fw_real *Bc = l < c->L ? (dq != NULL ? dq : q) + c->oB + (size_t)(l - 1) * nz * nz : NULL;
+    int t, s, a, b;
+    memset(K, 0, sizeof(fw_real) * (size_t)nx * nx);
+    for (t = 0; t < T1; ++t)
+        for (s = 0; s < t; ++s)
+            for (b = 0; b < P; ++b) {
+                const fw_real del = y[b] - f[s * n + b], ddel = df != NULL ? -df[s * n + b] : 0;
+                for (a = 0; a < n; ++a) {
+                    const fw_real pv = ph != NULL ? ph[(size_t)(s * n + b) * nh + t * n + a] : c->kx[b * n + a];
+                    const fw_real dpv = dph != NULL ? dph[(size_t)(s * n + b) * nh + t * n + a] : 0;
+                    fw_real v = Ap != NULL ? Ap[(size_t)(t * n + a) * nz + s * P + b] : 0;
+                    v += dq != NULL ? c->eg * (ddel * pv + del * dpv) : c->eg * del * pv;
+                    K[(size_t)(t * n + a) * nx + nh + s * P + b] = v;
+                }
+            }
+    for (t = 0; t < T1; ++t)
+        for (s = 0; s <= t; ++s)
+            for (b = 0; b < P; ++b) {
+                const fw_real del = y[b] - f[s * n + b], ddel = df != NULL ? -df[s * n + b] : 0;
+                for (a = 0; a < P; ++a) {
+                    fw_real v = Bc != NULL ? Bc[(size_t)(t * P + a) * nz + s * P + b] : 0;
+                    if (s < t) {
+                        const fw_real gv = gn != NULL ? gn[(size_t)(s * P + b) * nz + t * P + a] : 1;
+                        const fw_real dgv = dgn != NULL ? dgn[(size_t)(s * P + b) * nz + t * P + a] : 0;
+                        v += dq != NULL ? c->eg * (ddel * gv + del * dgv) : c->eg * del * gv;
+                    }
+                    K[(size_t)(nh + t * P + a) * nx + s * n + b] = v;
+                }
+            }
+    if (cu != NULL) {
+        for (t = 0; t < nh; ++t)
+            for (s = 0; s < nh; ++s)
+                cu[(size_t)t * nh + s] = l > 1 ? (dq != NULL ? dph : ph)[(size_t)t * nh + s]
+                                               : (dq != NULL ? 0 : c->kx[(t % n) * n + s % n]);
+    }
+    if (cr != NULL) {
+        for (t = 0; t < nz; ++t)
+            for (s = 0; s < nz; ++s)
+                cr[(size_t)t * nz + s] = l < c->L ? (dq != NULL ? dgn : gn)[(size_t)t * nz + s] : (dq != NULL ? 0 : 1);
+    }
+}
+
+/* Layer l's contributions to q from (M, C), or their tangents from (dM, dC): Phi(l) = C_hh,
+   G(l) = C_zz, A(l) = dh/dr, B(l-1) = dz/du on training columns, f = E[w h(L)] / gamma0. */
+static void fw__dlf_outputs(const fw__dlf *c, int l, const fw_real *M, const fw_real *C, fw_real *q)
+{
+    const int nh = c->nh, nz = c->nz, nx = c->nx, n = c->n, P = c->P, T1 = c->T1;
+    fw_real *ph = q + c->oPhi + (size_t)(l - 1) * nh * nh, *g = q + c->oG + (size_t)(l - 1) * nz * nz;
+    int i, j, t, s, b;
+    for (i = 0; i < nh; ++i)
+        for (j = 0; j < nh; ++j) ph[(size_t)i * nh + j] = C[(size_t)i * nx + j];
+    for (i = 0; i < nz; ++i)
+        for (j = 0; j < nz; ++j) g[(size_t)i * nz + j] = C[(size_t)(nh + i) * nx + nh + j];
+    if (l < c->L) {
+        fw_real *A = q + c->oA + (size_t)(l - 1) * nh * nz;
+        for (i = 0; i < nh; ++i)
+            for (j = 0; j < nz; ++j) A[(size_t)i * nz + j] = M[(size_t)i * nx + nh + j];
+    }
+    if (l > 1) {
+        fw_real *B = q + c->oB + (size_t)(l - 2) * nz * nz;
+        for (i = 0; i < nz; ++i)
+            for (s = 0; s < T1; ++s)
+                for (b = 0; b < P; ++b) B[(size_t)i * nz + s * P + b] = M[(size_t)(nh + i) * nx + s * n + b];
+    }
+    if (l == c->L) {
+        fw_real *f = q + c->of;
+        for (t = 0; t < T1; ++t)
+            for (i = 0; i < n; ++i) f[t * n + i] = C[(size_t)(nh + t * P) * nx + t * n + i] / c->gam;
+    }
+}
+
+/* M = (I - K)^-1 and C = M diag(CovU, CovR) M^T for layer l at c->q (cached for the tangents). */
+static fw_status fw__dlf_solve_layer(fw__dlf *c, int l)
+{
+    const int nh = c->nh, nz = c->nz, nx = c->nx;
+    const size_t nx2 = (size_t)nx * nx;
+    fw_real *M = c->M + (size_t)(l - 1) * nx2, *C = c->C + (size_t)(l - 1) * nx2;
+    fw_real *Pu = c->Pu + (size_t)(l - 1) * nx * nh, *Pr = c->Pr + (size_t)(l - 1) * nx * nz;
+    fw_status st;
+    size_t i;
+    fw__dlf_build(c, l, c->q, NULL, c->K, c->cu, c->cr);
+    for (i = 0; i < nx2; ++i) { c->K[i] = -c->K[i]; M[i] = 0; }
+    for (i = 0; i < (size_t)nx; ++i) { c->K[i * nx + i] += 1; M[i * nx + i] = 1; }
+    if ((st = fw_solve(nx, nx, c->K, nx, c->piv, M, nx)) != FW_OK) return st;
+    if ((st = fw_gemm(FW_NO_TRANS, FW_NO_TRANS, nx, nh, nh, 1, M, nx, c->cu, nh, 0, Pu, nh)) != FW_OK ||
+        (st = fw_gemm(FW_NO_TRANS, FW_NO_TRANS, nx, nz, nz, 1, M + nh, nx, c->cr, nz, 0, Pr, nz)) != FW_OK ||
+        (st = fw_gemm(FW_NO_TRANS, FW_TRANS, nx, nx, nh, 1, Pu, nh, M, nx, 0, C, nx)) != FW_OK ||
+        (st = fw_gemm(FW_NO_TRANS, FW_TRANS, nx, nx, nz, 1, Pr, nz, M + nh, nx, 1, C, nx)) != FW_OK)
+        return st;
+    return FW_OK;
+}
+
+/* The infinite-width solution: q = F(q) by sweeps over the layers. F is causal in time and,
+   at one time, triangular in the layers, so the sweeps end in about (T + 1)(2 L + 1) steps. */
+static fw_status fw__dlf_fixed_point(fw__dlf *c)
+{
+    const int cap = 4 * c->T1 * (c->L + 1) + 20;
+    const double tol = FW__IS_FLOAT ? 1e-6 : 1e-13;
+    int it, l;
+    size_t i;
+    fw_status st;
+    memset(c->q, 0, sizeof(fw_real) * c->dimf);
+    for (l = 1; l <= c->L; ++l) {
+        fw_real *ph = c->q + c->oPhi + (size_t)(l - 1) * c->nh * c->nh, *g = c->q + c->oG + (size_t)(l - 1) * c->nz * c->nz;
+        for (i = 0; i < (size_t)c->nh * c->nh; ++i) ph[i] = c->kx[(i / c->nh % c->n) * c->n + (i % c->nh) % c->n];
+        for (i = 0; i < (size_t)c->nz * c->nz; ++i) g[i] = 1;
+    }
+    for (it = 0; it < cap; ++it) {
+        double diff = 0, big = 1;
+        memcpy(c->q2, c->q, sizeof(fw_real) * c->dimf);
+        for (l = 1; l <= c->L; ++l) {
+            /* I - K is unit triangular in the causal order: a failed solve means overflow */
+            if ((st = fw__dlf_solve_layer(c, l)) != FW_OK) return FW_ERR_DIVERGED;
+            fw__dlf_outputs(c, l, c->M + (size_t)(l - 1) * c->nx * c->nx, c->C + (size_t)(l - 1) * c->nx * c->nx, c->q2);
+        }
+        for (i = 0; i < c->dimf; ++i) {
+            const double dd = fw__abs(c->q2[i] - c->q[i]), a = fw__abs(c->q2[i]);
+            if (!fw__finite(c->q2[i])) return FW_ERR_DIVERGED;
+            if (dd > diff) diff = dd;
+            if (a > big) big = a;
+        }
+        memcpy(c->q, c->q2, sizeof(fw_real) * c->dimf);
+        if (diff <= tol * big) {
+            for (l = 1; l <= c->L; ++l)
+                if (fw__dlf_solve_layer(c, l) != FW_OK) return FW_ERR_DIVERGED;
+            return FW_OK;
+        }
+    }
+    return FW_ERR_NO_CONVERGENCE;
+}
+
+/* Tangent of layer l's outputs along c->dq into c->dq2: dM = M dK M and
+   dC = dMu Pu^T + Pu dMu^T + Mu dCovU Mu^T + (the same with r). */
+static fw_status fw__dlf_tangent(fw__dlf *c, int l, int du, int dr)
+{
+    const int nh = c->nh, nz = c->nz, nx = c->nx;
+    const size_t nx2 = (size_t)nx * nx;
+    const fw_real *M = c->M + (size_t)(l - 1) * nx2, *Pu = c->Pu + (size_t)(l - 1) * nx * nh, *Pr = c->Pr + (size_t)(l - 1) * nx * nz;
+    fw_status st;
+    size_t i, j;
+    fw__dlf_build(c, l, c->q, c->dq, c->dK, du ? c->cu : NULL, dr ? c->cr : NULL);
+    if ((st = fw_gemm(FW_NO_TRANS, FW_NO_TRANS, nx, nx, nx, 1, c->dK, nx, M, nx, 0, c->tmp, nx)) != FW_OK ||
+        (st = fw_gemm(FW_NO_TRANS, FW_NO_TRANS, nx, nx, nx, 1, M, nx, c->tmp, nx, 0, c->dM, nx)) != FW_OK ||
+        (st = fw_gemm(FW_NO_TRANS, FW_TRANS, nx, nx, nh, 1, c->dM, nx, Pu, nh, 0, c->tmp, nx)) != FW_OK ||
+        (st = fw_gemm(FW_NO_TRANS, FW_TRANS, nx, nx, nz, 1, c->dM + nh, nx, Pr, nz, 1, c->tmp, nx)) != FW_OK)
+        return st;
+    for (i = 0; i < (size_t)nx; ++i)
+        for (j = 0; j < (size_t)nx; ++j) c->E[i * nx + j] = c->tmp[i * nx + j] + c->tmp[j * nx + i];
+    if (du) {
+        if ((st = fw_gemm(FW_NO_TRANS, FW_NO_TRANS, nx, nh, nh, 1, M, nx, c->cu, nh, 0, c->tmp, nh)) != FW_OK ||
+            (st = fw_gemm(FW_NO_TRANS, FW_TRANS, nx, nx, nh, 1, c->tmp, nh, M, nx, 1, c->E, nx)) != FW_OK)
+            return st;
+    }
+    if (dr) {
+        if ((st = fw_gemm(FW_NO_TRANS, FW_NO_TRANS, nx, nz, nz, 1, M + nh, nx, c->cr, nz, 0, c->tmp, nz)) != FW_OK ||
+            (st = fw_gemm(FW_NO_TRANS, FW_TRANS, nx, nx, nz, 1, c->tmp, nz, M + nh, nx, 1, c->E, nx)) != FW_OK)
+            return st;
+    }
+    fw__dlf_outputs(c, l, c->dM, c->E, c->dq2);
+    return FW_OK;
+}
+
+/* D = dF/dq over the packed entries, one column per direction, through the layers it feeds:
+   Phi(l) -> layer l+1, G(l) -> layer l-1, A(l) -> layer l+1, B(l) -> layer l, f (training
+   points) -> every layer, and nothing for Phi(L), G(1) and f on test points. */
+static fw_status fw__dlf_jacobian(fw__dlf *c)
+{
+    const size_t dp = (size_t)c->dimp;
+    const size_t eG = c->oG, eA = c->oA, eB = c->oB;
+    int k, l;
+    fw_status st;
+    memset(c->dq, 0, sizeof(fw_real) * c->dimf);
+    for (k = 0; k < c->dimp; ++k) {
+        const size_t o = (size_t)c->p1[k];
+        int lo = 1, hi = 0, du = 0, dr = 0;
+        size_t i;
+        if (o < eG) { l = (int)(o / ((size_t)c->nh * c->nh)) + 1; if (l < c->L) { lo = hi = l + 1; du = 1; } }
+        else if (o < eA) { l = (int)((o - eG) / ((size_t)c->nz * c->nz)) + 1; if (l > 1) { lo = hi = l - 1; dr = 1; } }
+        else if (o < eB) { l = (int)((o - eA) / ((size_t)c->nh * c->nz)) + 1; lo = hi = l + 1; }
+        else if (o < c->of) { l = (int)((o - eB) / ((size_t)c->nz * c->nz)) + 1; lo = hi = l; }
+        else if ((int)((o - c->of) % (size_t)c->n) < c->P) { lo = 1; hi = c->L; }
+        c->dq[c->p1[k]] = 1;
+        c->dq[c->p2[k]] = 1;
+        memset(c->dq2, 0, sizeof(fw_real) * c->dimf);
+        for (l = lo; l <= hi; ++l)
+            if ((st = fw__dlf_tangent(c, l, du, dr)) != FW_OK) return st;
+        c->dq[c->p1[k]] = 0;
+        c->dq[c->p2[k]] = 0;
+        for (i = 0; i < dp; ++i) c->D[i * dp + k] = c->dq2[c->p1[i]];
+    }
+    return FW_OK;
+}
+
+/* The observables of layer l (packed indices first..first+cnt-1 hold them, see fw__dlf_index)
+   and R_o(k, m) = E[d o / d r(k) x_h(m)] (rsrc = 1) or S_o(k, m) = E[d o / d u(m) z(k)] (rsrc =
+   0), laid out o x (k, m) with k < nz, m < nh: the pair sums of docs/fluct.md section 11. */
+static void fw__dlf_pairs(const fw__dlf *c, int l, const int *idx, int cnt, int rsrc, fw_real *out)
+{
+    const int nh = c->nh, nz = c->nz, nx = c->nx;
+    const fw_real *M = c->M + (size_t)(l - 1) * nx * nx, *C = c->C + (size_t)(l - 1) * nx * nx;
+    int e, k, m;
+    for (e = 0; e < cnt; ++e) {
+        const int p = c->op[idx[e]], qq = c->oq[idx[e]];
+        const fw_real cf = c->oc[idx[e]];
+        fw_real *o = out + (size_t)e * nz * nh;
+        for (k = 0; k < nz; ++k)
+            for (m = 0; m < nh; ++m) {
+                fw_real v;
+                if (rsrc)   /* d x / d r(k) = M[., nh + k]; paired with h(m) */
+                    v = M[(size_t)p * nx + nh + k] * C[(size_t)qq * nx + m] + M[(size_t)qq * nx + nh + k] * C[(size_t)p * nx + m];
+                else        /* d x / d u(m) = M[., m]; paired with z(k) */
+                    v = M[(size_t)p * nx + m] * C[(size_t)qq * nx + nh + k] + M[(size_t)qq * nx + m] * C[(size_t)p * nx + nh + k];
+                o[(size_t)k * nh + m] = cf * v;
+            }
+    }
+}
+
+/* Qa[o] = R_o B^T (rsrc) with B(k', m) = the other layer's dz(k')/du(m) (nz x nz), or
+   Qa[o] = S_o^T-contracted with A(m', k) = this side's dh(m')/dr(k) (nh x nh); Qb the
+   transposes; the same-layer pair term is then Qa Qb^T. */
+static fw_status fw__dlf_same(const fw__dlf *c, const fw_real *RS, int cnt, int rsrc, const fw_real *Mo, fw_real *Qa, fw_real *Qb)
+{
+    const int nh = c->nh, nz = c->nz, nx = c->nx, w = rsrc ? nz : nh;
+    int e, i, j;
+    fw_status st;
+    for (e = 0; e < cnt; ++e) {
+        const fw_real *r = RS + (size_t)e * nz * nh;
+        fw_real *qa = Qa + (size_t)e * w * w, *qb = Qb + (size_t)e * w * w;
+        if (rsrc) st = fw_gemm(FW_NO_TRANS, FW_TRANS, nz, nz, nh, 1, r, nh, Mo + (size_t)nh * nx, nx, 0, qa, nz);
+        else      st = fw_gemm(FW_TRANS, FW_TRANS, nh, nh, nz, 1, r, nh, Mo + nh, nx, 0, qa, nh);
+        if (st != FW_OK) return st;
+        for (i = 0; i < w; ++i)
+            for (j = 0; j < w; ++j) qb[(size_t)i * w + j] = qa[(size_t)j * w + i];
+    }
+    return FW_OK;
+}
+
+/* The packed indices of layer l's observables (ol == l), in packed order; returns their count. */
+static int fw__dlf_gather(const fw__dlf *c, int l, int *ix)
+{
+    int i, m = 0;
+    for (i = 0; i < c->dimp; ++i)
+        if (c->ol[i] == l) ix[m++] = i;
+    return m;
+}
+
+/* The cross terms of layer l with every layer l' >= l + 2: a chain of neurons j (layer l),
+   k (l+1), ..., i (l') joined by one weight per hop, each weight paired with itself. R_o of
+   layer l is carried through each layer between, R <- dz/dr^T R dh/du^T (the middle neuron's
+   backward response to its own backward source, and forward response to its forward source),
+   then contracted with S_o' of layer l' like the adjacent X. */
+static fw_status fw__dlf_chains(fw__dlf *c, int l, int *ia, int *ib)
+{
+    const size_t dp = (size_t)c->dimp, km = (size_t)c->nz * c->nh;
+    const int nx = c->nx, nh = c->nh, nz = c->nz, na = fw__dlf_gather(c, l, ia);
+    int lp, e, i, j;
+    fw_status st;
+    fw__dlf_pairs(c, l, ia, na, 1, c->R);
+    for (lp = l + 2; lp <= c->L; ++lp) {
+        const fw_real *Mj = c->M + (size_t)(lp - 2) * nx * nx;   /* the layer just before lp */
+        const int nb = fw__dlf_gather(c, lp, ib);
+        for (e = 0; e < na; ++e) {
+            fw_real *r = c->R + (size_t)e * km;
+            if ((st = fw_gemm(FW_TRANS, FW_NO_TRANS, nz, nh, nz, 1, Mj + (size_t)nh * nx + nh, nx, r, nh, 0, c->Qa, nh)) != FW_OK ||
+                (st = fw_gemm(FW_NO_TRANS, FW_TRANS, nz, nh, nh, 1, c->Qa, nh, Mj, nx, 0, r, nh)) != FW_OK)
+                return st;
+        }
+        fw__dlf_pairs(c, lp, ib, nb, 0, c->S);
+        if ((st = fw_gemm(FW_NO_TRANS, FW_TRANS, na, nb, (int)km, 1, c->R, (int)km, c->S, (int)km, 0, c->X, nb)) != FW_OK) return st;
+        for (i = 0; i < na; ++i)
+            for (j = 0; j < nb; ++j) {
+                const fw_real v = c->X[(size_t)i * nb + j];
+                c->Ce[(size_t)ia[i] * dp + ib[j]] += v;
+                c->Ce[(size_t)ib[j] * dp + ia[i]] += v;
+            }
+    }
+    return FW_OK;
+}
+
+/* Ce = kappa + X + Y + Z over the packed entries (times 1/N later). */
+static fw_status fw__dlf_noise(fw__dlf *c)
+{
+    const size_t dp = (size_t)c->dimp;
+    const int nx = c->nx, nh = c->nh, nz = c->nz;
+    int *ia = c->ix, *ib = c->ix + c->nobs;
+    int l, i, j;
+    fw_status st;
+    memset(c->Ce, 0, sizeof(fw_real) * dp * dp);
+    for (l = 1; l <= c->L; ++l) {   /* kappa: Cov(x_p x_q, x_p' x_q') = C_pp' C_qq' + C_pq' C_qp' */
+        const fw_real *C = c->C + (size_t)(l - 1) * nx * nx;
+        const int na = fw__dlf_gather(c, l, ia);
+        for (i = 0; i < na; ++i) {
+            const int a = ia[i], p = c->op[a], q = c->oq[a];
+            for (j = 0; j < na; ++j) {
+                const int b = ia[j], p2 = c->op[b], q2 = c->oq[b];
+                c->Ce[(size_t)a * dp + b] = c->oc[a] * c->oc[b] *
+                    (C[(size_t)p * nx + p2] * C[(size_t)q * nx + q2] + C[(size_t)p * nx + q2] * C[(size_t)q * nx + p2]);
+            }
+        }
+    }
+    for (l = 1; l < c->L; ++l) {    /* the pair terms of the shared matrix W(l) */
+        const int na = fw__dlf_gather(c, l, ia), nb = fw__dlf_gather(c, l + 1, ib);
+        const size_t km = (size_t)nz * nh;
+        fw__dlf_pairs(c, l, ia, na, 1, c->R);
+        fw__dlf_pairs(c, l + 1, ib, nb, 0, c->S);
+        /* X[o, o'] = sum_{k, m} R_o(k, m) S_o'(k, m) */
+        if ((st = fw_gemm(FW_NO_TRANS, FW_TRANS, na, nb, (int)km, 1, c->R, (int)km, c->S, (int)km, 0, c->X, nb)) != FW_OK) return st;
+        for (i = 0; i < na; ++i)
+            for (j = 0; j < nb; ++j) {
+                const fw_real v = c->X[(size_t)i * nb + j];
+                c->Ce[(size_t)ia[i] * dp + ib[j]] += v;
+                c->Ce[(size_t)ib[j] * dp + ia[i]] += v;
+            }
+        /* Y (layer l, through layer l+1's dz/du) and Z (layer l+1, through layer l's dh/dr) */
+        if ((st = fw__dlf_same(c, c->R, na, 1, c->M + (size_t)l * nx * nx, c->Qa, c->Qb)) != FW_OK ||
+            (st = fw_gemm(FW_NO_TRANS, FW_TRANS, na, na, nz * nz, 1, c->Qa, nz * nz, c->Qb, nz * nz, 0, c->X, na)) != FW_OK)
+            return st;
+        for (i = 0; i < na; ++i)
+            for (j = 0; j < na; ++j) c->Ce[(size_t)ia[i] * dp + ia[j]] += c->X[(size_t)i * na + j];
+        if ((st = fw__dlf_same(c, c->S, nb, 0, c->M + (size_t)(l - 1) * nx * nx, c->Qa, c->Qb)) != FW_OK ||
+            (st = fw_gemm(FW_NO_TRANS, FW_TRANS, nb, nb, nh * nh, 1, c->Qa, nh * nh, c->Qb, nh * nh, 0, c->X, nb)) != FW_OK)
+            return st;
+        for (i = 0; i < nb; ++i)
+            for (j = 0; j < nb; ++j) c->Ce[(size_t)ib[i] * dp + ib[j]] += c->X[(size_t)i * nb + j];
+    }
+    for (l = 1; l + 2 <= c->L; ++l)  /* chains l -> l' through the layers between */
+        if ((st = fw__dlf_chains(c, l, ia, ib)) != FW_OK) return st;
+    return FW_OK;
+}
+
+/* The outputs as linear functionals of the packed q, one column of W each (in the order f,
+   Phi(l)(t, t) for a <= b, G(l)(t, t) for mu <= nu, NTK(t) for mu <= nu). */
+static void fw__dlf_functionals(fw__dlf *c)
+{
+    const int nh = c->nh, nz = c->nz, n = c->n, P = c->P, T1 = c->T1, no = c->nout;
+    int t, a, b, l, o = 0;
+    memset(c->W, 0, sizeof(fw_real) * (size_t)c->dimp * no);
+#define FW__DLF_W(off, v) (c->W[(size_t)c->fpk[off] * no + o] += (v))
+    for (t = 0; t < T1; ++t)
+        for (a = 0; a < n; ++a, ++o) FW__DLF_W(c->of + (size_t)t * n + a, 1);
+    for (l = 1; l <= c->L; ++l)
+        for (t = 0; t < T1; ++t)
+            for (a = 0; a < n; ++a)
+                for (b = a; b < n; ++b, ++o) FW__DLF_W(c->oPhi + (size_t)(l - 1) * nh * nh + (size_t)(t * n + a) * nh + t * n + b, 1);
+    for (l = 1; l <= c->L; ++l)
+        for (t = 0; t < T1; ++t)
+            for (a = 0; a < P; ++a)
+                for (b = a; b < P; ++b, ++o) FW__DLF_W(c->oG + (size_t)(l - 1) * nz * nz + (size_t)(t * P + a) * nz + t * P + b, 1);
+    for (t = 0; t < T1; ++t)   /* dK = sum_l Phi(l) dG(l+1) + G(l+1) dPhi(l), Phi(0) = Kx, G(L+1) = 1 */
+        for (a = 0; a < P; ++a)
+            for (b = a; b < P; ++b, ++o)
+                for (l = 0; l <= c->L; ++l) {
+                    const size_t ip = c->oPhi + (size_t)(l - 1) * nh * nh + (size_t)(t * n + a) * nh + t * n + b;
+                    const size_t ig = c->oG + (size_t)l * nz * nz + (size_t)(t * P + a) * nz + t * P + b;
+                    if (l >= 1) FW__DLF_W(ip, l < c->L ? c->q[ig] : 1);
+                    if (l < c->L) FW__DLF_W(ig, l >= 1 ? c->q[ip] : c->kx[a * n + b]);
+                }
+#undef FW__DLF_W
+}
+
+/* Var of output o: w^T Ce w / N with w = column o of W and U = Ce W. */
+static fw_real fw__dlf_colvar(const fw__dlf *c, int o)
+{
+    double v = 0;
+    int i;
+    for (i = 0; i < c->dimp; ++i) v += (double)c->W[(size_t)i * c->nout + o] * c->U[(size_t)i * c->nout + o];
+    return (fw_real)(v / c->d.width);
+}
+
+/* The means (from q) and variances (w^T Ce w / N per column w of W) into the caller's arrays. */
+static void fw__dlf_write(const fw__dlf *c, const fw_dlfluct_out *out)
+{
+    const int nh = c->nh, nz = c->nz, n = c->n, P = c->P, T1 = c->T1;
+    const size_t nn = (size_t)n * n, pp = (size_t)P * P;
+    int t, a, b, l, o = 0;
+    for (t = 0; t < T1; ++t)
+        for (a = 0; a < n; ++a, ++o) {
+            if (out->f != NULL) out->f[t * n + a] = c->q[c->of + (size_t)t * n + a];
+            if (out->f_var != NULL) out->f_var[t * n + a] = fw__dlf_colvar(c, o);
+        }
+    for (l = 1; l <= c->L; ++l)
+        for (t = 0; t < T1; ++t)
+            for (a = 0; a < n; ++a)
+                for (b = a; b < n; ++b, ++o) {
+                    const size_t e = ((size_t)(l - 1) * T1 + t) * nn, i1 = e + (size_t)a * n + b, i2 = e + (size_t)b * n + a;
+                    if (out->phi != NULL) out->phi[i1] = out->phi[i2] = c->q[c->oPhi + (size_t)(l - 1) * nh * nh + (size_t)(t * n + a) * nh + t * n + b];
+                    if (out->phi_var != NULL) out->phi_var[i1] = out->phi_var[i2] = fw__dlf_colvar(c, o);
+                }
+    for (l = 1; l <= c->L; ++l)
+        for (t = 0; t < T1; ++t)
+            for (a = 0; a < P; ++a)
+                for (b = a; b < P; ++b, ++o) {
+                    const size_t e = ((size_t)(l - 1) * T1 + t) * pp, i1 = e + (size_t)a * P + b, i2 = e + (size_t)b * P + a;
+                    if (out->g != NULL) out->g[i1] = out->g[i2] = c->q[c->oG + (size_t)(l - 1) * nz * nz + (size_t)(t * P + a) * nz + t * P + b];
+                    if (out->g_var != NULL) out->g_var[i1] = out->g_var[i2] = fw__dlf_colvar(c, o);
+                }
+    for (t = 0; t < T1; ++t)
+        for (a = 0; a < P; ++a)
+            for (b = a; b < P; ++b, ++o) {
+                const size_t i1 = (size_t)t * pp + (size_t)a * P + b, i2 = (size_t)t * pp + (size_t)b * P + a;
+                if (out->ntk != NULL) {
+                    double k = 0;
+                    for (l = 0; l <= c->L; ++l) {
+                        const double ph = l >= 1 ? (double)c->q[c->oPhi + (size_t)(l - 1) * nh * nh + (size_t)(t * n + a) * nh + t * n + b] : (double)c->kx[a * n + b];
+                        const double g = l < c->L ? (double)c->q[c->oG + (size_t)l * nz * nz + (size_t)(t * P + a) * nz + t * P + b] : 1;
+                        k += ph * g;
+                    }
+                    out->ntk[i1] = out->ntk[i2] = (fw_real)k;
+                }
+                if (out->ntk_var != NULL) out->ntk_var[i1] = out->ntk_var[i2] = fw__dlf_colvar(c, o);
+            }
+}
+
+FW_API fw_status fw_dlfluct_workspace_size(const fw_dlfluct_desc *desc, const fw_data *data, size_t *bytes)
+{
+    fw__dlf c;
+    fw_arena ar;
+    fw_status st;
+    if (bytes == NULL) return FW_ERR_NULL;
+    fw_arena_init(&ar, NULL, 0);
+    if ((st = fw__dlf_setup(desc, data, &c, &ar)) != FW_OK) return st;
+    if (ar.failed) return FW_ERR_SIZE;
+    *bytes = ar.used;
+    return FW_OK;
+}
+
+FW_API fw_status fw_dlfluct_run_ws(const fw_dlfluct_desc *desc, const fw_data *data,
+                                   const fw_dlfluct_out *out, void *ws, size_t ws_bytes)
+{
+    fw__dlf c;
+    fw_arena ar;
+    fw_status st;
+    const int ldx = data != NULL && data->ldx > 0 ? data->ldx : (data != NULL ? data->D : 0);
+    size_t i, k, dp;
+    int a, b;
+    if (out == NULL || ws == NULL) return FW_ERR_NULL;
+    fw_arena_init(&ar, ws, ws_bytes);
+    if ((st = fw__dlf_setup(desc, data, &c, &ar)) != FW_OK) return st;
+    if (ar.failed) FW__DLF_FAIL(FW_ERR_WORKSPACE, "fw_dlfluct_run_ws", "workspace smaller than fw_dlfluct_workspace_size");
+    if (data->X == NULL || data->y == NULL) FW__DLF_FAIL(FW_ERR_NULL, "fw_data", "X and y are required");
+    if (ldx < data->D) FW__DLF_FAIL(FW_ERR_LD, "fw_data.ldx", "must be >= D (or 0)");
+    if (!fw__all_finite(c.n, data->D, data->X, ldx) || !fw__all_finite(1, c.P, data->y, c.P))
+        FW__DLF_FAIL(FW_ERR_NONFINITE, "fw_data", "X or y holds NaN or Inf");
+    for (a = 0; a < c.n; ++a)
+        for (b = 0; b < c.n; ++b) {
+            double s = 0;
+            int e;
+            for (e = 0; e < data->D; ++e) s += (double)data->X[(size_t)a * ldx + e] * data->X[(size_t)b * ldx + e];
+            c.kx[a * c.n + b] = (fw_real)(s / data->D);
+        }
+    fw__dlf_index(&c);
+    st = fw__dlf_fixed_point(&c);
+    if (st == FW_ERR_DIVERGED) FW__DLF_FAIL(st, "fw_dlfluct_desc.lr", "the infinite-width dynamics blew up: lower the learning rate");
+    if (st != FW_OK) FW__DLF_FAIL(st, "fw_dlfluct_run", "the DMFT sweeps did not settle (learning rate too large?)");
+    if ((st = fw__dlf_jacobian(&c)) != FW_OK) FW__DLF_FAIL(st, "fw_dlfluct_run", "the Jacobian of the DMFT map failed (overflow?)");
+    if ((st = fw__dlf_noise(&c)) != FW_OK) FW__DLF_FAIL(st, "fw_dlfluct_run", "the noise covariance failed (overflow?)");
+    /* rows of (I - D)^-1 for the outputs: (I - D)^T W = E */
+    dp = (size_t)c.dimp;
+    for (i = 0; i < dp; ++i)
+        for (k = i + 1; k < dp; ++k) { const fw_real t = c.D[i * dp + k]; c.D[i * dp + k] = c.D[k * dp + i]; c.D[k * dp + i] = t; }
+    for (i = 0; i < dp * dp; ++i) c.D[i] = -c.D[i];
+    for (i = 0; i < dp; ++i) c.D[i * dp + i] += 1;
+    fw__dlf_functionals(&c);
+    if ((st = fw_lu(c.dimp, c.D, c.dimp, c.piv)) != FW_OK || (st = fw_lu_solve(c.dimp, c.nout, c.D, c.dimp, c.piv, c.W, c.nout)) != FW_OK)
+        FW__DLF_FAIL(st, "fw_dlfluct_run", "I - D is singular (the linear response does not exist)");
+    if ((st = fw_gemm(FW_NO_TRANS, FW_NO_TRANS, c.dimp, c.nout, c.dimp, 1, c.Ce, c.dimp, c.W, c.nout, 0, c.U, c.nout)) != FW_OK)
+        FW__DLF_FAIL(st, "fw_dlfluct_run", "the covariance overflowed");
+    fw__dlf_write(&c, out);
+    return FW_OK;
+}
+
+FW_API fw_status fw_dlfluct_run(const fw_dlfluct_desc *desc, const fw_data *data,
+                                const fw_dlfluct_out *out, const fw_allocator *alloc)
+{
+    size_t bytes = 0;
+    void *ws;
+    fw_status st = fw_dlfluct_workspace_size(desc, data, &bytes);
+    if ((st = fw__ws_take(alloc, st, bytes, &ws)) != FW_OK) return st;
+    st = fw_dlfluct_run_ws(desc, data, out, ws, bytes);
     fw__free(alloc, ws);
     return st;
 }
