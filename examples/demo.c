@@ -583,6 +583,55 @@ static void kcov_sim(fw_activation act, int L, int N, int S, const fw_real *X, i
     free(phi); free(g); free(m1); free(m2);
 }
 
+/* Deep linear nets over training (docs/fluct.md section 11): N Var / mean^2 of Phi(l)_11(t, t),
+   l = 1..L, theory (fw_dlfluct_run, exact) into th, and S width-N networks (fw_ensemble_run with
+   kernels) into sim, se, for t = 0..T. Returns the largest |z| (standard error of a sample
+   variance). */
+static double dlf_training(int L, int N, int S, int T, double th[][8], double sim[][8], double se[][8])
+{
+    enum { P = 2, Q = 1, n = 3, D = 3 };
+    fw_real X[n * D], y[P] = {(fw_real)0.8, (fw_real)-0.6}, f[(8) * n];
+    fw_real *ph = (fw_real *)xmalloc(sizeof(fw_real) * (size_t)L * (T + 1) * n * n), *pv = (fw_real *)xmalloc(sizeof(fw_real) * (size_t)L * (T + 1) * n * n);
+    fw_data data;
+    fw_dlfluct_desc dd;
+    fw_dlfluct_out o;
+    fw_ensemble_desc ed;
+    fw_stats st;
+    fw_real *mem;
+    fw_rng rng;
+    fw_status s;
+    double zmax = 0;
+    int i, l, t, nrec = 0, len = 0;
+    fw_rng_init(&rng, 17, 0);
+    for (i = 0; i < n * D; ++i) X[i] = fw_rng_normal(&rng);
+    memset(&data, 0, sizeof data);
+    data.P = P; data.Q = Q; data.D = D; data.X = X; data.y = y;
+    memset(&dd, 0, sizeof dd);
+    memset(&o, 0, sizeof o);
+    dd.depth = L; dd.width = N; dd.gamma0 = 2; dd.lr = (fw_real)0.1; dd.steps = T;
+    o.f = f; o.phi = ph; o.phi_var = pv;
+    if ((s = fw_dlfluct_run(&dd, &data, &o, NULL)) != FW_OK) die("deep linear fluctuations", s);
+    memset(&ed, 0, sizeof ed);
+    ed.net.input_dim = D; ed.net.width = N; ed.net.depth = L; ed.net.act = FW_ACT_LINEAR; ed.net.gamma0 = 2;
+    ed.net.seed = 23; ed.lr = (fw_real)0.1; ed.steps = T; ed.every = 1; ed.record_kernels = 1;
+    fw_ensemble_shape(&ed, &data, &nrec, &len);
+    mem = (fw_real *)xmalloc(sizeof(fw_real) * 2 * (size_t)nrec * len);
+    fw_stats_init(&st, nrec * len, mem, mem + (size_t)nrec * len);
+    if ((s = fw_ensemble_run(&ed, &data, 0, (uint64_t)S, &st, NULL, NULL)) != FW_OK) die("deep linear ensemble", s);
+    for (l = 0; l < L; ++l)
+        for (t = 0; t <= T; ++t) {
+            const size_t e = ((size_t)l * (T + 1) + t) * n * n;
+            const int k = t * len + n + 2 + (l + 2) * n * n;   /* Phi(l+1)_00 in record t */
+            const double m = ph[e];
+            th[l][t] = N * (double)pv[e] / (m * m);
+            sim[l][t] = N * (double)fw_stats_var(&st, k) / (m * m);
+            se[l][t] = th[l][t] * sqrt(2.0 / (S - 1));
+            zmax = fmax(zmax, fabs(sim[l][t] - th[l][t]) / se[l][t]);
+        }
+    free(ph); free(pv); free(mem);
+    return zmax;
+}
+
 static void figure5(demo *d)
 {
     enum { n = 3, D = 8, L = 4 };
@@ -594,9 +643,11 @@ static void figure5(demo *d)
     fw_real phi[(L + 1) * n * n], g[L * n * n], ntk[n * n];
     static double th[2][3][L], thse[2][3][L], sim[2][3][L], sims[2][3][L];   /* svg_add keeps pointers */
     static double x[L];
-    double mean[3 * L], rel[3 * L], se[3 * L], zmax = 0;
+    static double tx[8], dth[3][8], dsim[3][8], dse[3][8];
+    static char dnames[6][32];
+    double mean[3 * L], rel[3 * L], se[3 * L], zmax = 0, zlin;
     double growth[2] = {0, 0};
-    svg_panel pan[2];
+    svg_panel pan[3];
     char caption[1600];
     fw_kcov_desc kd;
     fw_kcov_out o;
@@ -644,7 +695,17 @@ static void figure5(demo *d)
             svg_add(&pan[a], names[a][3 + k], SVG_POINTS, k, L, x, sim[a][k], sims[a][k]);
         }
     }
-    write_svg(d, 5, "Figure 5: kernel variance per layer of deep networks (at initialization)", pan, 2);
+    zlin = dlf_training(3, 256, d->quick ? 200 : 1000, 6, dth, dsim, dse);
+    for (i = 0; i <= 6; ++i) tx[i] = i;
+    svg_panel_init(&pan[2], "linear, depth 3, over training", "GD step t", "N Var Phi(l)_11 / mean^2");
+    for (l = 0; l < 3; ++l) {
+        snprintf(dnames[l], sizeof dnames[l], "theory layer %d", l + 1);
+        snprintf(dnames[3 + l], sizeof dnames[3 + l], "simulation layer %d", l + 1);
+        svg_add(&pan[2], dnames[l], SVG_LINE, l, 7, tx, dth[l], NULL);
+        svg_add(&pan[2], dnames[3 + l], SVG_POINTS, l, 7, tx, dsim[l], dse[l]);
+    }
+    zmax = fmax(zmax, zlin);
+    write_svg(d, 5, "Figure 5: kernel variance per layer of deep networks (at initialization, and over training)", pan, 3);
     snprintf(caption, sizeof caption,
              "Depth-4 networks (tanh, ReLU) on n = 3 random inputs (D = 8) at initialization. Lines: the relative variance "
              "N Var X / X^2 of the feature kernel Phi(l) (a diagonal and an off-diagonal entry) and of the gradient kernel "
@@ -652,11 +713,15 @@ static void figure5(demo *d)
              "the sampling noise propagates up through Phi and down through G; docs/fluct.md section 10). Points: %d "
              "networks of width N = %d. What to see: the feature-kernel variance builds up about linearly with depth "
              "(Phi_11 at layer 4 over layer 1: %.1fx for tanh, %.1fx for ReLU) while the gradient kernels are noisiest "
-             "near the input. Pending: the same over training in the feature-learning regime, which needs the response "
-             "functions of the deep propagator (docs/fluct.md section 10, issue 6).",
-             S, N, growth[0], growth[1]);
-    v = finish_figure(d, 5, "Kernel variance per layer at initialization", caption, "N Var / mean^2 per layer at t = 0 vs theory, N = 256", zmax);
-    snprintf(v->detail, sizeof v->detail, "Phi_11 layer 4 / layer 1: %.1fx (tanh), %.1fx (ReLU); over training: pending", growth[0], growth[1]);
+             "near the input. Right: a depth-3 linear network trained by GD (2 training points with targets 0.8, -0.6, "
+             "one test point, gamma0 = 2, eta = 0.1) over 6 steps; lines: fw_dlfluct_run (exact: the DMFT's response "
+             "plus the pairing of neurons through the initial weights adjacent layers share; docs/fluct.md section 11), "
+             "points: %d networks of width 256. As features are learned the relative variance falls in every layer (layer 3: "
+             "%.1f at t = 0, %.2f at t = 6): the kernels' signal-to-noise ratio improves. Deep nonlinear nets over training "
+             "are not built yet.",
+             S, N, growth[0], growth[1], d->quick ? 200 : 1000, dth[2][0], dth[2][6]);
+    v = finish_figure(d, 5, "Kernel variance per layer", caption, "N Var / mean^2 per layer (t = 0; linear nets over training) vs theory, N = 256", zmax);
+    snprintf(v->detail, sizeof v->detail, "Phi_11 layer 4 / layer 1: %.1fx (tanh), %.1fx (ReLU); linear L = 3 over training max |z| %.1f", growth[0], growth[1], zlin);
     v->pass = zmax < 4;
 }
 
@@ -944,7 +1009,7 @@ static const struct { int fig; void (*run)(demo *); const char *what; } figures[
 };
 
 static const struct { int fig; const char *title, *needs; } pending[] = {
-    {5, "Deep networks: kernel variance per layer over training (feature learning)", "issue 6 (the deep propagator's response functions)"},
+    {5, "Deep nonlinear networks: kernel variance per layer over training", "issue 6 (sampled single sites in the deep propagator)"},
 };
 
 int main(int argc, char **argv)

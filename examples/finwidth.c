@@ -73,7 +73,8 @@ static const char usage[] =
     "                   K sweeps, instead of marching (the same solution; a cross-check)\n"
     "  --damping B      iteration step in (0, 1] (default 1)\n"
     "theory: --width N as for simulate, --samples, --replicates and --sampler (mc, antithetic,\n"
-    "  quadrature) as for dmft; depth 1 (two-layer nets) so far; --ntk sets gamma0 = 1/sqrt(N)\n"
+    "  quadrature) as for dmft; --ntk sets gamma0 = 1/sqrt(N); two-layer nets of any activation, and\n"
+    "  deep nets (--depth L >= 2) with --act linear (exact, no sampling; docs/fluct.md section 11)\n"
     "  --bias           add the O(1/N) correction b/N to the mean (second-order fluctuations)\n"
     ;
 static const char usage_dln[] =   /* the second half of the help (C99 caps a string literal at 4095) */
@@ -490,6 +491,41 @@ static int dmft(int argc, char **argv)
     return rc;
 }
 
+/* finwidth theory --depth L >= 2 --act linear: the exact deep linear propagator (fw_dlfluct_run). */
+static int theory_deep_linear(const options *o)
+{
+    problem pb;
+    fw_dlfluct_desc d;
+    fw_dlfluct_out out;
+    fw_data data;
+    fw_status s;
+    fw_real *f, *fv;
+    char why[256] = "";
+    int t, pt, n;
+    if (o->bias) return fail("--bias is for two-layer nets (--depth 1) so far", NULL);
+    if (load_problem(o->train, o->test, &pb)) return 1;
+    data = problem_data(&pb);
+    n = data.P + data.Q;
+    memset(&d, 0, sizeof d);
+    memset(&out, 0, sizeof out);
+    d.depth = o->depth; d.width = o->width; d.gamma0 = (fw_real)o->gamma0; d.ntk = o->ntk; d.lr = (fw_real)o->lr;
+    d.steps = o->steps; d.log.fn = log_to_stderr; d.log.user = why;
+    f = (fw_real *)malloc(sizeof(fw_real) * (size_t)(o->steps + 1) * n);
+    fv = (fw_real *)malloc(sizeof(fw_real) * (size_t)(o->steps + 1) * n);
+    if (f == NULL || fv == NULL) { free(f); free(fv); free_problem(&pb); return fail("out of memory", NULL); }
+    out.f = f; out.f_var = fv;
+    s = fw_dlfluct_run(&d, &data, &out, NULL);
+    if (s == FW_OK) {
+        printf("t,point,mean,var\n");
+        for (t = 0; t <= o->steps; ++t)
+            if (t % o->every == 0 || t == o->steps)
+                for (pt = 0; pt < n; ++pt) printf("%d,%d,%.10g,%.10g\n", t, pt, (double)f[t * n + pt], (double)fv[t * n + pt]);
+    }
+    free(f); free(fv); free_problem(&pb);
+    if (s == FW_ERR_DIVERGED) return fail("the infinite-width dynamics blew up: learning rate too large", why[0] ? why : NULL);
+    return s == FW_OK ? 0 : fail(fw_status_string(s), why[0] ? why : NULL);
+}
+
 static int theory(int argc, char **argv)
 {
     options o;
@@ -501,7 +537,8 @@ static int theory(int argc, char **argv)
     char why[256] = "";
     int r, pt, rc;
     if ((rc = parse_options(argc, argv, 2, &o)) != 0) return rc == 1 ? 0 : rc;
-    if (o.depth != 1) return fail("theory handles two-layer nets (--depth 1) so far", NULL);
+    if (o.depth != 1 && o.act == FW_ACT_LINEAR) return theory_deep_linear(&o);
+    if (o.depth != 1) return fail("theory handles deep nets with --act linear (exact) and two-layer nets of any activation so far", NULL);
     if (o.sampler == FW_SAMPLER_EXACT) return fail("--sampler exact has no single-site covariance: use mc, antithetic or quadrature", NULL);
     if (load_problem(o.train, o.test, &pb)) return 1;
     data = problem_data(&pb);

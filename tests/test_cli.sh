@@ -110,6 +110,18 @@ else
     bad "theory --bias"
 fi
 expect_error "theory has no --seeds" "unknown option --seeds" theory --data "$tmp/train.csv" --seeds 4
+# deep linear nets: the exact propagator, the same columns; its variance scales exactly as 1/N
+"$bin" theory --data "$tmp/train.csv" --test "$tmp/test.csv" --depth 3 --act linear --width 64 --lr 0.2 --steps 4 --every 2 >"$tmp/a" 2>"$tmp/err"
+"$bin" theory --data "$tmp/train.csv" --test "$tmp/test.csv" --depth 3 --act linear --width 128 --lr 0.2 --steps 4 --every 2 >"$tmp/b"
+rows=$(awk -F, 'NR > 1 && NF == 4 && $4 > 0' "$tmp/a" | wc -l)
+if [ "$(head -1 "$tmp/a")" = "t,point,mean,var" ] && [ "$rows" -eq 15 ] && [ ! -s "$tmp/err" ] &&
+   paste -d, "$tmp/a" "$tmp/b" | awk -F, 'NR > 1 { r = $4 / $8; if ($3 != $7 || r < 1.999999 || r > 2.000001) exit 1 }'; then
+    ok
+else
+    bad "theory --depth 3 --act linear (rows $rows, stderr $(head -c 200 "$tmp/err"))"
+fi
+expect_error "theory deep nonlinear" "deep nets with --act linear" theory --data "$tmp/train.csv" --depth 2 --act tanh
+expect_error "theory deep linear --bias" "--bias is for two-layer nets" theory --data "$tmp/train.csv" --depth 2 --act linear --bias
 # dln: the deep linear simulator's columns; sd >= 0; the same seed gives the same numbers; the
 # loss falls; the theory is not there yet (a clear error); SGD and --repeat exclude each other.
 "$bin" dln --alpha 2 --nu 1 --depth 2 --gamma0 1 --lr 0.05 --steps 8 --every 4 --simulate 64 --seeds 3 >"$tmp/a" 2>"$tmp/err"
