@@ -4634,12 +4634,14 @@ static fw_status fw__dlf_setup(const fw_dlfluct_desc *desc, const fw_data *data,
     c->Ce = FW__PUSH(ar, sz * sz);
     c->W = FW__PUSH(ar, sz * (size_t)c->nout);
     c->U = FW__PUSH(ar, sz * (size_t)c->nout);
-    c->R = FW__PUSH(ar, (size_t)c->nobs * c->nz * c->nh);
-    c->S = FW__PUSH(ar, (size_t)c->nobs * c->nz * c->nh);
-    l = c->nz > c->nh ? c->nz : c->nh;
-    c->Qa = FW__PUSH(ar, (size_t)c->nobs * l * l);
-    c->Qb = FW__PUSH(ar, (size_t)c->nobs * l * l);
-    c->X = FW__PUSH(ar, (size_t)c->nobs * c->nobs);
+    if (c->L > 1) {   /* the pair terms exist only between hidden layers */
+        l = c->nz > c->nh ? c->nz : c->nh;
+        c->R = FW__PUSH(ar, (size_t)c->nobs * c->nz * c->nh);
+        c->S = FW__PUSH(ar, (size_t)c->nobs * c->nz * c->nh);
+        c->Qa = FW__PUSH(ar, (size_t)c->nobs * l * l);
+        c->Qb = FW__PUSH(ar, (size_t)c->nobs * l * l);
+        c->X = FW__PUSH(ar, (size_t)c->nobs * c->nobs);
+    }
     c->ix = (int *)fw_arena_push(ar, sizeof(int) * 2 * (size_t)c->nobs);
     return FW_OK;
 }
