@@ -7,8 +7,8 @@ sections 11-12. It checks the derivation before the C version exists.
 L hidden layers, width N for the comparison, S simulated networks (numpy, cached in an .npz),
 M single sites per layer. Prints N Var of Phi(l)(t,t), G(l)(t,t) and f per cell: simulation,
 theory with the pair terms of the shared weights, and theory without them, with z-scores
-(standard error of a sample variance). Chains between layers l and l+2 are not included (use
-L = 2). ACT=linear runs the same sampled code for linear nets (compare with fw_dlfluct_run).
+(standard error of a sample variance); for L >= 3 also the theory without the chain terms.
+ACT=linear runs the same sampled code for linear nets (compare with fw_dlfluct_run).
 """
 
 import numpy as np, sys, time, os
@@ -226,7 +226,7 @@ class NL:
                             D[:, o0 + b * sh[1] + a] += 0.5 * d2
         return D
 
-    def noise(s, q, hs=1e-4, pairs=True):
+    def noise(s, q, hs=1e-4, pairs=True, chains=True):
         Ce = np.zeros((s.dim, s.dim))
         ob = {}; Ov = {}
         for l in range(1, s.L + 1):
@@ -237,34 +237,42 @@ class NL:
         if not pairs:
             return Ce
         nh, nz = s.nh, s.nz
-        for l in range(1, s.L):
-            # R_o(k, m) = E[d o/d r(k) phi(m)] in layer l; S_o(m, k) = E[d o/d u(m) g(k)] in layer l+1
-            R = np.zeros((s.dim, nz, nh)); S = np.zeros((s.dim, nh, nz))
+        # R_o(k, m) = E[d o/d r(k) phi(m)] for layers 1..L-1; S_o(m, k) = E[d o/d u(m) g(k)] for 2..L
+        R, S = {}, {}
+        for l in range(1, s.L + 1):
             Kh, Kz, _, _ = s.kblocks(q, l)
-            for k in range(nz):
-                d = np.zeros(nz); d[k] = hs
-                op = s.flat(s.layer_mean(q, l, Kh, Kz, dr=d[None, :])); om = s.flat(s.layer_mean(q, l, Kh, Kz, dr=-d[None, :]))
-                dO = (op - om) / (2 * hs)
-                R[:, k, :] = dO.T @ ob[l]['ph'] / s.M
-            Kh2, Kz2, _, _ = s.kblocks(q, l + 1)
-            for m in range(nh):
-                d = np.zeros(nh); d[m] = hs
-                op = s.flat(s.layer_mean(q, l + 1, Kh2, Kz2, du=d[None, :])); om = s.flat(s.layer_mean(q, l + 1, Kh2, Kz2, du=-d[None, :]))
-                dO = (op - om) / (2 * hs)
-                S[:, m, :] = dO.T @ ob[l + 1]['g'] / s.M
-            X = np.einsum('okm,pmk->op', R, S)
+            if l < s.L:
+                R[l] = np.zeros((s.dim, nz, nh))
+                for k in range(nz):
+                    d = np.zeros(nz); d[k] = hs
+                    op = s.flat(s.layer_mean(q, l, Kh, Kz, dr=d[None, :])); om = s.flat(s.layer_mean(q, l, Kh, Kz, dr=-d[None, :]))
+                    R[l][:, k, :] = ((op - om) / (2 * hs)).T @ ob[l]['ph'] / s.M
+            if l > 1:
+                S[l] = np.zeros((s.dim, nh, nz))
+                for m in range(nh):
+                    d = np.zeros(nh); d[m] = hs
+                    op = s.flat(s.layer_mean(q, l, Kh, Kz, du=d[None, :])); om = s.flat(s.layer_mean(q, l, Kh, Kz, du=-d[None, :]))
+                    S[l][:, m, :] = ((op - om) / (2 * hs)).T @ ob[l]['g'] / s.M
+        for l in range(1, s.L):
+            X = np.einsum('okm,pmk->op', R[l], S[l + 1])   # adjacent layers through W(l)
             Ce += X + X.T
             # exchange terms
             dgdu = ob[l + 1]['dg_du']        # (M, nz, nh)
             T4 = np.einsum('sab,scd->abcd', dgdu, dgdu) / s.M   # T4[k,m',k',m] = E[dg(k)/du(m') dg(k')/du(m)]
-            Y = np.einsum('okm,pjn,knjm->op', R, R, T4)
-            Ce += Y
+            Ce += np.einsum('okm,pjn,knjm->op', R[l], R[l], T4)
             dpdr = ob[l]['dphi_dr']          # (M, nh, nz)
             U4 = np.einsum('sab,scd->abcd', dpdr, dpdr) / s.M   # U4[m,k',m',k] = E[dphi(m)/dr(k') dphi(m')/dr(k)]
-            Z = np.einsum('omk,pnj,mjnk->op', S, S, U4)
-            Ce += Z
+            Ce += np.einsum('omk,pnj,mjnk->op', S[l + 1], S[l + 1], U4)
+        if chains:
+            for l in range(1, s.L - 1):     # chains l -> l' >= l + 2 through the middle layers
+                Rp = R[l].copy()
+                for lp in range(l + 2, s.L + 1):
+                    mid = ob[lp - 1]           # the middle neuron: E[dg(a1)/dr(a2) dphi(b2)/du(b1)]
+                    C4 = np.einsum('sab,scd->abcd', mid['dg_dr'], mid['dphi_du']) / s.M   # [a1, a2, b2, b1]
+                    Rp = np.einsum('oab,acdb->ocd', Rp, C4)
+                    X = np.einsum('okm,pmk->op', Rp, S[lp])
+                    Ce += X + X.T
         return Ce
-
 
 if __name__ == '__main__':
     L = int(sys.argv[1]); N = int(sys.argv[2]); S = int(sys.argv[3]); M = int(sys.argv[4])
@@ -280,6 +288,8 @@ if __name__ == '__main__':
     covs = {}
     for pairs in (True, False):
         covs[pairs] = Pi @ m.noise(q, pairs=pairs) @ Pi.T
+    if L >= 3:
+        covs['nochain'] = Pi @ m.noise(q, chains=False) @ Pi.T
     print('theory', time.time() - t0)
     # simulation
     act = os.environ.get('ACT', 'tanh')
@@ -320,6 +330,11 @@ if __name__ == '__main__':
         np.savez(fn, ph=ph, fr=fr, gk=gk)
     print('sim', time.time() - t0)
     se = np.sqrt(2.0 / (S - 1))
+    def nochain(k, vs):
+        if 'nochain' not in covs:
+            return ''
+        vc = covs['nochain'][k, k]
+        return '  nochain %.4f z %.1f' % (vc, (vs - vc) / (vc * se))
     n, P = 3, 2
     fq = m.get(q, ('f',))
     print('f mean th', fq[T], 'sim', fr[:, T].mean(0))
@@ -331,19 +346,19 @@ if __name__ == '__main__':
                 k = o + (t * n + a) * m.nh + t * n + b
                 vs = ph[:, t, l - 1, a, b].var(ddof=1) * N; vt = covs[True][k, k]; vn = covs[False][k, k]
                 zs.append((vs - vt) / (vt * se))
-                print('Phi%d[%d%d] t=%d sim %.4f th %.4f nopair %.4f z %.1f %.1f' % (l, a, b, t, vs, vt, vn, (vs - vt) / (vt * se), (vs - vn) / (vn * se)))
+                print('Phi%d[%d%d] t=%d sim %.4f th %.4f nopair %.4f z %.1f %.1f' % (l, a, b, t, vs, vt, vn, (vs - vt) / (vt * se), (vs - vn) / (vn * se)) + nochain(k, vs))
         o, sh = m.slots[('G', l)]
         for t in range(T + 1):
             for (a, b) in ((0, 0), (0, 1)):
                 k = o + (t * P + a) * m.nz + t * P + b
                 vs = gk[:, t, l - 1, a, b].var(ddof=1) * N; vt = covs[True][k, k]; vn = covs[False][k, k]
                 zs.append((vs - vt) / (vt * se))
-                print('G%d[%d%d] t=%d sim %.4f th %.4f nopair %.4f z %.1f %.1f' % (l, a, b, t, vs, vt, vn, (vs - vt) / (vt * se), (vs - vn) / (vn * se)))
+                print('G%d[%d%d] t=%d sim %.4f th %.4f nopair %.4f z %.1f %.1f' % (l, a, b, t, vs, vt, vn, (vs - vt) / (vt * se), (vs - vn) / (vn * se)) + nochain(k, vs))
     o, sh = m.slots[('f',)]
     for t in range(T + 1):
         for a in range(n):
             k = o + t * n + a
             vs = fr[:, t, a].var(ddof=1) * N; vt = covs[True][k, k]; vn = covs[False][k, k]
             zs.append((vs - vt) / (vt * se))
-            print('f[%d] t=%d sim %.4f th %.4f nopair %.4f z %.1f %.1f' % (a, t, vs, vt, vn, (vs - vt) / (vt * se), (vs - vn) / (vn * se)))
+            print('f[%d] t=%d sim %.4f th %.4f nopair %.4f z %.1f %.1f' % (a, t, vs, vt, vn, (vs - vt) / (vt * se), (vs - vn) / (vn * se)) + nochain(k, vs))
     print('max |z| full', np.max(np.abs(zs)))
