@@ -367,13 +367,14 @@ FW_API fw_real fw_stats_var(const fw_stats *s, int i);
    trains for `steps` GD steps at learning rate lr and records, at t = 0, every, 2 every, ..., and
    at t = steps, one record of values:
      f on the P + Q points, train loss, test loss (0 without y_test),
-     and with record_kernels also the NTK (n x n) and Phi(0..L) ((L+1) n x n), n = P + Q. */
+     and with record_kernels also the NTK (n x n) and Phi(0..L) ((L+1) n x n), n = P + Q,
+     and with record_kernels = 2 also G(1..L) (L n x n; see fw_net_kernels). */
 typedef struct fw_ensemble_desc {
     fw_net_desc net;      /* max_points is set from the data */
     fw_real lr;           /* eta > 0 */
     int steps;            /* T >= 0 */
     int every;            /* record interval; 0 means 1 */
-    int record_kernels;
+    int record_kernels;   /* 0: none; 1: NTK and Phi; 2: also G */
 } fw_ensemble_desc;
 /* Number of recorded times and values per record. */
 FW_API fw_status fw_ensemble_shape(const fw_ensemble_desc *desc, const fw_data *data, int *n_records,
@@ -680,7 +681,7 @@ FW_API fw_status fw_kcov_init_ws(const fw_kcov_desc *desc, int n, const fw_real 
 FW_API fw_status fw_kcov_init(const fw_kcov_desc *desc, int n, const fw_real *kx, int ldk,
                               const fw_kcov_out *out, const fw_allocator *alloc);
 
-// ==== deep linear networks on a finite data set: fluctuations over training =======================
+// ==== deep networks on a finite data set: fluctuations over training (exact for linear nets) =====
 
 /* The leading-order (1/N) fluctuations, over random initializations, of a width-N deep linear
    network (phi = identity, L hidden layers, the model of science.md section 1) trained by
@@ -695,7 +696,12 @@ FW_API fw_status fw_kcov_init(const fw_kcov_desc *desc, int n, const fw_real *kx
    pairing of two neurons of one layer through a neuron of the next (previous) layer. Without X,
    Y, Z the variances of trained nets are wrong by large factors (docs). Cost: q has dim ~
    L (T+1)^2 (n^2 + 3 P^2 + 2 n P) / 2 entries; memory ~ 2 dim^2 reals, time O(dim^3);
-   dim <= 3000. The first-order theory needs 1/(gamma0^2 N) small against the squared targets. */
+   dim <= 3000. The first-order theory needs 1/(gamma0^2 N) small against the squared targets.
+   Nonlinear nets (act = TANH or ERF; docs/fluct.md section 12): the same rule with every
+   average over M sampled single sites per layer (common random numbers), per-site Jacobians
+   of the trajectory, D by central differences of the sampled map and Price's theorem, and
+   the pair terms from per-site response products; Monte Carlo standard errors from
+   replicates. Cost ~ dim x M x (T+1)^3 n P^2 flops; needs (T+1)^2 P n <= 1024. */
 typedef struct fw_dlfluct_desc {
     int depth;          /* L >= 1 hidden layers (0 means 1) */
     int width;          /* N >= 1: the variances are those of a width-N net */
@@ -704,6 +710,12 @@ typedef struct fw_dlfluct_desc {
     fw_real lr;         /* eta > 0 */
     int steps;          /* T >= 0 GD steps; every step t = 0..T is reported */
     fw_log log;
+    fw_activation act;  /* LINEAR (0): exact; TANH, ERF: the sampled propagator (ReLU: FW_ERR_ARG) */
+    int samples;        /* sampled propagator: M single sites per layer in all; 0 means 4000 */
+    int replicates;     /* R >= 2: also R independent estimates of M / R sites for the standard
+                           errors (about twice the cost); 0 means 1 (no standard errors) */
+    int sampled;        /* nonzero: the sampled propagator for a linear net too (a check of it) */
+    uint64_t seed;      /* the sampled sites' seed */
 } fw_dlfluct_desc;
 
 /* Outputs: caller arrays, each may be NULL; row-major; n = P + Q points, training first. */
@@ -712,6 +724,9 @@ typedef struct fw_dlfluct_out {
     fw_real *phi, *phi_var;   /* L x (T+1) x n x n: Phi(l)(t, t), l = 1..L; Var of each entry */
     fw_real *g, *g_var;       /* L x (T+1) x P x P: G(l)(t, t) on the training points */
     fw_real *ntk, *ntk_var;   /* (T+1) x P x P: the NTK on the training points */
+    /* Monte Carlo standard errors of the variances (same shapes; 0 for the exact linear path;
+       the sampled path needs replicates >= 2 for them) */
+    fw_real *f_var_se, *phi_var_se, *g_var_se, *ntk_var_se;
 } fw_dlfluct_out;
 
 FW_API fw_status fw_dlfluct_workspace_size(const fw_dlfluct_desc *desc, const fw_data *data, size_t *bytes);
@@ -2302,7 +2317,7 @@ FW_API fw_status fw_ensemble_shape(const fw_ensemble_desc *desc, const fw_data *
     n = data->P + data->Q;
     L = nd.depth == 0 ? 1 : nd.depth;
     *n_records = (desc->steps + every - 1) / every + 1;
-    *record_len = n + 2 + (desc->record_kernels ? (L + 2) * n * n : 0);
+    *record_len = n + 2 + (desc->record_kernels ? (L + 2) * n * n : 0) + (desc->record_kernels >= 2 ? L * n * n : 0);
     return FW_OK;
 }
 
@@ -2355,7 +2370,8 @@ static fw_status fw__ensemble_record(fw_net *net, const fw_ensemble_desc *desc, 
     rec[n] = train_loss;
     rec[n + 1] = test_loss;
     if (desc->record_kernels)
-        return fw_net_kernels(net, n, data->X, data->ldx == 0 ? data->D : data->ldx, rec + n + 2 + nn, NULL, rec + n + 2);
+        return fw_net_kernels(net, n, data->X, data->ldx == 0 ? data->D : data->ldx, rec + n + 2 + nn,
+                              desc->record_kernels >= 2 ? rec + n + 2 + nn + (size_t)(net->desc.depth + 1) * nn : NULL, rec + n + 2);
     return FW_OK;
 }
 
@@ -4560,10 +4576,22 @@ typedef struct fw__dlf {
     fw_real *M, *C, *Pu, *Pr;      /* per layer: nx^2, nx^2, nx nh, nx nz */
     fw_real *K, *dK, *dM, *tmp, *E, *cu, *cr;
     fw_real *D, *Ce, *W, *U;       /* dimp^2, dimp^2, dimp nout, dimp nout */
-    fw_real *R, *S, *Qa, *Qb, *X;  /* noise scratch: nobs x nz nh (two), nobs x max(nz, nh)^2 (two), nobs^2 */
+    fw_real *R, *S, *Qa, *Qb, *Qc, *X;  /* noise scratch: nobs x nz nh (two), nobs x max(nz, nh)^2 (three), nobs^2 */
     int *ix;                       /* 2 nobs: the packed indices of two layers' observables */
     int nobs;                      /* largest number of observables of one layer */
+    double *vv, *vse;              /* nout: the output variances and their standard errors */
+    /* the sampled propagator (nonlinear nets, or desc.sampled): see fw__dnf_* */
+    int smp, Ms, Rr, m0, m1, nol;  /* on; samples in all; replicates; the samples in use; per-layer observable bound */
+    int *styp, *sa, *sb, *sl, *lob, *lix;
+    double *xi, *src, *Kd, *Ke, *Lu, *Lr, *rv;
+    double *xh, *xp, *xd1, *xd2, *xz, *xg, *a1, *a2, *sx, *J, *bp, *bg, *X1, *X2;
+    double *ov, *ob, *mn, *mp, *mm, *spl, *smi, *acc, *Rd, *Sd, *Tm, *Qd, *Rc, *Rc2;
 } fw__dlf;
+
+static fw_status fw__dnf_setup(fw__dlf *c, fw_arena *ar);
+static fw_status fw__dnf_prepare(fw__dlf *c, int l);
+static void fw__dnf_mean(fw__dlf *c, int l, const double *K, int ia, double va, int ib, double vb, double *mean);
+#define FW__DPUSH(ar, count) ((double *)fw_arena_push((ar), (size_t)(count) * sizeof(double)))
 
 #define FW__DLF_FAIL(st, field, text) do { fw__report(&desc->log, st, field, text); return st; } while (0)
 
@@ -4581,6 +4609,13 @@ static fw_status fw__dlf_setup(const fw_dlfluct_desc *desc, const fw_data *data,
         FW__DLF_FAIL(FW_ERR_SIZE, "fw_dlfluct_desc", "needs depth >= 1, width >= 1, steps >= 0");
     if (!fw__finite(c->d.gamma0) || c->d.gamma0 < 0) FW__DLF_FAIL(FW_ERR_ARG, "fw_dlfluct_desc.gamma0", "must be finite and > 0 (0 means 1)");
     if (!fw__finite(c->d.lr) || c->d.lr <= 0) FW__DLF_FAIL(FW_ERR_ARG, "fw_dlfluct_desc.lr", "must be finite and > 0");
+    if ((unsigned)c->d.act >= (unsigned)FW_ACT_COUNT) FW__DLF_FAIL(FW_ERR_ARG, "fw_dlfluct_desc.act", "unknown activation");
+    if (c->d.act == FW_ACT_RELU)
+        FW__DLF_FAIL(FW_ERR_ARG, "fw_dlfluct_desc.act", "the sampled deep propagator needs a smooth activation (linear, tanh, erf); ReLU is not supported yet");
+    if (c->d.samples == 0) c->d.samples = 4000;
+    if (c->d.replicates == 0) c->d.replicates = 1;
+    if (c->d.samples < 2 || c->d.replicates < 1 || c->d.samples / c->d.replicates < 2)
+        FW__DLF_FAIL(FW_ERR_SIZE, "fw_dlfluct_desc.samples", "needs samples >= 2 per replicate (0 means 4000) and replicates >= 1 (0 means 1)");
     if (data->P < 1 || data->Q < 0 || data->D < 1) FW__DLF_FAIL(FW_ERR_SIZE, "fw_data", "needs P >= 1, Q >= 0, D >= 1");
     c->L = c->d.depth; c->T1 = c->d.steps + 1; c->n = data->P + data->Q; c->P = data->P;
     if (c->T1 > 256 || c->n > 256 || (double)c->T1 * (c->n + c->P) > 256)
@@ -4640,9 +4675,13 @@ static fw_status fw__dlf_setup(const fw_dlfluct_desc *desc, const fw_data *data,
         c->S = FW__PUSH(ar, (size_t)c->nobs * c->nz * c->nh);
         c->Qa = FW__PUSH(ar, (size_t)c->nobs * l * l);
         c->Qb = FW__PUSH(ar, (size_t)c->nobs * l * l);
+        if (c->L > 2 && !c->smp) c->Qc = FW__PUSH(ar, (size_t)c->nobs * l * l);
         c->X = FW__PUSH(ar, (size_t)c->nobs * c->nobs);
     }
     c->ix = (int *)fw_arena_push(ar, sizeof(int) * 2 * (size_t)c->nobs);
+    c->vv = (double *)fw_arena_push(ar, sizeof(double) * (size_t)c->nout);
+    c->smp = c->d.act != FW_ACT_LINEAR || c->d.sampled;
+    if (c->smp) return fw__dnf_setup(c, ar);
     return FW_OK;
 }
 
@@ -4791,8 +4830,30 @@ static fw_status fw__dlf_solve_layer(fw__dlf *c, int l)
     return FW_OK;
 }
 
+/* Layer l at c->q: exact (M, C) for a linear net, K and the sources for the sampled path; with
+   q2, also its outputs into q2. FW_ERR_DIVERGED on overflow, FW_ERR_NOT_PD (sampled). */
+static fw_status fw__dlf_layer(fw__dlf *c, int l, fw_real *q2)
+{
+    fw_status st;
+    int e;
+    if (!c->smp) {   /* I - K is unit triangular in the causal order: a failed solve means overflow */
+        if (fw__dlf_solve_layer(c, l) != FW_OK) return FW_ERR_DIVERGED;
+        if (q2 != NULL) fw__dlf_outputs(c, l, c->M + (size_t)(l - 1) * c->nx * c->nx, c->C + (size_t)(l - 1) * c->nx * c->nx, q2);
+        return FW_OK;
+    }
+    if ((st = fw__dnf_prepare(c, l)) != FW_OK) return st == FW_ERR_NOT_PD ? st : FW_ERR_DIVERGED;
+    if (q2 == NULL) return FW_OK;
+    fw__dnf_mean(c, l, c->Kd + (size_t)(l - 1) * c->nx * c->nx, -1, 0, -1, 0, c->mn);
+    for (e = c->lob[l - 1]; e < c->lob[l]; ++e) {
+        const int k = c->lix[e];
+        q2[c->p1[k]] = q2[c->p2[k]] = (fw_real)c->mn[e - c->lob[l - 1]];
+    }
+    return FW_OK;
+}
+
 /* The infinite-width solution: q = F(q) by sweeps over the layers. F is causal in time and,
-   at one time, triangular in the layers, so the sweeps end in about (T + 1)(2 L + 1) steps. */
+   at one time, triangular in the layers, so the sweeps end in about (T + 1)(2 L + 1) steps
+   (the sampled map too: common random numbers and causal sources, fw__dnf_sqrt). */
 static fw_status fw__dlf_fixed_point(fw__dlf *c)
 {
     const int cap = 4 * c->T1 * (c->L + 1) + 20;
@@ -4809,11 +4870,8 @@ static fw_status fw__dlf_fixed_point(fw__dlf *c)
     for (it = 0; it < cap; ++it) {
         double diff = 0, big = 1;
         memcpy(c->q2, c->q, sizeof(fw_real) * c->dimf);
-        for (l = 1; l <= c->L; ++l) {
-            /* I - K is unit triangular in the causal order: a failed solve means overflow */
-            if ((st = fw__dlf_solve_layer(c, l)) != FW_OK) return FW_ERR_DIVERGED;
-            fw__dlf_outputs(c, l, c->M + (size_t)(l - 1) * c->nx * c->nx, c->C + (size_t)(l - 1) * c->nx * c->nx, c->q2);
-        }
+        for (l = 1; l <= c->L; ++l)
+            if ((st = fw__dlf_layer(c, l, c->q2)) != FW_OK) return st;
         for (i = 0; i < c->dimf; ++i) {
             const double dd = fw__abs(c->q2[i] - c->q[i]), a = fw__abs(c->q2[i]);
             if (!fw__finite(c->q2[i])) return FW_ERR_DIVERGED;
@@ -4823,7 +4881,7 @@ static fw_status fw__dlf_fixed_point(fw__dlf *c)
         memcpy(c->q, c->q2, sizeof(fw_real) * c->dimf);
         if (diff <= tol * big) {
             for (l = 1; l <= c->L; ++l)
-                if (fw__dlf_solve_layer(c, l) != FW_OK) return FW_ERR_DIVERGED;
+                if ((st = fw__dlf_layer(c, l, NULL)) != FW_OK) return st;
             return FW_OK;
         }
     }
@@ -4945,6 +5003,44 @@ static int fw__dlf_gather(const fw__dlf *c, int l, int *ix)
     return m;
 }
 
+/* One hop of a chain through layer m, for cnt observables' pair sums (o x (k, m), k < nz,
+   m < nh): up (R of a lower layer): R <- dz/dr^T R dh/du^T; down (S of an upper layer):
+   S <- dz/dr S dh/du, with the derivatives of layer m's single site. */
+static fw_status fw__dlf_hop(fw__dlf *c, int m, int up, int cnt, fw_real *RS)
+{
+    const size_t km = (size_t)c->nz * c->nh;
+    const int nx = c->nx, nh = c->nh, nz = c->nz;
+    const fw_real *Mj = c->M + (size_t)(m - 1) * nx * nx;
+    int e;
+    fw_status st;
+    for (e = 0; e < cnt; ++e) {
+        fw_real *r = RS + (size_t)e * km;
+        if (up) {
+            if ((st = fw_gemm(FW_TRANS, FW_NO_TRANS, nz, nh, nz, 1, Mj + (size_t)nh * nx + nh, nx, r, nh, 0, c->Qa, nh)) != FW_OK ||
+                (st = fw_gemm(FW_NO_TRANS, FW_TRANS, nz, nh, nh, 1, c->Qa, nh, Mj, nx, 0, r, nh)) != FW_OK)
+                return st;
+        } else {
+            if ((st = fw_gemm(FW_NO_TRANS, FW_NO_TRANS, nz, nh, nz, 1, Mj + (size_t)nh * nx + nh, nx, r, nh, 0, c->Qa, nh)) != FW_OK ||
+                (st = fw_gemm(FW_NO_TRANS, FW_NO_TRANS, nz, nh, nh, 1, c->Qa, nh, Mj, nx, 0, r, nh)) != FW_OK)
+                return st;
+        }
+    }
+    return FW_OK;
+}
+
+/* Ce[ia, ib] += X (na x nb) and, unless the two sets are one, Ce[ib, ia] += X^T. */
+static void fw__dlf_addx(fw__dlf *c, const int *ia, int na, const int *ib, int nb, int same)
+{
+    const size_t dp = (size_t)c->dimp;
+    int i, j;
+    for (i = 0; i < na; ++i)
+        for (j = 0; j < nb; ++j) {
+            const fw_real v = c->X[(size_t)i * nb + j];
+            c->Ce[(size_t)ia[i] * dp + ib[j]] += v;
+            if (!same) c->Ce[(size_t)ib[j] * dp + ia[i]] += v;
+        }
+}
+
 /* The cross terms of layer l with every layer l' >= l + 2: a chain of neurons j (layer l),
    k (l+1), ..., i (l') joined by one weight per hop, each weight paired with itself. R_o of
    layer l is carried through each layer between, R <- dz/dr^T R dh/du^T (the middle neuron's
@@ -4952,29 +5048,50 @@ static int fw__dlf_gather(const fw__dlf *c, int l, int *ix)
    then contracted with S_o' of layer l' like the adjacent X. */
 static fw_status fw__dlf_chains(fw__dlf *c, int l, int *ia, int *ib)
 {
-    const size_t dp = (size_t)c->dimp, km = (size_t)c->nz * c->nh;
-    const int nx = c->nx, nh = c->nh, nz = c->nz, na = fw__dlf_gather(c, l, ia);
-    int lp, e, i, j;
+    const size_t km = (size_t)c->nz * c->nh;
+    const int na = fw__dlf_gather(c, l, ia);
+    int lp;
     fw_status st;
     fw__dlf_pairs(c, l, ia, na, 1, c->R);
     for (lp = l + 2; lp <= c->L; ++lp) {
-        const fw_real *Mj = c->M + (size_t)(lp - 2) * nx * nx;   /* the layer just before lp */
         const int nb = fw__dlf_gather(c, lp, ib);
-        for (e = 0; e < na; ++e) {
-            fw_real *r = c->R + (size_t)e * km;
-            if ((st = fw_gemm(FW_TRANS, FW_NO_TRANS, nz, nh, nz, 1, Mj + (size_t)nh * nx + nh, nx, r, nh, 0, c->Qa, nh)) != FW_OK ||
-                (st = fw_gemm(FW_NO_TRANS, FW_TRANS, nz, nh, nh, 1, c->Qa, nh, Mj, nx, 0, r, nh)) != FW_OK)
-                return st;
-        }
+        if ((st = fw__dlf_hop(c, lp - 1, 1, na, c->R)) != FW_OK) return st;
         fw__dlf_pairs(c, lp, ib, nb, 0, c->S);
         if ((st = fw_gemm(FW_NO_TRANS, FW_TRANS, na, nb, (int)km, 1, c->R, (int)km, c->S, (int)km, 0, c->X, nb)) != FW_OK) return st;
-        for (i = 0; i < na; ++i)
-            for (j = 0; j < nb; ++j) {
-                const fw_real v = c->X[(size_t)i * nb + j];
-                c->Ce[(size_t)ia[i] * dp + ib[j]] += v;
-                c->Ce[(size_t)ib[j] * dp + ia[i]] += v;
-            }
+        fw__dlf_addx(c, ia, na, ib, nb, 0);
     }
+    return FW_OK;
+}
+
+/* Pairs through a common neuron two or more layers away (docs/fluct.md section 11.1). Top: two
+   neurons of layers l1 <= l2 below a neuron of layer l3 > l2, each joined to it by a chain; R
+   of each carried up to layer l3 - 1, then the exchange contraction of Y with layer l3's dz/du.
+   Bottom: the mirror image, S carried down to layer l3 + 1, Z's contraction with layer l3's
+   dh/dr. The one-hop cases are Y and Z (fw__dlf_noise). */
+static fw_status fw__dlf_loops(fw__dlf *c, int *ia, int *ib)
+{
+    const int nh = c->nh, nz = c->nz, nx = c->nx;
+    int l1, l2, l3, m, top;
+    fw_status st;
+    for (top = 1; top >= 0; --top)
+        for (l3 = 1; l3 <= c->L; ++l3)
+            for (l1 = top ? 1 : l3 + 1; l1 <= (top ? l3 - 1 : c->L); ++l1)
+                for (l2 = l1; l2 <= (top ? l3 - 1 : c->L); ++l2) {
+                    const int na = fw__dlf_gather(c, l1, ia), nb = fw__dlf_gather(c, l2, ib), w = top ? nz : nh;
+                    const fw_real *M3 = c->M + (size_t)(l3 - 1) * nx * nx;
+                    if (top ? l1 == l3 - 1 : l2 == l3 + 1) continue;   /* Y, Z */
+                    fw__dlf_pairs(c, l1, ia, na, top, c->R);
+                    fw__dlf_pairs(c, l2, ib, nb, top, c->S);
+                    for (m = top ? l1 + 1 : l1 - 1; top ? m < l3 : m > l3; m += top ? 1 : -1)
+                        if ((st = fw__dlf_hop(c, m, top, na, c->R)) != FW_OK) return st;
+                    for (m = top ? l2 + 1 : l2 - 1; top ? m < l3 : m > l3; m += top ? 1 : -1)
+                        if ((st = fw__dlf_hop(c, m, top, nb, c->S)) != FW_OK) return st;
+                    if ((st = fw__dlf_same(c, c->R, na, top, M3, c->Qc, c->Qb)) != FW_OK ||
+                        (st = fw__dlf_same(c, c->S, nb, top, M3, c->Qa, c->Qb)) != FW_OK ||
+                        (st = fw_gemm(FW_NO_TRANS, FW_TRANS, na, nb, w * w, 1, c->Qc, w * w, c->Qb, w * w, 0, c->X, nb)) != FW_OK)
+                        return st;
+                    fw__dlf_addx(c, ia, na, ib, nb, l1 == l2);
+                }
     return FW_OK;
 }
 
@@ -5026,6 +5143,572 @@ static fw_status fw__dlf_noise(fw__dlf *c)
     }
     for (l = 1; l + 2 <= c->L; ++l)  /* chains l -> l' through the layers between */
         if ((st = fw__dlf_chains(c, l, ia, ib)) != FW_OK) return st;
+    if (c->L > 2 && (st = fw__dlf_loops(c, ia, ib)) != FW_OK) return st;
+    return FW_OK;
+}
+
+/* docs/fluct.md section 12. The same order parameters, packing, outputs and final solve as the
+   deep linear case, but each layer's averages are over M sampled single sites (common random
+   numbers: the same standard normals for every evaluation), the state marched in time:
+     h(t, a) = u(t, a) + sum_{s<t, mu} Kh(t a, s mu) g(s, mu),  g = phi'(h) z on training points,
+     z(t, mu) = r(t, mu) + sum_{s<=t, nu} Kz(t mu, s nu) phi(h(s, nu)),
+   and A(l) = E[d phi(h) / d r], B(l-1) = E[d g / d u] (training columns) are averages too, so
+   they carry sampling noise of their own. D = dF/dq: through K by central differences of the
+   sampled means (K is linear in each packed coordinate); through the source covariances by
+   Price's theorem, dE[o]/dC_ab = E[d^2 o / dS_a dS_b] (halved on the diagonal), by second
+   differences of source shifts. The pair terms use per-site responses (central differences of
+   one site's observables under a shift of one of its sources) and per-site Jacobians
+   J = dx/dS = (I - K psi'(x))^-1, built row by row in causal order. Internals in double. */
+
+static void fw__dnf_act(fw_activation act, double x, double *f, double *d1, double *d2)
+{
+    if (act == FW_ACT_TANH) {
+        const double t = tanh(x);
+        *f = t; *d1 = 1 - t * t; *d2 = -2 * t * (1 - t * t);
+    } else if (act == FW_ACT_ERF) {
+        const double e = 1.1283791670955126 * exp(-x * x);   /* 2 / sqrt(pi) e^-x^2 */
+        *f = erf(x); *d1 = e; *d2 = -2 * x * e;
+    } else {
+        *f = x; *d1 = 1; *d2 = 0;
+    }
+}
+
+/* Per packed entry its observable (kind 1 Phi: phi(h_a) phi(h_b); 2 G: g_a g_b; 3 A: d phi(h_a)
+   / d r_b; 4 B: d g_a / d u_b; 5 f: z_b phi(h_a) / gamma0) and the layer whose sites average it;
+   layer l's entries listed in lix[lob[l-1] .. lob[l]). Returns the largest count of one layer. */
+static int fw__dnf_index(fw__dlf *c)
+{
+    const size_t hh = (size_t)c->nh * c->nh, zz = (size_t)c->nz * c->nz, hz = (size_t)c->nh * c->nz;
+    int k, l, m = 0, big = 0;
+    for (k = 0; k < c->dimp; ++k) {
+        const size_t o = (size_t)c->p1[k];
+        size_t e;
+        if (o < c->oG) { e = o % hh; c->sl[k] = (int)(o / hh) + 1; c->styp[k] = 1; c->sa[k] = (int)(e / c->nh); c->sb[k] = (int)(e % c->nh); }
+        else if (o < c->oA) { e = (o - c->oG) % zz; c->sl[k] = (int)((o - c->oG) / zz) + 1; c->styp[k] = 2; c->sa[k] = (int)(e / c->nz); c->sb[k] = (int)(e % c->nz); }
+        else if (o < c->oB) { e = (o - c->oA) % hz; c->sl[k] = (int)((o - c->oA) / hz) + 1; c->styp[k] = 3; c->sa[k] = (int)(e / c->nz); c->sb[k] = (int)(e % c->nz); }
+        else if (o < c->of) {
+            const int j = (int)((o - c->oB) % zz % c->nz);
+            e = (o - c->oB) % zz;
+            c->sl[k] = (int)((o - c->oB) / zz) + 2; c->styp[k] = 4; c->sa[k] = (int)(e / c->nz);
+            c->sb[k] = (j / c->P) * c->n + j % c->P;
+        } else {
+            const int t = (int)((o - c->of) / (size_t)c->n);
+            c->sl[k] = c->L; c->styp[k] = 5; c->sa[k] = (int)(o - c->of); c->sb[k] = t * c->P;
+        }
+    }
+    c->lob[0] = 0;
+    for (l = 1; l <= c->L; ++l) {
+        for (k = 0; k < c->dimp; ++k)
+            if (c->sl[k] == l) c->lix[m++] = k;
+        c->lob[l] = m;
+        if (m - c->lob[l - 1] > big) big = m - c->lob[l - 1];
+    }
+    return big;
+}
+
+/* One single site: the state x = (h, z) for the sources S (nx) and the layer's K (double), with
+   phi, phi', phi'' of h and g = phi'(h) z, a1 = dg/dh, a2 = dg/dz on the training cells; with
+   jac also J = dx/dS (nx x nx), from J = I + K psi'(x) J row by row in causal order (h(t)
+   reads z(s < t) and h(s < t); z(t) reads h(s <= t)). */
+static void fw__dnf_site(fw__dlf *c, const double *K, const double *S, int jac)
+{
+    const int nh = c->nh, nx = c->nx, n = c->n, P = c->P, T1 = c->T1;
+    double *h = c->xh, *z = c->xz, *J = c->J;
+    int t, a, k, s, b, col;
+    for (t = 0; t < T1; ++t) {
+        for (a = 0; a < n; ++a) {
+            const int i = t * n + a;
+            const double *Kr = K + (size_t)i * nx + nh;
+            double v = S[i];
+            for (k = 0; k < t * P; ++k) v += Kr[k] * c->xg[k];
+            h[i] = v;
+            fw__dnf_act(c->d.act, v, c->xp + i, c->xd1 + i, c->xd2 + i);
+        }
+        for (a = 0; a < P; ++a) {
+            const int j = t * P + a;
+            const double *Kr = K + (size_t)(nh + j) * nx;
+            double v = S[nh + j];
+            for (s = 0; s <= t; ++s)
+                for (b = 0; b < P; ++b) v += Kr[s * n + b] * c->xp[s * n + b];
+            z[j] = v;
+            c->xg[j] = c->xd1[t * n + a] * v;
+            c->a1[j] = c->xd2[t * n + a] * v;
+            c->a2[j] = c->xd1[t * n + a];
+        }
+    }
+    if (!jac) return;
+    memset(J, 0, sizeof(double) * (size_t)nx * nx);
+    for (t = 0; t < T1; ++t) {
+        for (a = 0; a < n; ++a) {
+            const int i = t * n + a;
+            const double *Kr = K + (size_t)i * nx + nh;
+            double *Ji = J + (size_t)i * nx;
+            Ji[i] = 1;
+            for (k = 0; k < t * P; ++k) {
+                const double c1 = Kr[k] * c->a1[k], c2 = Kr[k] * c->a2[k];
+                const double *Jh = J + (size_t)((k / P) * n + k % P) * nx, *Jz = J + (size_t)(nh + k) * nx;
+                if (c1 == 0 && c2 == 0) continue;
+                for (col = 0; col < nx; ++col) Ji[col] += c1 * Jh[col] + c2 * Jz[col];
+            }
+        }
+        for (a = 0; a < P; ++a) {
+            const int j = t * P + a;
+            const double *Kr = K + (size_t)(nh + j) * nx;
+            double *Jj = J + (size_t)(nh + j) * nx;
+            Jj[nh + j] = 1;
+            for (s = 0; s <= t; ++s)
+                for (b = 0; b < P; ++b) {
+                    const double c1 = Kr[s * n + b] * c->xd1[s * n + b];
+                    const double *Jh = J + (size_t)(s * n + b) * nx;
+                    if (c1 == 0) continue;
+                    for (col = 0; col < nx; ++col) Jj[col] += c1 * Jh[col];
+                }
+        }
+    }
+}
+
+/* d g_i / d x_col for a training cell i (needs J). */
+static double fw__dnf_dg(const fw__dlf *c, int i, int col)
+{
+    const int hi = (i / c->P) * c->n + i % c->P;
+    return c->a1[i] * c->J[(size_t)hi * c->nx + col] + c->a2[i] * c->J[(size_t)(c->nh + i) * c->nx + col];
+}
+
+/* Layer l's observables of the current site into o (lix order). */
+static void fw__dnf_obs(const fw__dlf *c, int l, double *o)
+{
+    const int nx = c->nx, nh = c->nh, e0 = c->lob[l - 1];
+    int e;
+    for (e = e0; e < c->lob[l]; ++e) {
+        const int k = c->lix[e], i = c->sa[k], j = c->sb[k];
+        double v;
+        switch (c->styp[k]) {
+        case 1: v = c->xp[i] * c->xp[j]; break;
+        case 2: v = c->xg[i] * c->xg[j]; break;
+        case 3: v = c->xd1[i] * c->J[(size_t)i * nx + nh + j]; break;
+        case 4: v = fw__dnf_dg(c, i, j); break;
+        default: v = c->xz[j] * c->xp[i] / (double)c->gam; break;
+        }
+        o[e - e0] = v;
+    }
+}
+
+/* One site of layer l, sample m, K, its sources shifted by va at ia and vb at ib (< 0: none). */
+static void fw__dnf_at(fw__dlf *c, int l, int m, const double *K, int ia, double va, int ib, double vb, int jac)
+{
+    const int nx = c->nx;
+    memcpy(c->sx, c->src + ((size_t)(l - 1) * c->Ms + m) * nx, sizeof(double) * nx);
+    if (ia >= 0) c->sx[ia] += va;
+    if (ib >= 0) c->sx[ib] += vb;
+    fw__dnf_site(c, K, c->sx, jac);
+}
+
+/* The mean over the samples in use of layer l's observables, K and shifts as fw__dnf_at. */
+static void fw__dnf_mean(fw__dlf *c, int l, const double *K, int ia, double va, int ib, double vb, double *mean)
+{
+    const int no = c->lob[l] - c->lob[l - 1];
+    int m, e;
+    for (e = 0; e < no; ++e) mean[e] = 0;
+    for (m = c->m0; m < c->m1; ++m) {
+        fw__dnf_at(c, l, m, K, ia, va, ib, vb, c->L > 1);
+        fw__dnf_obs(c, l, c->ov);
+        for (e = 0; e < no; ++e) mean[e] += c->ov[e];
+    }
+    for (e = 0; e < no; ++e) mean[e] /= (c->m1 - c->m0);
+}
+
+/* B = the lower Cholesky factor of the PSD matrix C (n x n, fw_real), B B^T = C, with a pivot
+   below 1e-11 (float: 1e-4) of the largest diagonal entry taken as 0 (C is often singular: the first layer's
+   inputs repeat over time, the readout is one number; rounding leaves such pivots slightly
+   negative). Lower triangular in the time order, so the sources of step t read C only up to t:
+   the sampled map stays causal and its sweeps settle exactly. FW_ERR_NOT_PD below -1e-6 (-1e-2). */
+static fw_status fw__dnf_sqrt(int n, const fw_real *C, double *B)
+{
+    double top = 0;
+    int i, j, k;
+    for (j = 0; j < n; ++j) top = fw__abs(C[(size_t)j * n + j]) > top ? fw__abs(C[(size_t)j * n + j]) : top;
+    for (j = 0; j < n; ++j) {
+        double d = C[(size_t)j * n + j];
+        for (k = 0; k < j; ++k) d -= B[(size_t)j * n + k] * B[(size_t)j * n + k];
+        for (i = 0; i < j; ++i) B[(size_t)i * n + j] = 0;
+        if (!fw__finite((fw_real)d) || d < -(FW__IS_FLOAT ? 1e-2 : 1e-6) * top) return FW_ERR_NOT_PD;
+        if (d <= (FW__IS_FLOAT ? 1e-4 : 1e-11) * top) {
+            for (i = j; i < n; ++i) B[(size_t)i * n + j] = 0;
+            continue;
+        }
+        d = sqrt(d);
+        B[(size_t)j * n + j] = d;
+        for (i = j + 1; i < n; ++i) {
+            double v = C[(size_t)i * n + j];
+            for (k = 0; k < j; ++k) v -= B[(size_t)i * n + k] * B[(size_t)j * n + k];
+            B[(size_t)i * n + j] = v / d;
+        }
+    }
+    return FW_OK;
+}
+
+/* Layer l at c->q: its K (double, kept per layer) and its sources S = (Lu xi_u, Lr xi_r). */
+static fw_status fw__dnf_prepare(fw__dlf *c, int l)
+{
+    const int nh = c->nh, nz = c->nz, nx = c->nx;
+    double *Kd = c->Kd + (size_t)(l - 1) * nx * nx;
+    size_t i;
+    int m, a, b;
+    fw_status st;
+    fw__dlf_build(c, l, c->q, NULL, c->K, c->cu, c->cr);
+    for (i = 0; i < (size_t)nx * nx; ++i) Kd[i] = c->K[i];
+    if ((st = fw__dnf_sqrt(nh, c->cu, c->Lu)) != FW_OK || (st = fw__dnf_sqrt(nz, c->cr, c->Lr)) != FW_OK) return st;
+    for (m = c->m0; m < c->m1; ++m) {
+        const size_t o = ((size_t)(l - 1) * c->Ms + m) * nx;
+        const double *xi = c->xi + o;
+        double *S = c->src + o;
+        for (a = 0; a < nh; ++a) {
+            double v = 0;
+            for (b = 0; b < nh; ++b) v += c->Lu[(size_t)a * nh + b] * xi[b];
+            S[a] = v;
+        }
+        for (a = 0; a < nz; ++a) {
+            double v = 0;
+            for (b = 0; b < nz; ++b) v += c->Lr[(size_t)a * nz + b] * xi[nh + b];
+            S[nh + a] = v;
+        }
+    }
+    return FW_OK;
+}
+
+/* D[rows of layer l, col] += s (mp - mm) (the layer's observables in lix order). */
+static void fw__dnf_dcol(fw__dlf *c, int l, int col, double s, const double *mp, const double *mm)
+{
+    const size_t dp = (size_t)c->dimp;
+    int e;
+    for (e = c->lob[l - 1]; e < c->lob[l]; ++e) {
+        const int k = e - c->lob[l - 1];
+        c->D[(size_t)c->lix[e] * dp + col] += (fw_real)(s * (mp[k] - (mm != NULL ? mm[k] : 0)));
+    }
+}
+
+/* D = dF/dq (packed): drift columns through K, Price columns through the source covariances. */
+static fw_status fw__dnf_jacobian(fw__dlf *c)
+{
+    const double hk = 1e-4, hs = 1e-3;
+    const size_t dp = (size_t)c->dimp, nx2 = (size_t)c->nx * c->nx;
+    const int nh = c->nh, nz = c->nz, nol = c->nol;
+    int k, l, a, b, e;
+    size_t i;
+    memset(c->D, 0, sizeof(fw_real) * dp * dp);
+    memset(c->dq, 0, sizeof(fw_real) * c->dimf);
+    for (k = 0; k < c->dimp; ++k) {
+        const size_t o = (size_t)c->p1[k];
+        int lo = 1, hi = 0;
+        if (o < c->oG) { l = (int)(o / ((size_t)nh * nh)) + 1; if (l < c->L) lo = hi = l + 1; }
+        else if (o < c->oA) { l = (int)((o - c->oG) / ((size_t)nz * nz)) + 1; if (l > 1) lo = hi = l - 1; }
+        else if (o < c->oB) { l = (int)((o - c->oA) / ((size_t)nh * nz)) + 1; lo = hi = l + 1; }
+        else if (o < c->of) { l = (int)((o - c->oB) / ((size_t)nz * nz)) + 1; lo = hi = l; }
+        else if ((int)((o - c->of) % (size_t)c->n) < c->P) { lo = 1; hi = c->L; }
+        c->dq[c->p1[k]] = 1;
+        c->dq[c->p2[k]] = 1;
+        for (l = lo; l <= hi; ++l) {
+            const double *Kd = c->Kd + (size_t)(l - 1) * nx2;
+            int any = 0;
+            fw__dlf_build(c, l, c->q, c->dq, c->dK, NULL, NULL);
+            for (i = 0; i < nx2; ++i) any |= c->dK[i] != 0;
+            if (!any) continue;
+            for (i = 0; i < nx2; ++i) c->Ke[i] = Kd[i] + hk * c->dK[i];
+            fw__dnf_mean(c, l, c->Ke, -1, 0, -1, 0, c->mp);
+            for (i = 0; i < nx2; ++i) c->Ke[i] = Kd[i] - hk * c->dK[i];
+            fw__dnf_mean(c, l, c->Ke, -1, 0, -1, 0, c->mm);
+            fw__dnf_dcol(c, l, k, 1 / (2 * hk), c->mp, c->mm);
+        }
+        c->dq[c->p1[k]] = 0;
+        c->dq[c->p2[k]] = 0;
+    }
+    /* Price: with the single shifts m(+-a), the cross second difference from m(a+b), m(-a-b) */
+    for (l = 1; l <= c->L; ++l) {
+        const double *Kd = c->Kd + (size_t)(l - 1) * nx2;
+        const int no = c->lob[l] - c->lob[l - 1];
+        int side;
+        fw__dnf_mean(c, l, Kd, -1, 0, -1, 0, c->mn);
+        for (side = 0; side < 2; ++side) {   /* u (covariance Phi(l-1)) and r (G(l+1)) */
+            const int ns = side == 0 ? nh : nz, x0 = side == 0 ? 0 : nh;
+            if ((side == 0 && l == 1) || (side == 1 && l == c->L)) continue;
+            for (a = 0; a < ns; ++a) {
+                fw__dnf_mean(c, l, Kd, x0 + a, hs, -1, 0, c->spl + (size_t)a * nol);
+                fw__dnf_mean(c, l, Kd, x0 + a, -hs, -1, 0, c->smi + (size_t)a * nol);
+            }
+            for (a = 0; a < ns; ++a)
+                for (b = a; b < ns; ++b) {
+                    const size_t off = side == 0 ? c->oPhi + (size_t)(l - 2) * nh * nh + (size_t)a * nh + b
+                                                 : c->oG + (size_t)l * nz * nz + (size_t)a * nz + b;
+                    const int col = c->fpk[off];
+                    const double *pa = c->spl + (size_t)a * nol, *pb = c->spl + (size_t)b * nol;
+                    const double *ma = c->smi + (size_t)a * nol, *mb = c->smi + (size_t)b * nol;
+                    if (a == b) {
+                        for (e = 0; e < no; ++e) c->mp[e] = 0.5 * (pa[e] - 2 * c->mn[e] + ma[e]) / (hs * hs);
+                    } else {
+                        fw__dnf_mean(c, l, Kd, x0 + a, hs, x0 + b, hs, c->mp);
+                        fw__dnf_mean(c, l, Kd, x0 + a, -hs, x0 + b, -hs, c->mm);
+                        for (e = 0; e < no; ++e)
+                            c->mp[e] = (c->mp[e] + c->mm[e] - pa[e] - pb[e] - ma[e] - mb[e] + 2 * c->mn[e]) / (2 * hs * hs);
+                    }
+                    fw__dnf_dcol(c, l, col, 1, c->mp, NULL);
+                }
+        }
+    }
+    for (i = 0; i < dp * dp; ++i)
+        if (!fw__finite(c->D[i])) return FW_ERR_NONFINITE;
+    return FW_OK;
+}
+
+/* C (m x n) = A (m x k) B^T (n x k) + beta C, doubles, row-major. */
+static void fw__dnf_abt(int m, int n, int k, const double *A, const double *B, double beta, double *C)
+{
+    int i, j, p;
+    for (i = 0; i < m; ++i)
+        for (j = 0; j < n; ++j) {
+            double v = 0;
+            const double *a = A + (size_t)i * k, *b = B + (size_t)j * k;
+            for (p = 0; p < k; ++p) v += a[p] * b[p];
+            C[(size_t)i * n + j] = beta * C[(size_t)i * n + j] + v;
+        }
+}
+
+/* C (m x n) = A (m x k) B (k x n), doubles, row-major. */
+static void fw__dnf_ab(int m, int n, int k, const double *A, const double *B, double *C)
+{
+    int i, j, p;
+    for (i = 0; i < m; ++i) {
+        double *cr = C + (size_t)i * n;
+        for (j = 0; j < n; ++j) cr[j] = 0;
+        for (p = 0; p < k; ++p) {
+            const double a = A[(size_t)i * k + p];
+            const double *br = B + (size_t)p * n;
+            if (a == 0) continue;
+            for (j = 0; j < n; ++j) cr[j] += a * br[j];
+        }
+    }
+}
+
+/* Ce[rows of layer la, cols of layer lb] += X (na x nb), and the mirror if sym. */
+static void fw__dnf_add(fw__dlf *c, int la, int lb, const double *X, int sym)
+{
+    const size_t dp = (size_t)c->dimp;
+    const int na = c->lob[la] - c->lob[la - 1], nb = c->lob[lb] - c->lob[lb - 1];
+    int i, j;
+    for (i = 0; i < na; ++i)
+        for (j = 0; j < nb; ++j) {
+            const size_t r = (size_t)c->lix[c->lob[la - 1] + i], s = (size_t)c->lix[c->lob[lb - 1] + j];
+            const fw_real v = (fw_real)X[(size_t)i * nb + j];
+            c->Ce[r * dp + s] += v;
+            if (sym) c->Ce[s * dp + r] += v;
+        }
+}
+
+/* R (layer l, rsrc) or S (layer l, !rsrc): o x (k, m), k < nz, m < nh:
+   R_o(k, m) = E[d o / d r_k phi(h_m)], S_o(k, m) = E[d o / d u_m g_k], per-site central
+   differences of the layer's observables. */
+static void fw__dnf_resp(fw__dlf *c, int l, int rsrc, double *out)
+{
+    const double hs = 1e-4;
+    const int nh = c->nh, nz = c->nz, nx = c->nx, no = c->lob[l] - c->lob[l - 1], ns = rsrc ? nz : nh;
+    const double *K = c->Kd + (size_t)(l - 1) * nx * nx;
+    const size_t km = (size_t)nz * nh;
+    int m, s, e, k, j;
+    memset(out, 0, sizeof(double) * no * km);
+    for (m = c->m0; m < c->m1; ++m) {
+        fw__dnf_at(c, l, m, K, -1, 0, -1, 0, 0);
+        for (j = 0; j < nh; ++j) c->bp[j] = c->xp[j];
+        for (k = 0; k < nz; ++k) c->bg[k] = c->xg[k];
+        for (s = 0; s < ns; ++s) {
+            const int src = rsrc ? nh + s : s;
+            fw__dnf_at(c, l, m, K, src, hs, -1, 0, c->L > 1);
+            fw__dnf_obs(c, l, c->ov);
+            fw__dnf_at(c, l, m, K, src, -hs, -1, 0, c->L > 1);
+            fw__dnf_obs(c, l, c->ob);
+            for (e = 0; e < no; ++e) {
+                const double d = (c->ov[e] - c->ob[e]) / (2 * hs);
+                double *o = out + (size_t)e * km;
+                if (d == 0) continue;
+                if (rsrc) for (j = 0; j < nh; ++j) o[(size_t)s * nh + j] += d * c->bp[j];
+                else      for (k = 0; k < nz; ++k) o[(size_t)k * nh + s] += d * c->bg[k];
+            }
+        }
+    }
+    for (e = 0; e < (int)(no * km); ++e) out[e] /= (c->m1 - c->m0);
+}
+
+/* The fourth-moment matrices of one layer's per-site responses, (k, m) x (j, n), k, j < nz,
+   m, n < nh: kind 0: E[dg_k/du_n dg_j/du_m] (pairs two neurons of the layer below), kind 1:
+   E[dphi_m/dr_j dphi_n/dr_k] (two of the layer above), kind 2: E[dg_k/dr_j dphi_n/du_m] (the
+   middle of a chain). */
+static void fw__dnf_moment(fw__dlf *c, int l, int kind, double *T)
+{
+    const int nh = c->nh, nz = c->nz, nx = c->nx, km = nz * nh;
+    const double *K = c->Kd + (size_t)(l - 1) * nx * nx;
+    int m, k, mm, j, n;
+    memset(T, 0, sizeof(double) * (size_t)km * km);
+    for (m = c->m0; m < c->m1; ++m) {
+        fw__dnf_at(c, l, m, K, -1, 0, -1, 0, 1);
+        for (k = 0; k < nz; ++k)   /* X1 (k, x) = dg_k / dx, X2 (m, x) = dphi_m / dx */
+            for (j = 0; j < nx; ++j) c->X1[(size_t)k * nx + j] = fw__dnf_dg(c, k, j);
+        for (mm = 0; mm < nh; ++mm)
+            for (j = 0; j < nx; ++j) c->X2[(size_t)mm * nx + j] = c->xd1[mm] * c->J[(size_t)mm * nx + j];
+        for (k = 0; k < nz; ++k)
+            for (mm = 0; mm < nh; ++mm) {
+                double *row = T + (size_t)(k * nh + mm) * km;
+                for (j = 0; j < nz; ++j)
+                    for (n = 0; n < nh; ++n) {
+                        double v;
+                        if (kind == 0) v = c->X1[(size_t)k * nx + n] * c->X1[(size_t)j * nx + mm];
+                        else if (kind == 1) v = c->X2[(size_t)mm * nx + nh + j] * c->X2[(size_t)n * nx + nh + k];
+                        else v = c->X1[(size_t)k * nx + nh + j] * c->X2[(size_t)n * nx + mm];
+                        row[j * nh + n] += v;
+                    }
+            }
+    }
+    for (k = 0; k < km * km; ++k) T[k] /= (c->m1 - c->m0);
+}
+
+/* One hop through layer m of cnt observables' pair sums (o x (k, m)): up, R <- R C; down,
+   S <- S C^T, with C[(a, b), (c, d)] = E[dg_a/dr_c dphi_d/du_b] over layer m's sites. */
+static void fw__dnf_hop(fw__dlf *c, int m, int up, int cnt, double *RS)
+{
+    const int km = c->nz * c->nh;
+    fw__dnf_moment(c, m, 2, c->Tm);
+    if (up) fw__dnf_ab(cnt, km, km, RS, c->Tm, c->Qd);
+    else    fw__dnf_abt(cnt, km, km, RS, c->Tm, 0, c->Qd);
+    memcpy(RS, c->Qd, sizeof(double) * (size_t)cnt * km);
+}
+
+/* The pairs through a common neuron two or more layers away (fw__dlf_loops, sampled): R of
+   layers l1 <= l2 carried up to below a top layer l3 and contracted with its E[dg/du dg/du]
+   moment, or S carried down to above a bottom layer and contracted with E[dphi/dr dphi/dr]. */
+static void fw__dnf_loops(fw__dlf *c)
+{
+    const size_t km = (size_t)c->nz * c->nh;
+    int top, l1, l2, l3, m;
+    for (top = 1; top >= 0; --top)
+        for (l3 = 1; l3 <= c->L; ++l3)
+            for (l1 = top ? 1 : l3 + 1; l1 <= (top ? l3 - 1 : c->L); ++l1)
+                for (l2 = l1; l2 <= (top ? l3 - 1 : c->L); ++l2) {
+                    const int na = c->lob[l1] - c->lob[l1 - 1], nb = c->lob[l2] - c->lob[l2 - 1];
+                    const double *src = top ? c->Rd : c->Sd;
+                    if (top ? l1 == l3 - 1 : l2 == l3 + 1) continue;   /* Y, Z */
+                    memcpy(c->Rc, src + (size_t)(l1 - 1) * c->nol * km, sizeof(double) * na * km);
+                    memcpy(c->Rc2, src + (size_t)(l2 - 1) * c->nol * km, sizeof(double) * nb * km);
+                    for (m = top ? l1 + 1 : l1 - 1; top ? m < l3 : m > l3; m += top ? 1 : -1) fw__dnf_hop(c, m, top, na, c->Rc);
+                    for (m = top ? l2 + 1 : l2 - 1; top ? m < l3 : m > l3; m += top ? 1 : -1) fw__dnf_hop(c, m, top, nb, c->Rc2);
+                    fw__dnf_moment(c, l3, top ? 0 : 1, c->Tm);
+                    fw__dnf_ab(na, (int)km, (int)km, c->Rc, c->Tm, c->Qd);
+                    fw__dnf_abt(na, nb, (int)km, c->Qd, c->Rc2, 0, c->acc);
+                    fw__dnf_add(c, l1, l2, c->acc, l1 != l2);
+                }
+}
+
+/* Ce = kappa + X + Y + Z + chains (times 1/N later), all from the sampled sites. */
+static fw_status fw__dnf_noise(fw__dlf *c)
+{
+    const size_t dp = (size_t)c->dimp, km = (size_t)c->nz * c->nh;
+    const int nx = c->nx;
+    int l, lp, m, i, j;
+    size_t e;
+    memset(c->Ce, 0, sizeof(fw_real) * dp * dp);
+    for (l = 1; l <= c->L; ++l) {   /* kappa: the sites' covariance, centred at the sample mean */
+        const int no = c->lob[l] - c->lob[l - 1];
+        const double *K = c->Kd + (size_t)(l - 1) * nx * nx;
+        const double w = 1.0 / (c->m1 - c->m0);
+        for (i = 0; i < no; ++i) c->mn[i] = 0;
+        memset(c->acc, 0, sizeof(double) * (size_t)no * no);
+        for (m = c->m0; m < c->m1; ++m) {
+            fw__dnf_at(c, l, m, K, -1, 0, -1, 0, c->L > 1);
+            fw__dnf_obs(c, l, c->ov);
+            for (i = 0; i < no; ++i) {
+                const double oi = c->ov[i] - c->q[c->p1[c->lix[c->lob[l - 1] + i]]];
+                double *row = c->acc + (size_t)i * no;
+                c->mn[i] += oi;
+                for (j = 0; j < no; ++j) row[j] += oi * (c->ov[j] - c->q[c->p1[c->lix[c->lob[l - 1] + j]]]);
+            }
+        }
+        for (i = 0; i < no; ++i)
+            for (j = 0; j < no; ++j) c->acc[(size_t)i * no + j] = c->acc[(size_t)i * no + j] * w - c->mn[i] * w * c->mn[j] * w;
+        fw__dnf_add(c, l, l, c->acc, 0);
+    }
+    if (c->L == 1) return FW_OK;
+    for (l = 1; l < c->L; ++l) fw__dnf_resp(c, l, 1, c->Rd + (size_t)(l - 1) * c->nol * km);
+    for (l = 2; l <= c->L; ++l) fw__dnf_resp(c, l, 0, c->Sd + (size_t)(l - 1) * c->nol * km);
+    for (l = 1; l < c->L; ++l) {
+        const int na = c->lob[l] - c->lob[l - 1], nb = c->lob[l + 1] - c->lob[l];
+        const double *R = c->Rd + (size_t)(l - 1) * c->nol * km, *S = c->Sd + (size_t)l * c->nol * km;
+        fw__dnf_abt(na, nb, (int)km, R, S, 0, c->acc);            /* X: adjacent layers through W(l) */
+        fw__dnf_add(c, l, l + 1, c->acc, 1);
+        fw__dnf_moment(c, l + 1, 0, c->Tm);                        /* Y: two layer-l neurons, one above */
+        fw__dnf_ab(na, (int)km, (int)km, R, c->Tm, c->Qd);
+        fw__dnf_abt(na, na, (int)km, c->Qd, R, 0, c->acc);
+        fw__dnf_add(c, l, l, c->acc, 0);
+        fw__dnf_moment(c, l, 1, c->Tm);                            /* Z: two layer-(l+1) neurons, one below */
+        fw__dnf_ab(nb, (int)km, (int)km, S, c->Tm, c->Qd);
+        fw__dnf_abt(nb, nb, (int)km, c->Qd, S, 0, c->acc);
+        fw__dnf_add(c, l + 1, l + 1, c->acc, 0);
+    }
+    for (l = 1; l + 2 <= c->L; ++l) {   /* chains l -> l' through the layers between */
+        const int na = c->lob[l] - c->lob[l - 1];
+        memcpy(c->Rc, c->Rd + (size_t)(l - 1) * c->nol * km, sizeof(double) * na * km);
+        for (lp = l + 2; lp <= c->L; ++lp) {
+            const int nb = c->lob[lp] - c->lob[lp - 1];
+            fw__dnf_hop(c, lp - 1, 1, na, c->Rc);
+            fw__dnf_abt(na, nb, (int)km, c->Rc, c->Sd + (size_t)(lp - 1) * c->nol * km, 0, c->acc);
+            fw__dnf_add(c, l, lp, c->acc, 1);
+        }
+    }
+    if (c->L > 2) fw__dnf_loops(c);
+    for (e = 0; e < dp * dp; ++e)
+        if (!fw__finite(c->Ce[e])) return FW_ERR_NONFINITE;
+    return FW_OK;
+}
+
+/* The sampled propagator's arrays (after fw__dlf_setup's own). */
+static fw_status fw__dnf_setup(fw__dlf *c, fw_arena *ar)
+{
+    const int nh = c->nh, nz = c->nz, nx = c->nx, L = c->L, T1 = c->T1, n = c->n, P = c->P;
+    const int km = nz * nh, ns = nh > nz ? nh : nz;
+    const size_t dp = (size_t)c->dimp;
+    if ((double)nz * nh > 1024)
+        { fw__report(&c->d.log, FW_ERR_SIZE, "fw_dlfluct_desc", "the sampled propagator needs (steps + 1)^2 (P + Q) P <= 1024"); return FW_ERR_SIZE; }
+    c->Ms = c->d.samples; c->Rr = c->d.replicates;
+    /* the largest layer: Phi, G, causal A and B, f */
+    c->nol = nh * (nh + 1) / 2 + nz * (nz + 1) / 2 + (T1 * (T1 - 1) / 2) * n * P + (T1 * (T1 + 1) / 2) * P * P + T1 * n;
+    c->styp = (int *)fw_arena_push(ar, sizeof(int) * dp);
+    c->sa = (int *)fw_arena_push(ar, sizeof(int) * dp);
+    c->sb = (int *)fw_arena_push(ar, sizeof(int) * dp);
+    c->sl = (int *)fw_arena_push(ar, sizeof(int) * dp);
+    c->lix = (int *)fw_arena_push(ar, sizeof(int) * dp);
+    c->lob = (int *)fw_arena_push(ar, sizeof(int) * (size_t)(L + 1));
+    c->xi = FW__DPUSH(ar, (size_t)L * c->Ms * nx);
+    c->src = FW__DPUSH(ar, (size_t)L * c->Ms * nx);
+    c->Kd = FW__DPUSH(ar, (size_t)L * nx * nx);
+    c->Ke = FW__DPUSH(ar, (size_t)nx * nx);
+    c->Lu = FW__DPUSH(ar, (size_t)nh * nh);
+    c->Lr = FW__DPUSH(ar, (size_t)nz * nz);
+    c->rv = FW__DPUSH(ar, (size_t)c->Rr * c->nout);
+    c->vse = FW__DPUSH(ar, (size_t)c->nout);
+    c->xh = FW__DPUSH(ar, nh); c->xp = FW__DPUSH(ar, nh); c->xd1 = FW__DPUSH(ar, nh); c->xd2 = FW__DPUSH(ar, nh);
+    c->xz = FW__DPUSH(ar, nz); c->xg = FW__DPUSH(ar, nz); c->a1 = FW__DPUSH(ar, nz); c->a2 = FW__DPUSH(ar, nz);
+    c->sx = FW__DPUSH(ar, nx); c->bp = FW__DPUSH(ar, nh); c->bg = FW__DPUSH(ar, nz);
+    c->J = FW__DPUSH(ar, (size_t)nx * nx);
+    c->X1 = FW__DPUSH(ar, (size_t)nz * nx);
+    c->X2 = FW__DPUSH(ar, (size_t)nh * nx);
+    c->ov = FW__DPUSH(ar, c->nol); c->ob = FW__DPUSH(ar, c->nol); c->mn = FW__DPUSH(ar, c->nol);
+    c->mp = FW__DPUSH(ar, c->nol); c->mm = FW__DPUSH(ar, c->nol);
+    c->spl = FW__DPUSH(ar, (size_t)ns * c->nol);
+    c->smi = FW__DPUSH(ar, (size_t)ns * c->nol);
+    c->acc = FW__DPUSH(ar, (size_t)c->nol * c->nol);
+    if (L > 1) {
+        c->Rd = FW__DPUSH(ar, (size_t)L * c->nol * km);
+        c->Sd = FW__DPUSH(ar, (size_t)L * c->nol * km);
+        c->Tm = FW__DPUSH(ar, (size_t)km * km);
+        c->Qd = FW__DPUSH(ar, (size_t)c->nol * km);
+        c->Rc = FW__DPUSH(ar, (size_t)c->nol * km);
+        c->Rc2 = FW__DPUSH(ar, (size_t)c->nol * km);
+    }
     return FW_OK;
 }
 
@@ -5060,12 +5743,34 @@ static void fw__dlf_functionals(fw__dlf *c)
 }
 
 /* Var of output o: w^T Ce w / N with w = column o of W and U = Ce W. */
-static fw_real fw__dlf_colvar(const fw__dlf *c, int o)
+static double fw__dlf_colvar(const fw__dlf *c, int o)
 {
     double v = 0;
     int i;
     for (i = 0; i < c->dimp; ++i) v += (double)c->W[(size_t)i * c->nout + o] * c->U[(size_t)i * c->nout + o];
-    return (fw_real)(v / c->d.width);
+    return v / c->d.width;
+}
+
+/* From D and Ce: the output variances c->vv = w^T (I - D)^-1 Ce (I - D)^-T w / N (D is consumed). */
+static fw_status fw__dlf_finish(fw__dlf *c)
+{
+    const size_t dp = (size_t)c->dimp;
+    size_t i, k;
+    fw_status st;
+    for (i = 0; i < dp; ++i)   /* rows of (I - D)^-1 for the outputs: (I - D)^T W = E */
+        for (k = i + 1; k < dp; ++k) { const fw_real t = c->D[i * dp + k]; c->D[i * dp + k] = c->D[k * dp + i]; c->D[k * dp + i] = t; }
+    for (i = 0; i < dp * dp; ++i) c->D[i] = -c->D[i];
+    for (i = 0; i < dp; ++i) c->D[i * dp + i] += 1;
+    fw__dlf_functionals(c);
+    if (fw_lu(c->dimp, c->D, c->dimp, c->piv) != FW_OK || fw_lu_solve(c->dimp, c->nout, c->D, c->dimp, c->piv, c->W, c->nout) != FW_OK)
+        return FW_ERR_SINGULAR;
+    if ((st = fw_gemm(FW_NO_TRANS, FW_NO_TRANS, c->dimp, c->nout, c->dimp, 1, c->Ce, c->dimp, c->W, c->nout, 0, c->U, c->nout)) != FW_OK)
+        return st;
+    for (k = 0; k < (size_t)c->nout; ++k) {
+        c->vv[k] = fw__dlf_colvar(c, (int)k);
+        if (!fw__finite((fw_real)c->vv[k])) return FW_ERR_NONFINITE;
+    }
+    return FW_OK;
 }
 
 /* The means (from q) and variances (w^T Ce w / N per column w of W) into the caller's arrays. */
@@ -5074,10 +5779,12 @@ static void fw__dlf_write(const fw__dlf *c, const fw_dlfluct_out *out)
     const int nh = c->nh, nz = c->nz, n = c->n, P = c->P, T1 = c->T1;
     const size_t nn = (size_t)n * n, pp = (size_t)P * P;
     int t, a, b, l, o = 0;
+#define FW__DLF_SE(arr, i1, i2) do { if ((arr) != NULL) (arr)[i1] = (arr)[i2] = (fw_real)(c->smp ? c->vse[o] : 0); } while (0)
     for (t = 0; t < T1; ++t)
         for (a = 0; a < n; ++a, ++o) {
             if (out->f != NULL) out->f[t * n + a] = c->q[c->of + (size_t)t * n + a];
-            if (out->f_var != NULL) out->f_var[t * n + a] = fw__dlf_colvar(c, o);
+            if (out->f_var != NULL) out->f_var[t * n + a] = (fw_real)c->vv[o];
+            if (out->f_var_se != NULL) out->f_var_se[t * n + a] = (fw_real)(c->smp ? c->vse[o] : 0);
         }
     for (l = 1; l <= c->L; ++l)
         for (t = 0; t < T1; ++t)
@@ -5085,7 +5792,8 @@ static void fw__dlf_write(const fw__dlf *c, const fw_dlfluct_out *out)
                 for (b = a; b < n; ++b, ++o) {
                     const size_t e = ((size_t)(l - 1) * T1 + t) * nn, i1 = e + (size_t)a * n + b, i2 = e + (size_t)b * n + a;
                     if (out->phi != NULL) out->phi[i1] = out->phi[i2] = c->q[c->oPhi + (size_t)(l - 1) * nh * nh + (size_t)(t * n + a) * nh + t * n + b];
-                    if (out->phi_var != NULL) out->phi_var[i1] = out->phi_var[i2] = fw__dlf_colvar(c, o);
+                    if (out->phi_var != NULL) out->phi_var[i1] = out->phi_var[i2] = (fw_real)c->vv[o];
+                    FW__DLF_SE(out->phi_var_se, i1, i2);
                 }
     for (l = 1; l <= c->L; ++l)
         for (t = 0; t < T1; ++t)
@@ -5093,7 +5801,8 @@ static void fw__dlf_write(const fw__dlf *c, const fw_dlfluct_out *out)
                 for (b = a; b < P; ++b, ++o) {
                     const size_t e = ((size_t)(l - 1) * T1 + t) * pp, i1 = e + (size_t)a * P + b, i2 = e + (size_t)b * P + a;
                     if (out->g != NULL) out->g[i1] = out->g[i2] = c->q[c->oG + (size_t)(l - 1) * nz * nz + (size_t)(t * P + a) * nz + t * P + b];
-                    if (out->g_var != NULL) out->g_var[i1] = out->g_var[i2] = fw__dlf_colvar(c, o);
+                    if (out->g_var != NULL) out->g_var[i1] = out->g_var[i2] = (fw_real)c->vv[o];
+                    FW__DLF_SE(out->g_var_se, i1, i2);
                 }
     for (t = 0; t < T1; ++t)
         for (a = 0; a < P; ++a)
@@ -5108,8 +5817,50 @@ static void fw__dlf_write(const fw__dlf *c, const fw_dlfluct_out *out)
                     }
                     out->ntk[i1] = out->ntk[i2] = (fw_real)k;
                 }
-                if (out->ntk_var != NULL) out->ntk_var[i1] = out->ntk_var[i2] = fw__dlf_colvar(c, o);
+                if (out->ntk_var != NULL) out->ntk_var[i1] = out->ntk_var[i2] = (fw_real)c->vv[o];
+                FW__DLF_SE(out->ntk_var_se, i1, i2);
             }
+#undef FW__DLF_SE
+}
+
+/* The sampled path of fw_dlfluct_run_ws: draws the sites' standard normals, then one estimate
+   from all M sites, and with R >= 2 replicates also R estimates from M / R sites each, whose
+   spread / sqrt(R) is the standard error reported next to the pooled estimate. */
+static fw_status fw__dnf_run(fw__dlf *c, const fw_dlfluct_desc *desc, const fw_dlfluct_out *out)
+{
+    const int R = c->Rr, runs = R >= 2 ? R + 1 : 1, nx = c->nx;
+    int l, m, r, o, i;
+    fw_status st;
+    if (R < 2 && (out->f_var_se != NULL || out->phi_var_se != NULL || out->g_var_se != NULL || out->ntk_var_se != NULL))
+        FW__DLF_FAIL(FW_ERR_ARG, "fw_dlfluct_desc.replicates", "standard errors of the sampled propagator need replicates >= 2");
+    fw__dnf_index(c);
+    for (l = 0; l < c->L; ++l) {
+        fw_rng g;
+        fw_rng_init(&g, c->d.seed, (uint64_t)l);
+        for (m = 0; m < c->Ms * nx; ++m) c->xi[(size_t)l * c->Ms * nx + m] = fw_rng_normal(&g);
+    }
+    for (r = 0; r < runs; ++r) {
+        c->m0 = r < R && runs > 1 ? (int)((long)r * c->Ms / R) : 0;
+        c->m1 = r < R && runs > 1 ? (int)((long)(r + 1) * c->Ms / R) : c->Ms;
+        st = fw__dlf_fixed_point(c);
+        if (st == FW_ERR_DIVERGED) FW__DLF_FAIL(st, "fw_dlfluct_desc.lr", "the infinite-width dynamics blew up: lower the learning rate");
+        if (st == FW_ERR_NOT_PD) FW__DLF_FAIL(st, "fw_dlfluct_run", "a sampled kernel lost positive semidefiniteness to rounding (kernels of very different sizes; a double build helps)");
+        if (st != FW_OK) FW__DLF_FAIL(st, "fw_dlfluct_run", "the sampled DMFT sweeps did not settle (learning rate too large?)");
+        if ((st = fw__dnf_jacobian(c)) != FW_OK) FW__DLF_FAIL(st, "fw_dlfluct_run", "the Jacobian of the sampled DMFT map overflowed");
+        if ((st = fw__dnf_noise(c)) != FW_OK) FW__DLF_FAIL(st, "fw_dlfluct_run", "the sampled noise covariance overflowed");
+        if ((st = fw__dlf_finish(c)) == FW_ERR_SINGULAR) FW__DLF_FAIL(st, "fw_dlfluct_run", "I - D is singular (the linear response does not exist)");
+        if (st != FW_OK) FW__DLF_FAIL(st, "fw_dlfluct_run", "the covariance overflowed");
+        if (r < R && runs > 1) memcpy(c->rv + (size_t)r * c->nout, c->vv, sizeof(double) * c->nout);
+    }
+    for (o = 0; o < c->nout; ++o) {
+        double mu = 0, sd = 0;
+        if (runs == 1) { c->vse[o] = 0; continue; }
+        for (i = 0; i < R; ++i) mu += c->rv[(size_t)i * c->nout + o] / R;
+        for (i = 0; i < R; ++i) { const double d = c->rv[(size_t)i * c->nout + o] - mu; sd += d * d; }
+        c->vse[o] = sqrt(sd / (R - 1) / R);
+    }
+    fw__dlf_write(c, out);
+    return FW_OK;
 }
 
 FW_API fw_status fw_dlfluct_workspace_size(const fw_dlfluct_desc *desc, const fw_data *data, size_t *bytes)
@@ -5132,7 +5883,6 @@ FW_API fw_status fw_dlfluct_run_ws(const fw_dlfluct_desc *desc, const fw_data *d
     fw_arena ar;
     fw_status st;
     const int ldx = data != NULL && data->ldx > 0 ? data->ldx : (data != NULL ? data->D : 0);
-    size_t i, k, dp;
     int a, b;
     if (out == NULL || ws == NULL) return FW_ERR_NULL;
     fw_arena_init(&ar, ws, ws_bytes);
@@ -5150,22 +5900,14 @@ FW_API fw_status fw_dlfluct_run_ws(const fw_dlfluct_desc *desc, const fw_data *d
             c.kx[a * c.n + b] = (fw_real)(s / data->D);
         }
     fw__dlf_index(&c);
+    if (c.smp) return fw__dnf_run(&c, desc, out);
     st = fw__dlf_fixed_point(&c);
     if (st == FW_ERR_DIVERGED) FW__DLF_FAIL(st, "fw_dlfluct_desc.lr", "the infinite-width dynamics blew up: lower the learning rate");
     if (st != FW_OK) FW__DLF_FAIL(st, "fw_dlfluct_run", "the DMFT sweeps did not settle (learning rate too large?)");
     if ((st = fw__dlf_jacobian(&c)) != FW_OK) FW__DLF_FAIL(st, "fw_dlfluct_run", "the Jacobian of the DMFT map failed (overflow?)");
     if ((st = fw__dlf_noise(&c)) != FW_OK) FW__DLF_FAIL(st, "fw_dlfluct_run", "the noise covariance failed (overflow?)");
-    /* rows of (I - D)^-1 for the outputs: (I - D)^T W = E */
-    dp = (size_t)c.dimp;
-    for (i = 0; i < dp; ++i)
-        for (k = i + 1; k < dp; ++k) { const fw_real t = c.D[i * dp + k]; c.D[i * dp + k] = c.D[k * dp + i]; c.D[k * dp + i] = t; }
-    for (i = 0; i < dp * dp; ++i) c.D[i] = -c.D[i];
-    for (i = 0; i < dp; ++i) c.D[i * dp + i] += 1;
-    fw__dlf_functionals(&c);
-    if ((st = fw_lu(c.dimp, c.D, c.dimp, c.piv)) != FW_OK || (st = fw_lu_solve(c.dimp, c.nout, c.D, c.dimp, c.piv, c.W, c.nout)) != FW_OK)
-        FW__DLF_FAIL(st, "fw_dlfluct_run", "I - D is singular (the linear response does not exist)");
-    if ((st = fw_gemm(FW_NO_TRANS, FW_NO_TRANS, c.dimp, c.nout, c.dimp, 1, c.Ce, c.dimp, c.W, c.nout, 0, c.U, c.nout)) != FW_OK)
-        FW__DLF_FAIL(st, "fw_dlfluct_run", "the covariance overflowed");
+    if ((st = fw__dlf_finish(&c)) == FW_ERR_SINGULAR) FW__DLF_FAIL(st, "fw_dlfluct_run", "I - D is singular (the linear response does not exist)");
+    if (st != FW_OK) FW__DLF_FAIL(st, "fw_dlfluct_run", "the covariance overflowed");
     fw__dlf_write(&c, out);
     return FW_OK;
 }

@@ -73,8 +73,10 @@ static const char usage[] =
     "                   K sweeps, instead of marching (the same solution; a cross-check)\n"
     "  --damping B      iteration step in (0, 1] (default 1)\n"
     "theory: --width N as for simulate, --samples, --replicates and --sampler (mc, antithetic,\n"
-    "  quadrature) as for dmft; --ntk sets gamma0 = 1/sqrt(N); two-layer nets of any activation, and\n"
-    "  deep nets (--depth L >= 2) with --act linear (exact, no sampling; docs/fluct.md section 11)\n"
+    "  quadrature) as for dmft; --ntk sets gamma0 = 1/sqrt(N); two-layer nets of any activation;\n"
+    "  deep nets (--depth L >= 2): exact for --act linear (docs/fluct.md section 11), sampled with\n"
+    "  --samples sites per layer for tanh and erf (section 12; ReLU not yet; few points and steps:\n"
+    "  (steps + 1)^2 P (P + Q) <= 1024)\n"
     "  --bias           add the O(1/N) correction b/N to the mean (second-order fluctuations)\n"
     ;
 static const char usage_dln[] =   /* the second half of the help (C99 caps a string literal at 4095) */
@@ -491,8 +493,9 @@ static int dmft(int argc, char **argv)
     return rc;
 }
 
-/* finwidth theory --depth L >= 2 --act linear: the exact deep linear propagator (fw_dlfluct_run). */
-static int theory_deep_linear(const options *o)
+/* finwidth theory --depth L >= 2: fw_dlfluct_run, exact for --act linear, the sampled deep
+   propagator (--samples sites per layer) for tanh and erf. */
+static int theory_deep(const options *o)
 {
     problem pb;
     fw_dlfluct_desc d;
@@ -510,6 +513,7 @@ static int theory_deep_linear(const options *o)
     memset(&out, 0, sizeof out);
     d.depth = o->depth; d.width = o->width; d.gamma0 = (fw_real)o->gamma0; d.ntk = o->ntk; d.lr = (fw_real)o->lr;
     d.steps = o->steps; d.log.fn = log_to_stderr; d.log.user = why;
+    d.act = o->act; d.samples = o->samples; d.seed = (uint64_t)o->seed;
     f = (fw_real *)malloc(sizeof(fw_real) * (size_t)(o->steps + 1) * n);
     fv = (fw_real *)malloc(sizeof(fw_real) * (size_t)(o->steps + 1) * n);
     if (f == NULL || fv == NULL) { free(f); free(fv); free_problem(&pb); return fail("out of memory", NULL); }
@@ -537,8 +541,7 @@ static int theory(int argc, char **argv)
     char why[256] = "";
     int r, pt, rc;
     if ((rc = parse_options(argc, argv, 2, &o)) != 0) return rc == 1 ? 0 : rc;
-    if (o.depth != 1 && o.act == FW_ACT_LINEAR) return theory_deep_linear(&o);
-    if (o.depth != 1) return fail("theory handles deep nets with --act linear (exact) and two-layer nets of any activation so far", NULL);
+    if (o.depth != 1) return theory_deep(&o);
     if (o.sampler == FW_SAMPLER_EXACT) return fail("--sampler exact has no single-site covariance: use mc, antithetic or quadrature", NULL);
     if (load_problem(o.train, o.test, &pb)) return 1;
     data = problem_data(&pb);

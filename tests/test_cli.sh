@@ -120,7 +120,17 @@ if [ "$(head -1 "$tmp/a")" = "t,point,mean,var" ] && [ "$rows" -eq 15 ] && [ ! -
 else
     bad "theory --depth 3 --act linear (rows $rows, stderr $(head -c 200 "$tmp/err"))"
 fi
-expect_error "theory deep nonlinear" "deep nets with --act linear" theory --data "$tmp/train.csv" --depth 2 --act tanh
+# deep tanh nets: the sampled propagator, the same columns, var > 0, the same seed the same numbers
+"$bin" theory --data "$tmp/train.csv" --test "$tmp/test.csv" --depth 2 --act tanh --width 64 --lr 0.2 --steps 2 --samples 400 --seed 3 >"$tmp/a" 2>"$tmp/err"
+"$bin" theory --data "$tmp/train.csv" --test "$tmp/test.csv" --depth 2 --act tanh --width 64 --lr 0.2 --steps 2 --samples 400 --seed 3 >"$tmp/b"
+rows=$(awk -F, 'NR > 1 && NF == 4 && $4 > 0' "$tmp/a" | wc -l)
+if [ "$(head -1 "$tmp/a")" = "t,point,mean,var" ] && [ "$rows" -eq 15 ] && [ ! -s "$tmp/err" ] && cmp -s "$tmp/a" "$tmp/b"; then
+    ok
+else
+    bad "theory --depth 2 --act tanh (rows $rows, stderr $(head -c 200 "$tmp/err"))"
+fi
+expect_error "theory deep relu" "ReLU is not supported yet" theory --data "$tmp/train.csv" --depth 2 --act relu
+expect_error "theory deep too many steps" "too many order parameters" theory --data "$tmp/train.csv" --depth 2 --act tanh --steps 40
 expect_error "theory deep linear --bias" "--bias is for two-layer nets" theory --data "$tmp/train.csv" --depth 2 --act linear --bias
 # dln: the deep linear simulator's columns; sd >= 0; the same seed gives the same numbers; the
 # loss falls; the theory is not there yet (a clear error); SGD and --repeat exclude each other.
@@ -166,7 +176,7 @@ expect_error "dln deep limit needs residual branches" "needs residual branches" 
 expect_error "dln --deep-limit is a theory" "excludes --simulate" dln --alpha 2 --residual 1 --deep-limit --simulate 8
 expect_error "dln repeat vs sgd" "exclude each other" dln --repeat --batch-ratio 1 --simulate 8
 expect_error "dln spectrum" "bad value 'x' for --spectrum" dln --alpha 1 --spectrum x --simulate 8
-expect_error "theory is two-layer" "two-layer" theory --data "$tmp/train.csv" --depth 2
+expect_error "theory deep, 100 steps" "must be <= 256" theory --data "$tmp/train.csv" --depth 2
 expect_error "theory exact" "no single-site covariance" theory --data "$tmp/train.csv" --sampler exact
 expect_error "theory divergence" "blew up" theory --data "$tmp/train.csv" --act linear --lr 100 --steps 300 --samples 64 --replicates 2
 

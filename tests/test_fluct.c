@@ -594,16 +594,41 @@ static fw_status dlf_run(void *u, const fw_allocator *al)
     return fw_dlfluct_run(a->d, a->data, a->o, al);
 }
 
-static void deep_linear_fluct_rejects_bad_input_without_leaks(void)
+/* Workspace: too small, then exact; the same f_var (cnt entries, all > 0) as the allocating
+   run (same seed); then every allocation failure returns FW_ERR_NOMEM without a leak. */
+static void dlf_ws_and_nomem(const fw_dlfluct_desc *d, const fw_data *data, fw_real *fv, int cnt)
 {
-    const int P = 1, Q = 1;
-    fw_real X[2 * 2], y[1], bad[4], fv[8], fv2[8];
-    fw_data data = fluct_data(P, Q, 2, X, y, 53), bd;
-    fw_dlfluct_desc d = dlf_desc(2, 16, 1, (fw_real)0.3, 3);
+    fw_real fv2[64];
     fw_dlfluct_out o;
     size_t bytes = 0;
     void *ws;
     int i;
+    memset(&o, 0, sizeof o);
+    o.f_var = fv;
+    FW_CHECK(cnt <= 64);
+    FW_CHECK_STATUS(fw_dlfluct_workspace_size(d, data, &bytes), FW_OK);
+    ws = malloc(bytes);
+    FW_CHECK(ws != NULL);
+    if (ws == NULL) return;
+    FW_CHECK_STATUS(fw_dlfluct_run_ws(d, data, &o, ws, bytes / 2), FW_ERR_WORKSPACE);
+    FW_CHECK_STATUS(fw_dlfluct_run_ws(d, data, &o, ws, bytes), FW_OK);
+    o.f_var = fv2;
+    FW_CHECK_STATUS(fw_dlfluct_run(d, data, &o, NULL), FW_OK);
+    for (i = 0; i < cnt; ++i) FW_CHECK(fv[i] == fv2[i] && fv[i] > 0);
+    free(ws);
+    {
+        dlf_args a = {d, data, &o};
+        FW_CHECK(test_nomem_runs(1, dlf_run, kcov_free, &a) == 1);
+    }
+}
+
+static void deep_linear_fluct_rejects_bad_input_without_leaks(void)
+{
+    const int P = 1, Q = 1;
+    fw_real X[2 * 2], y[1], bad[4], fv[8];
+    fw_data data = fluct_data(P, Q, 2, X, y, 53), bd;
+    fw_dlfluct_desc d = dlf_desc(2, 16, 1, (fw_real)0.3, 3);
+    fw_dlfluct_out o;
     memset(&o, 0, sizeof o);
     o.f_var = fv;
     FW_CHECK_STATUS(fw_dlfluct_run(NULL, &data, &o, NULL), FW_ERR_NULL);
@@ -621,23 +646,83 @@ static void deep_linear_fluct_rejects_bad_input_without_leaks(void)
     bd = data; bd.X = NULL; FW_CHECK_STATUS(fw_dlfluct_run(&d, &bd, &o, NULL), FW_ERR_NULL);
     memcpy(bad, X, sizeof bad); bad[3] = (fw_real)INFINITY;
     bd = data; bd.X = bad; FW_CHECK_STATUS(fw_dlfluct_run(&d, &bd, &o, NULL), FW_ERR_NONFINITE);
-    /* workspace: too small, then exact; the same numbers as the allocating run */
-    FW_CHECK_STATUS(fw_dlfluct_workspace_size(&d, &data, &bytes), FW_OK);
-    ws = malloc(bytes);
-    FW_CHECK(ws != NULL);
-    FW_CHECK_STATUS(fw_dlfluct_run_ws(&d, &data, &o, ws, bytes / 2), FW_ERR_WORKSPACE);
-    FW_CHECK_STATUS(fw_dlfluct_run_ws(&d, &data, &o, ws, bytes), FW_OK);
-    o.f_var = fv2;
-    FW_CHECK_STATUS(fw_dlfluct_run(&d, &data, &o, NULL), FW_OK);
-    for (i = 0; i < 8; ++i) FW_CHECK(fv[i] == fv2[i] && fv[i] > 0);
-    free(ws);
-    {
-        dlf_args a = {&d, &data, &o};
-        FW_CHECK(test_nomem_runs(1, dlf_run, kcov_free, &a) == 1);
-    }
+    dlf_ws_and_nomem(&d, &data, fv, 8);
     /* a learning rate far beyond the edge of stability */
     d.lr = 200; d.steps = 8; d.depth = 1;   /* small enough for the 4 MiB ARM boards */
     FW_CHECK_STATUS(fw_dlfluct_run(&d, &data, &o, NULL), FW_ERR_DIVERGED);
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    const double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static void sampled_deep_propagator_reproduces_the_exact_linear_one(void)
+{
+    /* docs/fluct.md section 12: the sampled propagator (sites marched in time, per-site
+       Jacobians, Price columns, per-site response products for the pair and chain terms) run
+       on a linear net (desc.sampled) must give the exact propagator's variances up to its own
+       Monte Carlo error. Depth 3 (adjacent pairs and a chain), 3 steps, every output variance:
+       z = (sampled - exact) / se, se from 8 replicates (a t statistic with 7 degrees of
+       freedom: median |z| about 0.7, |z| > 6 has probability 1e-3 per cell). A wrong or missing
+       pair term is off by factors (tens of se). */
+    enum { P = 1, Q = 1, n = 2, L = 3, T = 3, T1 = T + 1 };
+    fw_real X[n * 2], y[P];
+    fw_data data = fluct_data(P, Q, 2, X, y, 61);
+    fw_dlfluct_desc d = dlf_desc(L, 64, (fw_real)1.5, (fw_real)0.3, T);
+    fw_dlfluct_out o, e;
+    fw_real fv[T1 * n], fs[T1 * n], pv[L * T1 * n * n], ps[L * T1 * n * n], gv[L * T1], gs[L * T1], kv[T1], ks[T1];
+    fw_real fv0[T1 * n], pv0[L * T1 * n * n], gv0[L * T1], kv0[T1];
+    double z[T1 * n + L * T1 * n * n + L * T1 + T1], rel[T1 * n + L * T1 * n * n + L * T1 + T1];
+    int i, m = 0;
+    y[0] = 1;
+    memset(&o, 0, sizeof o);
+    memset(&e, 0, sizeof e);
+    e.f_var = fv0; e.phi_var = pv0; e.g_var = gv0; e.ntk_var = kv0;
+    FW_CHECK_STATUS(fw_dlfluct_run(&d, &data, &e, NULL), FW_OK);
+    d.sampled = 1; d.replicates = 8; d.seed = 5;
+#ifdef TEST_SMALL_MEMORY
+    d.samples = 400;
+#else
+    d.samples = 1600;
+#endif
+    o.f_var = fv; o.phi_var = pv; o.g_var = gv; o.ntk_var = kv;
+    o.f_var_se = fs; o.phi_var_se = ps; o.g_var_se = gs; o.ntk_var_se = ks;
+    FW_CHECK_STATUS(fw_dlfluct_run(&d, &data, &o, NULL), FW_OK);
+#define FW__ZC(v, s, x, k) do { if ((x)[k] > 1e-9) { z[m] = fabs((double)(v)[k] - (x)[k]) / (s)[k]; rel[m++] = (s)[k] / (x)[k]; } } while (0)
+    for (i = 0; i < T1 * n; ++i) FW__ZC(fv, fs, fv0, i);
+    for (i = 0; i < L * T1 * n * n; ++i) FW__ZC(pv, ps, pv0, i);
+    for (i = 0; i < L * T1; ++i) FW__ZC(gv, gs, gv0, i);
+    for (i = 0; i < T1; ++i) FW__ZC(kv, ks, kv0, i);
+#undef FW__ZC
+    qsort(z, (size_t)m, sizeof z[0], cmp_double);
+    qsort(rel, (size_t)m, sizeof rel[0], cmp_double);
+    printf("  sampled vs exact linear: %d cells, median |z| %.2f, max |z| %.2f, median se/var %.3f\n", m, z[m / 2], z[m - 1], rel[m / 2]);
+    FW_CHECK(m > 40);
+    FW_CHECK(z[m / 2] < 1.5);
+    FW_CHECK(z[m - 1] < 6);
+    FW_CHECK(rel[m / 2] < 8 / sqrt((double)d.samples));   /* the Monte Carlo error is small: 0.14 at M = 1600 */
+}
+
+static void sampled_deep_propagator_rejects_bad_input_without_leaks(void)
+{
+    const int P = 1, Q = 1;
+    fw_real X[2 * 2], y[1], fv[6], fs[6];
+    fw_data data = fluct_data(P, Q, 2, X, y, 67);
+    fw_dlfluct_desc d = dlf_desc(2, 16, 1, (fw_real)0.3, 2);
+    fw_dlfluct_out o;
+    memset(&o, 0, sizeof o);
+    o.f_var = fv;
+    d.act = FW_ACT_RELU; FW_CHECK_STATUS(fw_dlfluct_run(&d, &data, &o, NULL), FW_ERR_ARG);
+    d.act = (fw_activation)77; FW_CHECK_STATUS(fw_dlfluct_run(&d, &data, &o, NULL), FW_ERR_ARG);
+    d.act = FW_ACT_TANH;
+    d.samples = 1; FW_CHECK_STATUS(fw_dlfluct_run(&d, &data, &o, NULL), FW_ERR_SIZE);
+    d.samples = 8; d.replicates = 8; FW_CHECK_STATUS(fw_dlfluct_run(&d, &data, &o, NULL), FW_ERR_SIZE);
+    d.replicates = -1; FW_CHECK_STATUS(fw_dlfluct_run(&d, &data, &o, NULL), FW_ERR_SIZE);
+    d.samples = 64; d.replicates = 1;
+    o.f_var_se = fs; FW_CHECK_STATUS(fw_dlfluct_run(&d, &data, &o, NULL), FW_ERR_ARG); o.f_var_se = NULL;
+    dlf_ws_and_nomem(&d, &data, fv, 6);
 }
 
 const fw_test_case fw_tests_fluct[] = {
@@ -654,5 +739,7 @@ const fw_test_case fw_tests_fluct[] = {
     FW_TEST(deep_linear_fluct_at_depth_one_equals_the_two_layer_theory),
     FW_TEST(deep_linear_fluct_means_equal_the_exact_dmft),
     FW_TEST(deep_linear_fluct_rejects_bad_input_without_leaks),
+    FW_TEST(sampled_deep_propagator_reproduces_the_exact_linear_one),
+    FW_TEST(sampled_deep_propagator_rejects_bad_input_without_leaks),
     {NULL, NULL}
 };
