@@ -33,7 +33,7 @@ check_svg fig1.svg "theory" "naive Var psi" "simulation N = 64" "simulation N = 
 check_svg fig2.svg "theory" "simulation N = 256"
 check_svg fig3.svg "theory b" "simulation N = 64" "simulation N = 128"
 check_svg fig4.svg "infinite width (DMFT)" "theory N = 64" "simulation N = 64" "theory c(t)" "simulation N = 256"
-check_svg fig5.svg "theory Phi(l)_11" "simulation Phi(l)_11" "theory G(l)_11" "simulation G(l)_11" "theory layer 3" "simulation layer 3"
+check_svg fig5.svg "theory Phi(l)_11" "simulation Phi(l)_11" "theory G(l)_11" "simulation G(l)_11" "theory layer 3" "simulation layer 3" "tanh theory layer 3" "tanh simulation layer 3"
 check_svg fig6.svg "proportional limit" "theory nu = 0.5" "simulation nu = 0.5" "theory nu = 4" "simulation nu = 4"
 check_svg fig7.svg "theory" "theory (lazy limit)" "simulation nu = 0.5" "simulation nu = 2"
 check_svg fig8.svg "theory L = 2" "theory L = 32" "theory L = infinity" "simulation L = 2" "simulation L = 32"
