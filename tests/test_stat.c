@@ -1041,7 +1041,7 @@ static int validate_dlf(void)
 {
     static const int Ls[2] = {2, 3}, Ns[3] = {256, 512, 1024};
     int il, in, pass = 0, total = 0;
-    printf("\nDeep linear nets over training: N Var of Phi(l)(t,t), NTK, f (6 steps, eta 0.1, gamma0 2), theory vs S = 1000 networks\n"
+    printf("\nDeep linear nets over training: N Var of f, Phi(l)(t,t), G(l)(t,t), NTK (6 steps, eta 0.1, gamma0 2), theory vs S = 1000 networks\n"
            "L,N,cells,max_z,max_rel_gap,cancelled_cells,cancelled_gap,criterion\n");
     for (il = 0; il < 2; ++il)
         for (in = 0; in < 3; ++in) {
@@ -1064,7 +1064,7 @@ static int validate_dnf(void)
     static const fw_activation acts[2] = {FW_ACT_TANH, FW_ACT_ERF};
     static const int Ls[3] = {2, 3, 4}, Ns[2] = {256, 1024};
     int ia, il, in, pass = 0, total = 0;
-    printf("\nDeep nonlinear nets over training: N Var of Phi(l)(t,t), NTK, f (3 steps, eta 0.1, gamma0 2), sampled theory vs S = 1000 networks\n"
+    printf("\nDeep nonlinear nets over training: N Var of f, Phi(l)(t,t), G(l)(t,t), NTK (3 steps, eta 0.1, gamma0 2), sampled theory vs S = 1000 networks\n"
            "act,L,N,cells,max_z,max_rel_gap,cancelled_cells,cancelled_gap,criterion\n");
     for (ia = 0; ia < 2; ++ia)
         for (il = 0; il < 3; ++il)
