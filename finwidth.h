@@ -4656,35 +4656,36 @@ static fw_status fw__dlf_setup(const fw_dlfluct_desc *desc, const fw_data *data,
     c->q = FW__PUSH(ar, c->dimf);
     c->q2 = FW__PUSH(ar, c->dimf);
     c->dq = FW__PUSH(ar, c->dimf);
-    c->dq2 = FW__PUSH(ar, c->dimf);
-    c->M = FW__PUSH(ar, nx2 * c->L);
-    c->C = FW__PUSH(ar, nx2 * c->L);
-    c->Pu = FW__PUSH(ar, (size_t)c->nx * c->nh * c->L);
-    c->Pr = FW__PUSH(ar, (size_t)c->nx * c->nz * c->L);
     c->K = FW__PUSH(ar, nx2);
     c->dK = FW__PUSH(ar, nx2);
-    c->dM = FW__PUSH(ar, nx2);
-    c->tmp = FW__PUSH(ar, nx2);
-    c->E = FW__PUSH(ar, nx2);
     c->cu = FW__PUSH(ar, (size_t)c->nh * c->nh);
     c->cr = FW__PUSH(ar, (size_t)c->nz * c->nz);
     c->D = FW__PUSH(ar, sz * sz);
     c->Ce = FW__PUSH(ar, sz * sz);
     c->W = FW__PUSH(ar, sz * (size_t)c->nout);
     c->U = FW__PUSH(ar, sz * (size_t)c->nout);
+    c->vv = (double *)fw_arena_push(ar, sizeof(double) * (size_t)c->nout);
+    c->smp = c->d.act != FW_ACT_LINEAR || c->d.sampled;
+    if (c->smp) return fw__dnf_setup(c, ar);
+    /* the exact path's own arrays */
+    c->dq2 = FW__PUSH(ar, c->dimf);
+    c->M = FW__PUSH(ar, nx2 * c->L);
+    c->C = FW__PUSH(ar, nx2 * c->L);
+    c->Pu = FW__PUSH(ar, (size_t)c->nx * c->nh * c->L);
+    c->Pr = FW__PUSH(ar, (size_t)c->nx * c->nz * c->L);
+    c->dM = FW__PUSH(ar, nx2);
+    c->tmp = FW__PUSH(ar, nx2);
+    c->E = FW__PUSH(ar, nx2);
     if (c->L > 1) {   /* the pair terms exist only between hidden layers */
         l = c->nz > c->nh ? c->nz : c->nh;
         c->R = FW__PUSH(ar, (size_t)c->nobs * c->nz * c->nh);
         c->S = FW__PUSH(ar, (size_t)c->nobs * c->nz * c->nh);
         c->Qa = FW__PUSH(ar, (size_t)c->nobs * l * l);
         c->Qb = FW__PUSH(ar, (size_t)c->nobs * l * l);
-        if (c->L > 2 && !c->smp) c->Qc = FW__PUSH(ar, (size_t)c->nobs * l * l);
+        if (c->L > 2) c->Qc = FW__PUSH(ar, (size_t)c->nobs * l * l);
         c->X = FW__PUSH(ar, (size_t)c->nobs * c->nobs);
     }
     c->ix = (int *)fw_arena_push(ar, sizeof(int) * 2 * (size_t)c->nobs);
-    c->vv = (double *)fw_arena_push(ar, sizeof(double) * (size_t)c->nout);
-    c->smp = c->d.act != FW_ACT_LINEAR || c->d.sampled;
-    if (c->smp) return fw__dnf_setup(c, ar);
     return FW_OK;
 }
 
@@ -4922,25 +4923,34 @@ static fw_status fw__dlf_tangent(fw__dlf *c, int l, int du, int dr)
     return FW_OK;
 }
 
+/* The layers lo..hi (none if hi < lo) whose map reads packed coordinate k, and whether it enters
+   as the forward (du) or backward (dr) source covariance: Phi(l) -> layer l+1 (du), G(l) ->
+   layer l-1 (dr), A(l) -> layer l+1, B(l) -> layer l, f on training points -> every layer. */
+static void fw__dlf_feeds(const fw__dlf *c, int k, int *lo, int *hi, int *du, int *dr)
+{
+    const size_t o = (size_t)c->p1[k];
+    int l;
+    *lo = 1; *hi = 0; *du = 0; *dr = 0;
+    if (o < c->oG) { l = (int)(o / ((size_t)c->nh * c->nh)) + 1; if (l < c->L) { *lo = *hi = l + 1; *du = 1; } }
+    else if (o < c->oA) { l = (int)((o - c->oG) / ((size_t)c->nz * c->nz)) + 1; if (l > 1) { *lo = *hi = l - 1; *dr = 1; } }
+    else if (o < c->oB) { l = (int)((o - c->oA) / ((size_t)c->nh * c->nz)) + 1; *lo = *hi = l + 1; }
+    else if (o < c->of) { l = (int)((o - c->oB) / ((size_t)c->nz * c->nz)) + 1; *lo = *hi = l; }
+    else if ((int)((o - c->of) % (size_t)c->n) < c->P) { *lo = 1; *hi = c->L; }
+}
+
 /* D = dF/dq over the packed entries, one column per direction, through the layers it feeds:
    Phi(l) -> layer l+1, G(l) -> layer l-1, A(l) -> layer l+1, B(l) -> layer l, f (training
    points) -> every layer, and nothing for Phi(L), G(1) and f on test points. */
 static fw_status fw__dlf_jacobian(fw__dlf *c)
 {
     const size_t dp = (size_t)c->dimp;
-    const size_t eG = c->oG, eA = c->oA, eB = c->oB;
     int k, l;
     fw_status st;
     memset(c->dq, 0, sizeof(fw_real) * c->dimf);
     for (k = 0; k < c->dimp; ++k) {
-        const size_t o = (size_t)c->p1[k];
-        int lo = 1, hi = 0, du = 0, dr = 0;
+        int lo, hi, du, dr;
         size_t i;
-        if (o < eG) { l = (int)(o / ((size_t)c->nh * c->nh)) + 1; if (l < c->L) { lo = hi = l + 1; du = 1; } }
-        else if (o < eA) { l = (int)((o - eG) / ((size_t)c->nz * c->nz)) + 1; if (l > 1) { lo = hi = l - 1; dr = 1; } }
-        else if (o < eB) { l = (int)((o - eA) / ((size_t)c->nh * c->nz)) + 1; lo = hi = l + 1; }
-        else if (o < c->of) { l = (int)((o - eB) / ((size_t)c->nz * c->nz)) + 1; lo = hi = l; }
-        else if ((int)((o - c->of) % (size_t)c->n) < c->P) { lo = 1; hi = c->L; }
+        fw__dlf_feeds(c, k, &lo, &hi, &du, &dr);
         c->dq[c->p1[k]] = 1;
         c->dq[c->p2[k]] = 1;
         memset(c->dq2, 0, sizeof(fw_real) * c->dimf);
@@ -5084,13 +5094,15 @@ static fw_status fw__dlf_loops(fw__dlf *c, int *ia, int *ib)
                     const fw_real *M3 = c->M + (size_t)(l3 - 1) * nx * nx;
                     if (top ? l1 == l3 - 1 : l2 == l3 + 1) continue;   /* Y, Z */
                     fw__dlf_pairs(c, l1, ia, na, top, c->R);
-                    fw__dlf_pairs(c, l2, ib, nb, top, c->S);
                     for (m = top ? l1 + 1 : l1 - 1; top ? m < l3 : m > l3; m += top ? 1 : -1)
                         if ((st = fw__dlf_hop(c, m, top, na, c->R)) != FW_OK) return st;
-                    for (m = top ? l2 + 1 : l2 - 1; top ? m < l3 : m > l3; m += top ? 1 : -1)
-                        if ((st = fw__dlf_hop(c, m, top, nb, c->S)) != FW_OK) return st;
+                    if (l2 != l1) {
+                        fw__dlf_pairs(c, l2, ib, nb, top, c->S);
+                        for (m = top ? l2 + 1 : l2 - 1; top ? m < l3 : m > l3; m += top ? 1 : -1)
+                            if ((st = fw__dlf_hop(c, m, top, nb, c->S)) != FW_OK) return st;
+                    }
                     if ((st = fw__dlf_same(c, c->R, na, top, M3, c->Qc, c->Qb)) != FW_OK ||
-                        (st = fw__dlf_same(c, c->S, nb, top, M3, c->Qa, c->Qb)) != FW_OK ||
+                        (st = fw__dlf_same(c, l2 != l1 ? c->S : c->R, nb, top, M3, c->Qa, c->Qb)) != FW_OK ||
                         (st = fw_gemm(FW_NO_TRANS, FW_TRANS, na, nb, w * w, 1, c->Qc, w * w, c->Qb, w * w, 0, c->X, nb)) != FW_OK)
                         return st;
                     fw__dlf_addx(c, ia, na, ib, nb, l1 == l2);
@@ -5401,13 +5413,8 @@ static fw_status fw__dnf_jacobian(fw__dlf *c)
     memset(c->D, 0, sizeof(fw_real) * dp * dp);
     memset(c->dq, 0, sizeof(fw_real) * c->dimf);
     for (k = 0; k < c->dimp; ++k) {
-        const size_t o = (size_t)c->p1[k];
-        int lo = 1, hi = 0;
-        if (o < c->oG) { l = (int)(o / ((size_t)nh * nh)) + 1; if (l < c->L) lo = hi = l + 1; }
-        else if (o < c->oA) { l = (int)((o - c->oG) / ((size_t)nz * nz)) + 1; if (l > 1) lo = hi = l - 1; }
-        else if (o < c->oB) { l = (int)((o - c->oA) / ((size_t)nh * nz)) + 1; lo = hi = l + 1; }
-        else if (o < c->of) { l = (int)((o - c->oB) / ((size_t)nz * nz)) + 1; lo = hi = l; }
-        else if ((int)((o - c->of) % (size_t)c->n) < c->P) { lo = 1; hi = c->L; }
+        int lo, hi, du, dr;
+        fw__dlf_feeds(c, k, &lo, &hi, &du, &dr);
         c->dq[c->p1[k]] = 1;
         c->dq[c->p2[k]] = 1;
         for (l = lo; l <= hi; ++l) {
@@ -5597,12 +5604,14 @@ static void fw__dnf_loops(fw__dlf *c)
                     const double *src = top ? c->Rd : c->Sd;
                     if (top ? l1 == l3 - 1 : l2 == l3 + 1) continue;   /* Y, Z */
                     memcpy(c->Rc, src + (size_t)(l1 - 1) * c->nol * km, sizeof(double) * na * km);
-                    memcpy(c->Rc2, src + (size_t)(l2 - 1) * c->nol * km, sizeof(double) * nb * km);
                     for (m = top ? l1 + 1 : l1 - 1; top ? m < l3 : m > l3; m += top ? 1 : -1) fw__dnf_hop(c, m, top, na, c->Rc);
-                    for (m = top ? l2 + 1 : l2 - 1; top ? m < l3 : m > l3; m += top ? 1 : -1) fw__dnf_hop(c, m, top, nb, c->Rc2);
+                    if (l2 != l1) {
+                        memcpy(c->Rc2, src + (size_t)(l2 - 1) * c->nol * km, sizeof(double) * nb * km);
+                        for (m = top ? l2 + 1 : l2 - 1; top ? m < l3 : m > l3; m += top ? 1 : -1) fw__dnf_hop(c, m, top, nb, c->Rc2);
+                    }
                     fw__dnf_moment(c, l3, top ? 0 : 1, c->Tm);
                     fw__dnf_ab(na, (int)km, (int)km, c->Rc, c->Tm, c->Qd);
-                    fw__dnf_abt(na, nb, (int)km, c->Qd, c->Rc2, 0, c->acc);
+                    fw__dnf_abt(na, nb, (int)km, c->Qd, l2 != l1 ? c->Rc2 : c->Rc, 0, c->acc);
                     fw__dnf_add(c, l1, l2, c->acc, l1 != l2);
                 }
 }
