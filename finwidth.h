@@ -826,6 +826,11 @@ typedef struct fw_dln_desc {
     int init_term;            /* fw_dln_theory, muP: add the width-N (N = width) network's
                                  random initial function, variance G1(t,t)/(gamma0^2 N) per entry of beta_eff
                                  (docs/dln.md section 4), the leading finite-size term for gamma0 << 1 */
+    int balanced;             /* the balanced proportional scaling (docs/dln.md section 7): output
+                                 f = sqrt(D) w.hL/(gamma0 N) and the step eta gamma0^2 N on every layer
+                                 (W0, hidden, readout); NTK: gamma0 = sqrt(D/N). The input layer's random
+                                 part then stays comparable to its learned part, the initial function has
+                                 variance G1/(gamma0^2 nu), and the limit depends on nu = N/D */
     uint64_t seed;            /* member s draws its data, teacher and weights from stream s */
     fw_log log;
 } fw_dln_desc;
@@ -863,7 +868,10 @@ FW_API fw_status fw_dln_lazy(const fw_dln_desc *desc, fw_real *train, fw_real *t
    DMFT (Gaussian single-site fields with per-layer correlation and response functions, solved
    exactly by propagating coefficient vectors, no sampling) driven by C_r(s,t) = r(s).r(t)/D. The
    limit does not depend on nu. NTK parameterization: the same with gamma0 -> 0 and beta_eff(0) of
-   variance (1 + c^2)^(L-1) (equal to fw_dln_lazy). Repeated data: Marchenko-Pastur quadrature,
+   variance (1 + c^2)^(L-1) (equal to fw_dln_lazy). desc->balanced: the balanced scaling's limit
+   (docs/dln.md section 7), which depends on nu = width/D: the input layer's random part enters
+   through the cavity of the N x D matrix (one more noise block and the responses chi_g, chi_r) and
+   the initial function has variance G1/(gamma0^2 nu); NTK is gamma0 = 1/sqrt(nu) there. Repeated data: Marchenko-Pastur quadrature,
    isotropic inputs (spectrum = 0; any task); one-pass SGD: exact batch second moments with desc->D
    in the 1/B terms, any spectrum (power law: D modes, memory D (T+1)^2 doubles more). Writes R = fw_dln_record_count(desc) expected train and test losses, and
    if gkernel != NULL the diagonal G_l(t,t) of every layer's backward kernel (R x L, row r, column
@@ -6442,7 +6450,7 @@ static fw_status fw__dln_resolve(const fw_dln_desc *desc, fw__dln *z)
     if (z->B < 1 || (double)z->B * z->D > 2147483647.0 || (double)z->N * z->N > 2147483647.0 ||
         (double)z->N * z->D > 2147483647.0)
         FW__DLN_FAIL(FW_ERR_SIZE, "fw_dln_desc", "D, width or the number of samples too large");
-    z->gam = z->d.ntk ? 1 / fw__sqrt((fw_real)z->N) : z->d.gamma0;
+    z->gam = z->d.ntk ? 1 / fw__sqrt((fw_real)z->N) : z->d.balanced ? z->d.gamma0 / fw__sqrt((fw_real)z->D) : z->d.gamma0;
     z->c = z->d.residual > 0 ? z->d.residual / fw__sqrt((fw_real)z->L) : 0;
     z->eta = z->d.lr;
     z->nrec = fw_dln_record_count(&z->d);
@@ -6534,7 +6542,8 @@ static fw_status fw__dln_member(fw__dln *z, uint64_t stream, int *bad_step)
 {
     const int D = z->D, N = z->N, L = z->L, B = z->B, T = z->d.steps;
     const fw_real isd = 1 / fw__sqrt((fw_real)D), isn = 1 / fw__sqrt((fw_real)N);
-    const fw_real step = z->eta * z->gam * z->gam * (fw_real)N;
+    const fw_real step0 = z->eta * z->gam * z->gam * (fw_real)N * (fw_real)D;   /* W0 */
+    const fw_real step = z->d.balanced ? step0 : z->eta * z->gam * z->gam * (fw_real)N;   /* hidden and readout */
     fw_rng rng;
     fw_real norm = 0, tnorm = 0;
     int k, l, t, i, rr = 0;
@@ -6596,7 +6605,7 @@ static fw_status fw__dln_member(fw__dln *z, uint64_t stream, int *bad_step)
             }
         }
         for (i = 0; i < N; ++i) {
-            const fw_real s = step * (fw_real)D * isd * z->a[i];
+            const fw_real s = step0 * isd * z->a[i];
             fw_real *row = z->W0 + (size_t)i * D;
             for (k = 0; k < D; ++k) row[k] -= s * z->r[k];
         }
@@ -6766,6 +6775,7 @@ FW_API fw_status fw_dln_lazy_ws(const fw_dln_desc *desc, fw_real *train, fw_real
     int r;
     if (train == NULL || test == NULL || ws == NULL) return FW_ERR_NULL;
     if ((st = fw__dln_lazy_check(desc, &z, &gain)) != FW_OK) return st;
+    if (z.d.balanced) FW__DLN_FAIL(FW_ERR_ARG, "fw_dln_desc.balanced", "the lazy closed form is the default scaling's; use fw_dln_theory for the balanced one");
     fw_arena_init(&ar, NULL, 0);   /* the size fw_dln_lazy_workspace_size reports */
     fw__dln_lazy_lay(&ar, &z);
     if (ar.failed || ws_bytes < ar.used)
@@ -6797,8 +6807,10 @@ FW_API fw_status fw_dln_lazy(const fw_dln_desc *desc, fw_real *train, fw_real *t
 /* ---- the proportional-limit theory (docs/dln.md section 3) ---- */
 
 typedef struct fw__dlt {
-    int L, T1, nv, nvar, nq, sgd, res;
-    double eta, g0, c, c0, alpha, s2, B, D;
+    int L, T1, nv, nvar, nq, sgd, res, bal;
+    double eta, g0, c, c0, alpha, s2, B, D, rn;   /* rn: 1/sqrt(nu) (balanced scaling) */
+    double *kt, *Xr;        /* K(t, s) = chi_g(t,s)/gamma0 - eta G1(s,t) at the current t (T1); balanced:
+                               chi_r(t, s) = <dr(t)/du(s)> (T1 x T1) */
     double *A, *S;          /* nvar x nv: coefficients of q_l(t), g_l(t) on the noises; Sigma times them */
     double *Cq, *G, *Cr;    /* L x T1 x T1 (layer l at l-1), L x T1 x T1, T1 x T1 */
     double *lam, *wq, *Pn, *Qn;   /* repeated data: nq nodes (+ the atom at 0), nq x T1 each */
@@ -6812,9 +6824,12 @@ typedef struct fw__dlt {
 /* noise blocks: psi_l (l = 1..L-1, the field A_l^T g_(l+1)/sqrt(N)), phi_l (l = 2..L, A_(l-1) q_(l-1)/sqrt(N)), w0
    last. With residual branches the single site spans all layers and a vector holds every block; without,
    a layer's variables touch only its own psi_l, phi_l (and w0 at layer L), so each vector holds just those
-   (local layout psi, phi, w0: nv = 2 T1 + 1, an L-fold saving; L = 1 has w0 only, nv = 1). */
+   (local layout psi, phi, w0: nv = 2 T1 + 1, an L-fold saving; L = 1 has w0 only, nv = 1). The balanced
+   scaling adds phi_1 = A_0 r/sqrt(D) (the input layer's random part; kernel C_r): layer 1's phi slot in the
+   local layout (L = 1 then uses it too), a last block before w0 with residual branches. */
 #define FW__DLT_PSI(z, l, s) ((z)->res ? (size_t)((l) - 1) * (z)->T1 + (size_t)(s) : (size_t)(s))
-#define FW__DLT_PHI(z, l, s) ((z)->res ? (size_t)((z)->L - 1 + (l) - 2) * (z)->T1 + (size_t)(s) : (size_t)(z)->T1 + (size_t)(s))
+#define FW__DLT_PHI(z, l, s) ((z)->res ? (size_t)((l) >= 2 ? (z)->L - 1 + (l) - 2 : 2 * (z)->L - 2) * (z)->T1 + (size_t)(s) \
+                                      : (size_t)(z)->T1 + (size_t)(s))
 #define FW__DLT_Q(z, l, t) ((size_t)(2 * ((l) - 1)) * (z)->T1 + (size_t)(t))
 #define FW__DLT_G(z, l, t) ((size_t)(2 * ((l) - 1) + 1) * (z)->T1 + (size_t)(t))
 #define FW__DLT_K(z, M, l, s, t) ((M)[((size_t)((l) - 1) * (z)->T1 + (size_t)(s)) * (z)->T1 + (size_t)(t)])
@@ -6825,19 +6840,31 @@ static fw_status fw__dlt_setup(const fw_dln_desc *desc, fw__dln *z, fw__dlt *y, 
     fw_status st;
     size_t T1, nv, nvar, L;
     if ((st = fw__dln_lazy_check(desc, z, &gain)) != FW_OK) return st;
+    if (z->d.balanced && desc->width < 1) FW__DLN_FAIL(FW_ERR_SIZE, "fw_dln_desc.width", "the balanced theory needs the width (nu = width/D)");
     memset(y, 0, sizeof *y);
     {   /* sizes in double first: the int products below must not overflow */
-        const double Ld = (double)z->L, Td = (double)z->d.steps + 1, nvd = z->d.residual > 0 || z->L == 1 ? 2 * (Ld - 1) * Td + 1 : 2 * Td + 1;
+        const double Ld = (double)z->L, Td = (double)z->d.steps + 1,
+                     nvd = z->d.residual > 0 ? (2 * Ld - 2 + (z->d.balanced ? 1 : 0)) * Td + 1 : z->L == 1 && !z->d.balanced ? 1 : 2 * Td + 1;
         const double nmd = z->online && (z->d.spectrum > 0 || z->d.task > 0) ? (double)z->D : 1;
-        words = 2.0 * (2 * Ld * Td) * nvd + 3.0 * Ld * Td * Td + (z->online ? nmd * (Td * Td + 3.0 * Td + 3) * (z->d.init_term ? 2 : 1) : 2.0 * (2 * Td + 1e5 + 65) * (Td + 1) * (z->d.init_term ? Td + 1 : 1));
+        const int zt = z->d.init_term || z->d.balanced;
+        words = 2.0 * (2 * Ld * Td) * nvd + 3.0 * Ld * Td * Td + 2 * Td * Td + (z->online ? nmd * (Td * Td + 3.0 * Td + 3) * (zt ? 2 : 1) : 2.0 * (2 * Td + 1e5 + 65) * (Td + 1) * (zt ? Td + 1 : 1));
         if (words * (double)sizeof(double) > (double)SIZE_MAX / 2 || nvd > 2e9 || 2 * Ld * Td > 2e9)
             FW__DLN_FAIL(FW_ERR_SIZE, "fw_dln_desc", "steps and depth too large for the theory's memory (~8 L^2 T^2 doubles)");
     }
-    y->L = z->L; y->T1 = z->d.steps + 1; y->sgd = z->online; y->res = z->d.residual > 0;
-    y->eta = (double)z->eta; y->g0 = z->d.ntk ? 0 : (double)z->d.gamma0;
-    y->c = y->res ? (double)z->c : 1; y->c0 = z->d.ntk ? gain : 0;
+    y->L = z->L; y->T1 = z->d.steps + 1; y->sgd = z->online; y->res = z->d.residual > 0; y->bal = z->d.balanced != 0;
+    y->eta = (double)z->eta;
+    y->c = y->res ? (double)z->c : 1;
     y->alpha = (double)z->d.alpha; y->s2 = (double)z->d.noise * z->d.noise; y->B = (double)z->B; y->D = (double)z->D;
-    y->nv = y->res || y->L == 1 ? 2 * (y->L - 1) * y->T1 + 1 : 2 * y->T1 + 1; y->nvar = 2 * y->L * y->T1;
+    if (y->bal) {   /* gamma0 here is the balanced one (NTK: sqrt(D/N)); the initial function has variance G1/(gamma0^2 nu) */
+        const double nu = (double)z->N / y->D;
+        y->g0 = z->d.ntk ? 1 / sqrt(nu) : (double)z->d.gamma0; y->c0 = 0; y->rn = 1 / sqrt(nu);
+        y->xi = 1 / (y->g0 * y->g0 * nu);
+    } else {
+        y->g0 = z->d.ntk ? 0 : (double)z->d.gamma0; y->c0 = z->d.ntk ? gain : 0;
+        if (z->d.init_term && !z->d.ntk) y->xi = 1 / ((double)z->d.gamma0 * (double)z->d.gamma0 * (double)z->N);
+    }
+    y->nv = y->res ? (2 * y->L - 2 + y->bal) * y->T1 + 1 : y->L == 1 && !y->bal ? 1 : 2 * y->T1 + 1;
+    y->nvar = 2 * y->L * y->T1;
     if (!y->sgd) {
         const double lq = fabs(log(1 / y->alpha));
         y->nq = 2 * z->d.steps + 64 + (lq > 0 ? (80 / lq < 1e5 ? (int)(80 / lq) : 100000) : 0);
@@ -6848,6 +6875,8 @@ static fw_status fw__dlt_setup(const fw_dln_desc *desc, fw__dln *z, fw__dlt *y, 
     y->Cq = (double *)fw_arena_push(ar, sizeof(double) * L * T1 * T1);
     y->G = (double *)fw_arena_push(ar, sizeof(double) * L * T1 * T1);
     y->Cr = (double *)fw_arena_push(ar, sizeof(double) * T1 * T1);
+    y->kt = (double *)fw_arena_push(ar, sizeof(double) * T1);
+    if (y->bal) y->Xr = (double *)fw_arena_push(ar, sizeof(double) * T1 * T1);
     if (y->sgd) {
         const size_t nm = (size_t)(y->nm = z->d.spectrum > 0 || z->d.task > 0 ? z->D : 1);
         y->lamk = (double *)fw_arena_push(ar, sizeof(double) * nm);
@@ -6857,8 +6886,7 @@ static fw_status fw__dlt_setup(const fw_dln_desc *desc, fw__dln *z, fw__dlt *y, 
         y->H = (double *)fw_arena_push(ar, sizeof(double) * nm * T1 * T1);
         y->m = (double *)fw_arena_push(ar, sizeof(double) * nm * T1);
         y->Ve = (double *)fw_arena_push(ar, sizeof(double) * nm * T1);
-        if (z->d.init_term && !z->d.ntk) {
-            y->xi = 1 / ((double)z->d.gamma0 * (double)z->d.gamma0 * (double)z->N);
+        if (y->xi > 0) {
             y->Zn = (double *)fw_arena_push(ar, sizeof(double) * nm * T1 * T1);
             y->zw = (double *)fw_arena_push(ar, sizeof(double) * T1);
             y->Xs = (double *)fw_arena_push(ar, sizeof(double) * nm * T1);
@@ -6869,8 +6897,7 @@ static fw_status fw__dlt_setup(const fw_dln_desc *desc, fw__dln *z, fw__dlt *y, 
         y->wq = (double *)fw_arena_push(ar, sizeof(double) * nq);
         y->Pn = (double *)fw_arena_push(ar, sizeof(double) * nq * T1);
         y->Qn = (double *)fw_arena_push(ar, sizeof(double) * nq * T1);
-        if (z->d.init_term && !z->d.ntk) {
-            y->xi = 1 / ((double)z->d.gamma0 * (double)z->d.gamma0 * (double)z->N);
+        if (y->xi > 0) {
             y->Zn = (double *)fw_arena_push(ar, sizeof(double) * nq * T1 * T1);
             y->zw = (double *)fw_arena_push(ar, sizeof(double) * 2 * T1);
         }
@@ -6906,11 +6933,12 @@ static void fw__dlt_sigma(const fw__dlt *y, const double *a, double *out, int t,
                 out[o + (size_t)s] = acc;
             }
         }
-        if (l >= 2) {
+        if (l >= 2 || y->bal) {   /* phi_1 (balanced): A_0 r/sqrt(D), kernel C_r */
             const size_t o = FW__DLT_PHI(y, l, 0);
+            const double *K = l >= 2 ? y->Cq + (size_t)(l - 2) * y->T1 * y->T1 : y->Cr;
             for (s = 0; s <= t; ++s) {
                 double acc = 0;
-                for (u = 0; u <= t; ++u) acc += FW__DLT_K(y, y->Cq, l - 1, s, u) * a[o + (size_t)u];
+                for (u = 0; u <= t; ++u) acc += K[(size_t)s * y->T1 + (size_t)u] * a[o + (size_t)u];
                 out[o + (size_t)s] = acc;
             }
         }
@@ -6957,9 +6985,9 @@ static void fw__dlt_close(fw__dlt *y, size_t v, size_t v0, double *K, int l, int
     }
 }
 
-/* The initial-function term at step t for one node or mode of eigenvalue lm (docs/dln.md section 4):
-   row t of Z (Z(t,t) = 1, Z(t,u) = -eta lm sum_{u<=s<t} G1(s,t) Z(s,u)), then out[s] = xi z_s^T G1 z_t, s <= t. */
-static void fw__dlt_zterm(fw__dlt *y, double *Z, double lm, const double *g1, int t, double *out)
+/* The initial-function term at step t for one node or mode of eigenvalue lm (docs/dln.md sections 4, 7):
+   row t of Z (Z(t,t) = 1, Z(t,u) = lm sum_{u<=s<t} K(t,s) Z(s,u), K = y->kt), then out[s] = xi z_s^T G1 z_t, s <= t. */
+static void fw__dlt_zterm(fw__dlt *y, double *Z, double lm, int t, double *out)
 {
     const int T1 = y->T1;
     double *zt = Z + (size_t)t * T1;
@@ -6967,8 +6995,8 @@ static void fw__dlt_zterm(fw__dlt *y, double *Z, double lm, const double *g1, in
     zt[t] = 1;
     for (u = 0; u < t; ++u) {
         double acc = 0;
-        for (v = u; v < t; ++v) acc += g1[v] * Z[(size_t)v * T1 + u];
-        zt[u] = -y->eta * lm * acc;
+        for (v = u; v < t; ++v) acc += y->kt[v] * Z[(size_t)v * T1 + u];
+        zt[u] = lm * acc;
     }
     for (u = 0; u <= t; ++u) {   /* zw = G1 z_t */
         const double *gu = y->G + (size_t)u * T1;
@@ -6984,24 +7012,31 @@ static void fw__dlt_zterm(fw__dlt *y, double *Z, double lm, const double *g1, in
     }
 }
 
-/* The D-space at step t: losses and C_r(s, t), s <= t, from G1(s, t), s < t. */
+/* The D-space at step t: losses and C_r(s, t), s <= t, from G1(s, t), s < t (and, balanced, chi_g(t, s):
+   then also chi_r(t, s), s <= t). */
 static void fw__dlt_dspace(fw__dlt *y, int t, double *train, double *test)
 {
     const int T1 = y->T1;
     int s, u, j;
+    /* the memory kernel of beta_eff: K(t, s) = -eta G1(s, t) + chi_g(t, s)/gamma0 (the second term: the
+       input layer's random part, balanced scaling only; chi_g(t, s) = dg1(t)/dphi_1(s), a coefficient) */
+    for (s = 0; s < t; ++s) {
+        y->kt[s] = -y->eta * y->G[(size_t)t * T1 + (size_t)s];
+        if (y->bal) y->kt[s] += y->A[FW__DLT_G(y, 1, t) * (size_t)y->nv + FW__DLT_PHI(y, 1, s)] / y->g0;
+    }
+    if (y->bal) for (s = 0; s <= t; ++s) y->Xr[(size_t)t * T1 + (size_t)s] = 0;
     if (!y->sgd) {
         const int nq = y->nq + 1;
         const double a = y->alpha, s2 = y->s2;
         double te = 0, tr = 0;
-        const double *g1 = y->G + (size_t)t * T1;   /* G1(t, s) = G1(s, t): row t, contiguous */
         double *cr = y->Cr + (size_t)t * T1;
         for (s = 0; s <= t; ++s) cr[s] = 0;
         for (j = 0; j < nq; ++j) {
             const double lm = y->lam[j];
             double *P = y->Pn + (size_t)j * T1, *Q = y->Qn + (size_t)j * T1, sp = 0, sq = 0, ap, aq;
-            for (s = 0; s < t; ++s) { sp += g1[s] * P[s]; sq += g1[s] * (lm * Q[s] - 1); }
-            P[t] = 1 - y->eta * lm * sp;
-            Q[t] = -y->eta * sq;
+            for (s = 0; s < t; ++s) { sp += y->kt[s] * P[s]; sq += y->kt[s] * (lm * Q[s] - 1); }
+            P[t] = 1 + lm * sp;
+            Q[t] = sq;
             te += y->wq[j] * ((1 + y->c0) * P[t] * P[t] + s2 * lm * Q[t] * Q[t] / a);
             tr += y->wq[j] * ((1 + y->c0) * lm * P[t] * P[t] + s2 * lm * lm * Q[t] * Q[t] / a - 2 * s2 * lm * Q[t] / a);
             /* C_r(s, t) += w [(1 + c0) l^2 P_s P_t + s^2 l (l Q_s - 1)(l Q_t - 1)/alpha] */
@@ -7010,9 +7045,12 @@ static void fw__dlt_dspace(fw__dlt *y, int t, double *train, double *test)
             for (s = 0; s <= t; ++s) cr[s] += ap * P[s] + aq * (lm * Q[s] - 1);
             if (y->Zn != NULL) {   /* the random initial function xi(u) = A^T g1(u)/(gamma0 N) */
                 double *xs = y->zw + T1;   /* scratch after zw (T1 more, pushed with Zn) */
-                fw__dlt_zterm(y, y->Zn + (size_t)j * T1 * T1, lm, g1, t, xs);
+                const double *zt = y->Zn + ((size_t)j * T1 + (size_t)t) * T1;
+                fw__dlt_zterm(y, y->Zn + (size_t)j * T1 * T1, lm, t, xs);
                 for (s = 0; s <= t; ++s) cr[s] += y->wq[j] * lm * lm * xs[s];
                 te += y->wq[j] * xs[t]; tr += y->wq[j] * lm * xs[t];
+                if (y->bal)   /* chi_r(t, s) = <l dv(t)/du(s)> = <l Z(t, s)>/(gamma0 sqrt(nu)) */
+                    for (s = 0; s <= t; ++s) y->Xr[(size_t)t * T1 + (size_t)s] += y->wq[j] * lm * zt[s] * y->rn / y->g0;
             }
         }
         *test = (te + s2) / 2; *train = (tr + s2) / 2;
@@ -7021,7 +7059,6 @@ static void fw__dlt_dspace(fw__dlt *y, int t, double *train, double *test)
         /* per mode k: v_k(t) = P_t v_k(0) + sum_{u<t} H(t,u) eps_u,k, r_k(s) = l_k v_k(s) + eps_s,k, the batch
            noise eps uncorrelated over steps and with the past, Var eps_t,k = (l_k^2 m_k + l_k D S^ + s^2 D l_k)/B
            with S^ = sum_k w_k l_k m_k (docs/dln.md section 3) */
-        const double *g1 = y->G + (size_t)t * T1;
         double *cr = y->Cr + (size_t)t * T1, Sh = 0;
         int k;
         for (s = 0; s <= t; ++s) cr[s] = 0;
@@ -7029,19 +7066,22 @@ static void fw__dlt_dspace(fw__dlt *y, int t, double *train, double *test)
             const double lm = y->lamk[k];
             double *P = y->P + (size_t)k * T1, *H = y->H + (size_t)k * T1 * T1, *m = y->m + (size_t)k * T1, *Ve = y->Ve + (size_t)k * T1;
             double p = 0, mt;
-            for (s = 0; s < t; ++s) p += g1[s] * P[s];
-            P[t] = 1 - y->eta * lm * p;
+            for (s = 0; s < t; ++s) p += y->kt[s] * P[s];
+            P[t] = 1 + lm * p;
             for (u = 0; u < t; ++u) {
                 double h = 0;
-                for (s = u + 1; s < t; ++s) h += g1[s] * H[(size_t)s * T1 + u];
-                H[(size_t)t * T1 + u] = -y->eta * (g1[u] + lm * h);
+                for (s = u + 1; s < t; ++s) h += y->kt[s] * H[(size_t)s * T1 + u];
+                H[(size_t)t * T1 + u] = y->kt[u] + lm * h;
             }
             mt = y->v0k[k] * P[t] * P[t];
             for (u = 0; u < t; ++u) mt += H[(size_t)t * T1 + u] * H[(size_t)t * T1 + u] * Ve[u];
             if (y->Zn != NULL) {   /* the random initial function, uncorrelated with the batch noise */
                 double *xs = y->Xs + (size_t)k * T1;
-                fw__dlt_zterm(y, y->Zn + (size_t)k * T1 * T1, lm, g1, t, xs);
+                const double *zt = y->Zn + ((size_t)k * T1 + (size_t)t) * T1;
+                fw__dlt_zterm(y, y->Zn + (size_t)k * T1 * T1, lm, t, xs);
                 mt += xs[t];
+                if (y->bal)
+                    for (s = 0; s <= t; ++s) y->Xr[(size_t)t * T1 + (size_t)s] += y->wk[k] * lm * zt[s] * y->rn / y->g0;
             }
             m[t] = mt;
             Sh += y->wk[k] * lm * mt;
@@ -7136,6 +7176,10 @@ FW_API fw_status fw_dln_theory_ws(const fw_dln_desc *desc, fw_real *train, fw_re
             double *a = y.A + FW__DLT_Q(&y, l, t) * nv;
             if (l == 1) {
                 for (s = 0; s < t; ++s) fw__dlt_axpy(&y, -y.eta * y.g0 * y.Cr[(size_t)s * y.T1 + t], y.A + FW__DLT_G(&y, 1, s) * nv, a, s);
+                if (y.bal) {   /* + phi_1(t) = phi0_1(t) + nu^(-1/2) sum_{s<=t} chi_r(t, s) g1(s) */
+                    a[FW__DLT_PHI(&y, 1, t)] += 1;
+                    for (s = 0; s <= t; ++s) fw__dlt_axpy(&y, y.rn * y.Xr[(size_t)t * y.T1 + s], y.A + FW__DLT_G(&y, 1, s) * nv, a, s);
+                }
             } else {
                 const double *qp = y.A + FW__DLT_Q(&y, l - 1, t) * nv;
                 if (y.res) memcpy(a, qp, sizeof(double) * nv);
@@ -7144,6 +7188,9 @@ FW_API fw_status fw_dln_theory_ws(const fw_dln_desc *desc, fw_real *train, fw_re
                     const double R = qp[FW__DLT_PSI(&y, l - 1, s)];
                     fw__dlt_axpy(&y, y.c * (R - y.eta * y.g0 * y.c * FW__DLT_K(&y, y.Cq, l - 1, s, t)), y.A + FW__DLT_G(&y, l, s) * nv, a, s);
                 }
+                if (y.bal)   /* balanced: q_1(t) answers g_1(t) at once (through chi_r(t, t)), so q_(l-1)(t) has an
+                                equal-time response to psi_(l-1)(t) */
+                    fw__dlt_axpy(&y, y.c * qp[FW__DLT_PSI(&y, l - 1, t)], y.A + FW__DLT_G(&y, l, t) * nv, a, t);
             }
             fw__dlt_close(&y, FW__DLT_Q(&y, l, t), FW__DLT_Q(&y, l, 0), y.Cq, l, t);
         }

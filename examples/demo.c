@@ -22,7 +22,7 @@ typedef struct verdict {
     int fig;
     const char *what;         /* the comparison */
     double zmax;              /* largest |theory - simulation| / combined standard error */
-    char detail[160];         /* the measured numbers behind the verdict */
+    char detail[320];         /* the measured numbers behind the verdict */
     int pass;
 } verdict;
 
@@ -749,9 +749,10 @@ static void figure6(demo *d)
     const double nus[4] = {0.5, 1, 2, 4}, g0 = 0.1;
     fw_dln_desc base = dln_base(D, 1, 2, g0, 0.2, T, every);
     static double t[MAX_REC], lim[MAX_REC], th[4][MAX_REC], sim[4][MAX_REC], se[4][MAX_REC];
-    static char names[8][40];
-    svg_panel pan;
-    char caption[1600];
+    static double bth[4][MAX_REC], bsim[4][MAX_REC], bse[4][MAX_REC];
+    static char names[16][40];
+    svg_panel pan[2];
+    char caption[2400];
     double zmax = 0;
     int mono = 1;
     verdict *v;
@@ -760,9 +761,11 @@ static void figure6(demo *d)
     base.alpha = 1; base.noise = (fw_real)0.3;
     if (dln_th(&base, 0, lim) != 0) die("deep linear theory", FW_ERR_ARG);
     for (r = 0; r < R; ++r) t[r] = fw_dln_record_time(&base, r);
-    svg_panel_init(&pan, "muP, alpha = 1, L = 2, gamma0 = 0.1", "GD step t", "test loss");
-    pan.logy = 1; pan.legend_out = 1;
-    svg_add(&pan, "proportional limit", SVG_DASHED, 5, R, t, lim, NULL);
+    svg_panel_init(&pan[0], "muP, alpha = 1, L = 2, gamma0 = 0.1", "GD step t", "test loss");
+    pan[0].logy = 1; pan[0].legend_out = 1;
+    svg_add(&pan[0], "proportional limit", SVG_DASHED, 5, R, t, lim, NULL);
+    svg_panel_init(&pan[1], "balanced scaling, muP gamma0 = 1", "GD step t", "test loss");
+    pan[1].logy = 1; pan[1].legend_out = 1;
     for (k = 0; k < 4; ++k) {
         fw_dln_desc dd = base;
         dd.width = (int)(nus[k] * D + 0.5);
@@ -772,11 +775,21 @@ static void figure6(demo *d)
         for (r = 0; r < R; ++r) zmax = fmax(zmax, dln_excess(sim[k][r], se[k][r], th[k][r]));
         if (k > 0 && !(th[k][R - 1] < th[k - 1][R - 1])) mono = 0;
         snprintf(names[2 * k], sizeof names[2 * k], "theory nu = %g", nus[k]);
-        svg_add(&pan, names[2 * k], SVG_LINE, 1 + k, R, t, th[k], NULL);
+        svg_add(&pan[0], names[2 * k], SVG_LINE, 1 + k, R, t, th[k], NULL);
         snprintf(names[2 * k + 1], sizeof names[2 * k + 1], "simulation nu = %g", nus[k]);
-        svg_add(&pan, names[2 * k + 1], SVG_POINTS, 1 + k, R, t, sim[k], se[k]);
+        svg_add(&pan[0], names[2 * k + 1], SVG_POINTS, 1 + k, R, t, sim[k], se[k]);
+        /* the balanced scaling (docs/dln.md section 7): the limit itself depends on nu */
+        dd.init_term = 0; dd.balanced = 1; dd.gamma0 = 1; dd.lr = (fw_real)0.1;
+        if (dln_th(&dd, 0, bth[k]) != 0) die("deep linear theory (balanced)", FW_ERR_ARG);
+        dln_sim(&dd, S, bsim[k], bse[k]);
+        for (r = 0; r < R; ++r) zmax = fmax(zmax, dln_excess(bsim[k][r], bse[k][r], bth[k][r]));
+        if (k > 0 && !(bth[k][R - 1] < bth[k - 1][R - 1])) mono = 0;
+        snprintf(names[8 + 2 * k], sizeof names[8 + 2 * k], "theory nu = %g", nus[k]);
+        svg_add(&pan[1], names[8 + 2 * k], SVG_LINE, 1 + k, R, t, bth[k], NULL);
+        snprintf(names[9 + 2 * k], sizeof names[9 + 2 * k], "simulation nu = %g", nus[k]);
+        svg_add(&pan[1], names[9 + 2 * k], SVG_POINTS, 1 + k, R, t, bsim[k], bse[k]);
     }
-    write_svg(d, 6, "Figure 6: deep linear nets, width ratio nu (muP)", &pan, 1);
+    write_svg(d, 6, "Figure 6: deep linear nets, width ratio nu (muP)", pan, 2);
     snprintf(caption, sizeof caption,
              "Deep linear networks (L = 2 hidden layers, muP, gamma0 = %g) trained by full-batch GD (eta = 0.2) on "
              "P = D samples of isotropic Gaussian data in D = %d dimensions with a linear teacher and label noise 0.3; "
@@ -785,24 +798,62 @@ static void figure6(demo *d)
              "with the width-N network's random initial function added (variance 1/(gamma0^2 N) per entry of the "
              "end-to-end map; section 4); points: %d seeds of networks of width N = nu D. What to see: wider is better "
              "(final test loss %.4f, %.4f, %.4f, %.4f at nu = 0.5, 1, 2, 4), and the theory says why here: the random "
-             "initial function, which vanishes as N grows, not a change of the limit.", g0, D, S, th[0][R - 1],
-             th[1][R - 1], th[2][R - 1], th[3][R - 1]);
+             "initial function, which vanishes as N grows, not a change of the limit. Right: the balanced scaling "
+             "(gamma0 scaled as 1/sqrt(D), step eta gamma0^2 N on every layer; section 7; gamma0 = 1, eta = 0.1), "
+             "where the input layer's random part stays comparable to its learned part and the limit itself depends "
+             "on nu (lines: fw_dln_theory with balanced = 1, no finite-size term; points: networks): wider is better "
+             "in the limit (final %.4f, %.4f, %.4f, %.4f).", g0, D, S, th[0][R - 1],
+             th[1][R - 1], th[2][R - 1], th[3][R - 1], bth[0][R - 1], bth[1][R - 1], bth[2][R - 1], bth[3][R - 1]);
     v = finish_figure(d, 6, "Deep linear nets on random data: wider is better (muP)", caption,
                       "test loss vs theory, nu = 0.5..4 (se beyond 5%)", zmax);
-    snprintf(v->detail, sizeof v->detail, "final test loss theory %.4f (nu 0.5) -> %.4f (nu 4), sim %.4f -> %.4f; limit %.4f",
-             th[0][R - 1], th[3][R - 1], sim[0][R - 1], sim[3][R - 1], lim[R - 1]);
+    snprintf(v->detail, sizeof v->detail, "final test loss theory %.3f (nu 0.5) -> %.3f (nu 4), sim %.3f -> %.3f; limit %.3f; "
+             "balanced: theory %.3f -> %.3f, sim %.3f -> %.3f",
+             th[0][R - 1], th[3][R - 1], sim[0][R - 1], sim[3][R - 1], lim[R - 1], bth[0][R - 1], bth[3][R - 1], bsim[0][R - 1], bsim[3][R - 1]);
     v->pass = zmax < 4 && mono;
+}
+
+/* The balanced-scaling half of Figure 7: final test loss (t = 32, L = 2, alpha = 1, no noise) over eta
+   and nu, theory and networks; the best eta per nu of each; the largest excess beyond 5% in se on the
+   stable side of each theory curve (eta up to its best: past it finite networks approach the limit
+   slowly near the edge of stability, docs/dln.md section 7). */
+#define F7E 6
+#define F7N 5
+static double figure7_balanced(demo *d, int ntk, double th[F7N][F7E], double sim[F7N][F7E], double se[F7N][F7E],
+                               double bth[F7N], double bsim[F7N])
+{
+    static const double etas[F7E] = {0.05, 0.0707, 0.1, 0.1414, 0.2, 0.2828}, nus[F7N] = {0.5, 1, 2, 4, 8};
+    const int D = d->quick ? 64 : 256, S = d->quick ? 2 : 8;
+    double zmax = 0;
+    int k, e;
+    for (k = 0; k < F7N; ++k) {
+        int bt = -1, bs = -1;
+        for (e = 0; e < F7E; ++e) {
+            double tt[MAX_REC], m[MAX_REC], sd[MAX_REC];
+            fw_dln_desc dd = dln_base(D, nus[k], 2, 1, etas[e], 32, 32);
+            dd.alpha = 1; dd.ntk = ntk; dd.balanced = 1;
+            th[k][e] = dln_th(&dd, 0, tt) == 0 ? tt[1] : NAN;
+            dln_sim(&dd, S, m, sd);
+            sim[k][e] = m[1]; se[k][e] = sd[1];
+            if (isfinite(th[k][e]) && (bt < 0 || th[k][e] < th[k][bt])) bt = e;
+            if (isfinite(sim[k][e]) && (bs < 0 || sim[k][e] < sim[k][bs])) bs = e;
+        }
+        for (e = 0; e <= bt; ++e) zmax = fmax(zmax, dln_excess(sim[k][e], se[k][e], th[k][e]));
+        bth[k] = bt >= 0 ? etas[bt] : NAN; bsim[k] = bs >= 0 ? etas[bs] : NAN;
+    }
+    return zmax;
 }
 
 static void figure7(demo *d)
 {
     const int D = d->quick ? 64 : 256, S = d->quick ? 2 : 4, T = 16;
     const double etas[6] = {0.025, 0.05, 0.1, 0.2, 0.3, 0.4}, nus[3] = {0.5, 1, 2};
+    static const double betas[F7E] = {0.05, 0.0707, 0.1, 0.1414, 0.2, 0.2828}, bnus[F7N] = {0.5, 1, 2, 4, 8};
     static double th[2][6], sim[2][3][6], se[2][3][6];
-    static char names[2][3][32];
-    svg_panel pan[2];
-    char caption[1600], opt[2][64];
-    double zmax = 0;
+    static double bth[2][F7N][F7E], bsim[2][F7N][F7E], bse[2][F7N][F7E], best_th[2][F7N], best_sim[2][F7N];
+    static char names[2][3][32], bnames[2][2 * F7N][32];
+    svg_panel pan[4];
+    char caption[3200], opt[2][64], bopt[2][256];
+    double zmax = 0, zb;
     verdict *v;
     int p, k, e;
     for (p = 0; p < 2; ++p) {
@@ -828,9 +879,16 @@ static void figure7(demo *d)
                 pos += snprintf(opt[p] + pos, sizeof opt[p] - (size_t)pos, " %g", etas[best]);
             }
         }
+        zb = figure7_balanced(d, p, bth[p], bsim[p], bse[p], best_th[p], best_sim[p]);
+        zmax = fmax(zmax, zb);
+        snprintf(bopt[p], sizeof bopt[p], "balanced %s best eta at nu = 0.5..8: theory %g %g %g %g %g, networks %g %g %g %g %g",
+                 p ? "NTK" : "muP", best_th[p][0], best_th[p][1], best_th[p][2], best_th[p][3], best_th[p][4],
+                 best_sim[p][0], best_sim[p][1], best_sim[p][2], best_sim[p][3], best_sim[p][4]);
     }
     svg_panel_init(&pan[0], "muP (gamma0 = 1)", "learning rate eta", "test loss at t = 16");
     svg_panel_init(&pan[1], "NTK parameterization", "learning rate eta", "test loss at t = 16");
+    svg_panel_init(&pan[2], "balanced scaling, muP", "learning rate eta", "test loss at t = 32");
+    svg_panel_init(&pan[3], "balanced scaling, NTK", "learning rate eta", "test loss at t = 32");
     for (p = 0; p < 2; ++p) {
         pan[p].logx = 1; pan[p].logy = 1;
         svg_add(&pan[p], p ? "theory (lazy limit)" : "theory", SVG_LINE, 0, 6, etas, th[p], NULL);
@@ -838,17 +896,29 @@ static void figure7(demo *d)
             snprintf(names[p][k], sizeof names[p][k], "simulation nu = %g", nus[k]);
             svg_add(&pan[p], names[p][k], SVG_POINTS, 1 + k, 6, etas, sim[p][k], se[p][k]);
         }
+        pan[2 + p].logx = 1; pan[2 + p].logy = 1; pan[2 + p].legend_out = 1;
+        for (k = 0; k < F7N; ++k) {
+            snprintf(bnames[p][2 * k], sizeof bnames[p][2 * k], "theory nu = %g", bnus[k]);
+            svg_add(&pan[2 + p], bnames[p][2 * k], SVG_LINE, k, F7E, betas, bth[p][k], NULL);
+            snprintf(bnames[p][2 * k + 1], sizeof bnames[p][2 * k + 1], "networks nu = %g", bnus[k]);
+            svg_add(&pan[2 + p], bnames[p][2 * k + 1], SVG_POINTS, k, F7E, betas, bsim[p][k], bse[p][k]);
+        }
     }
-    write_svg(d, 7, "Figure 7: learning-rate sweeps, muP and NTK", pan, 2);
+    write_svg(d, 7, "Figure 7: learning-rate sweeps, muP and NTK", pan, 4);
     snprintf(caption, sizeof caption,
              "Final test loss (t = 16) against the learning rate eta for deep linear networks (L = 2, alpha = 1, "
              "label noise 0.3, D = %d, %d seeds per point) of width ratio nu = 0.5, 1, 2, in muP (left) and NTK "
-             "parameterization (right; the lazy limit, docs/dln.md section 2). Lines: theory; points: simulations. "
-             "What to see: in both parameterizations the limit is one curve for every nu, so the optimal eta does "
-             "not move with width in muP (transfer) and, under these step conventions, not in NTK either (%s; %s). "
-             "Past eta ~ 0.4 the top data eigenvalue nears the edge of stability.", D, S, opt[0], opt[1]);
+             "parameterization (second; the lazy limit, docs/dln.md section 2). Lines: theory; points: simulations. "
+             "Under science.md's step rule the limit is one curve for every nu, so the optimal eta moves with width "
+             "in neither (%s; %s). Third and fourth: the balanced scaling (docs/dln.md section 7; no label noise, "
+             "t = 32, nu = 0.5 .. 8, %d seeds at D = %d; lines: the limit at each nu, points: networks), where width "
+             "enters the limit: muP gets better with width and its best eta settles, NTK's best eta keeps growing "
+             "(%s; %s). Past each curve's best eta, at the edge of stability, finite networks approach the limit "
+             "slowly and do better than it; the verdict counts the stable side.",
+             D, S, opt[0], opt[1], d->quick ? 2 : 8, D, bopt[0], bopt[1]);
     v = finish_figure(d, 7, "Learning-rate sweeps in muP and NTK parameterization", caption, "final test loss vs eta, muP and NTK (se beyond 5%)", zmax);
-    snprintf(v->detail, sizeof v->detail, "%s; %s", opt[0], opt[1]);
+    snprintf(v->detail, sizeof v->detail, "%s; %s; balanced best eta (networks) muP %g..%g, NTK %g -> %g", opt[0], opt[1],
+             best_sim[0][1], best_sim[0][4], best_sim[1][1], best_sim[1][4]);
     v->pass = zmax < 4;
 }
 

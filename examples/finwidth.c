@@ -10,7 +10,7 @@
      finwidth theory   --data TRAIN.csv [--test TEST.csv] [--act ...] [--width N] [--gamma0 G] [--ntk]
                        [--lr ETA] [--steps T] [--seed K] [--every k] [--samples M] [--replicates R]
                        [--sampler mc|antithetic|quadrature] [--bias]
-     finwidth dln      --alpha A --nu V --depth L --gamma0 G [--ntk | --lazy] --lr ETA --steps T
+     finwidth dln      --alpha A --nu V --depth L --gamma0 G [--ntk | --lazy] [--balanced] --lr ETA --steps T
                        [--residual B] [--batch-ratio b | --repeat] [--spectrum a,b] [--noise s]
                        [--simulate D --seeds S [--seed K] | --dim D | --deep-limit] [--every k]
 
@@ -92,7 +92,9 @@ static const char usage_dln[] =   /* the second half of the help (C99 caps a str
     "  backward kernel g_l(t).g_l(t)/N (layer L: the readout |w|^2/N); --init-term --dim D adds the\n"
     "  random initial function of width nu D (muP, repeated data; the leading finite-size term);\n"
     "  --deep-limit (with --residual B): the residual net's L -> infinity limit, Richardson over the\n"
-    "  theory at L..8L (--depth L, e.g. 2), with columns train_err,test_err (error estimates)\n"
+    "  theory at L..8L (--depth L, e.g. 2), with columns train_err,test_err (error estimates);\n"
+    "  --balanced: the balanced scaling (f = sqrt(D) w.h/(gamma0 N), step eta gamma0^2 N on every\n"
+    "  layer; --ntk: gamma0 = 1/sqrt(nu)), where the limit depends on nu (docs/dln.md section 7)\n"
     "  --help           this text\n";
 
 static void print_usage(FILE *f)
@@ -576,7 +578,7 @@ static int dln(int argc, char **argv)
     fw_stats st;
     fw_real *mem;
     double alpha = 0, nu = 1, gamma0 = 1, lr = 0.1, residual = 0, br = 0, sa = 0, sb = 0, noise = 0;
-    int i, depth = 1, steps = 100, every = 1, Dsim = 0, seeds = 1, seed = 0, ntk = 0, repeat = 0, lazy = 0, layers = 0, initterm = 0, deeplim = 0, dim = 1024, nrec, r, l, bad = -1;
+    int i, depth = 1, steps = 100, every = 1, Dsim = 0, seeds = 1, seed = 0, ntk = 0, repeat = 0, lazy = 0, layers = 0, initterm = 0, deeplim = 0, balanced = 0, dim = 1024, nrec, r, l, bad = -1;
     char why[256] = "";
     fw_status s;
     for (i = 0; i < argc; ++i) {
@@ -589,6 +591,7 @@ static int dln(int argc, char **argv)
         if (strcmp(k, "--layers") == 0) { layers = 1; continue; }
         if (strcmp(k, "--init-term") == 0) { initterm = 1; continue; }
         if (strcmp(k, "--deep-limit") == 0) { deeplim = 1; continue; }
+        if (strcmp(k, "--balanced") == 0) { balanced = 1; continue; }
         if (v == NULL) { fprintf(stderr, "finwidth: %s needs a value (see --help)\n", k); return 2; }
         if (strcmp(k, "--alpha") == 0) ok = parse_real(v, &alpha) && alpha > 0;
         else if (strcmp(k, "--nu") == 0) ok = parse_real(v, &nu) && nu > 0;
@@ -622,6 +625,7 @@ static int dln(int argc, char **argv)
     }
     if (repeat && br > 0) { fprintf(stderr, "finwidth: --repeat and --batch-ratio exclude each other\n"); return 2; }
     if (br == 0 && alpha <= 0) { fprintf(stderr, "finwidth: dln needs --alpha A (repeated data) or --batch-ratio b\n"); return 2; }
+    if (balanced && (lazy || initterm)) { fprintf(stderr, "finwidth: --balanced excludes --lazy and --init-term (its limit keeps the initial function)\n"); return 2; }
     if (Dsim > 0 && lazy) { fprintf(stderr, "finwidth: --lazy is a theory; it excludes --simulate\n"); return 2; }
     if (deeplim && (Dsim > 0 || lazy || layers)) { fprintf(stderr, "finwidth: --deep-limit is a theory of its own; it excludes --simulate, --lazy and --layers\n"); return 2; }
     memset(&d, 0, sizeof d);
@@ -630,6 +634,7 @@ static int dln(int argc, char **argv)
     d.lr = (fw_real)lr; d.steps = steps; d.every = every; d.alpha = (fw_real)alpha; d.batch_ratio = (fw_real)br;
     d.residual = (fw_real)residual; d.spectrum = (fw_real)sa; d.task = (fw_real)sb; d.noise = (fw_real)noise;
     d.seed = (uint64_t)seed; d.log.fn = log_to_stderr; d.log.user = why; d.init_term = initterm;
+    d.balanced = balanced;
     if (d.width < 1) d.width = 1;
     nrec = fw_dln_record_count(&d);
     if ((mem = (fw_real *)malloc(sizeof(fw_real) * 4 * (size_t)(nrec > 0 ? nrec : 1))) == NULL) return fail("out of memory", NULL);

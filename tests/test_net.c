@@ -462,8 +462,9 @@ static void stats_reject_bad_input(void)
 static void dln_naive(const fw_dln_desc *d, uint64_t stream, int P, double *rec)
 {
     const int D = d->D, N = d->width, L = d->depth, T = d->steps;
-    const double gam = d->ntk ? 1 / sqrt((double)N) : d->gamma0, c = d->residual > 0 ? d->residual / sqrt((double)L) : 0;
-    const double step = d->lr * gam * gam * N;
+    const double gam = d->ntk ? 1 / sqrt((double)N) : d->balanced ? d->gamma0 / sqrt((double)D) : d->gamma0;
+    const double c = d->residual > 0 ? d->residual / sqrt((double)L) : 0;
+    const double step = d->lr * gam * gam * N * (d->balanced ? D : 1);   /* hidden and readout; W0 always times D */
     fw_real *bstar = test_alloc(D), *W0 = test_alloc((size_t)N * D), *W = test_alloc((size_t)(L > 1 ? L - 1 : 1) * N * N),
             *w = test_alloc(N), *X = test_alloc((size_t)P * D), *y = test_alloc(P);
     double *lam = (double *)calloc((size_t)D, sizeof(double)), *h = (double *)calloc((size_t)(L + 1) * N, sizeof(double));
@@ -539,7 +540,7 @@ static void dln_naive(const fw_dln_desc *d, uint64_t stream, int P, double *rec)
         if (t == T) break;
         for (i = 0; i < N; ++i) w[i] = (fw_real)(w[i] - step * gw[i]);
         for (k = 0; k < (L - 1) * N * N; ++k) W[k] = (fw_real)(W[k] - step * gW[k]);
-        for (k = 0; k < N * D; ++k) W0[k] = (fw_real)(W0[k] - step * D * gW0[k]);
+        for (k = 0; k < N * D; ++k) W0[k] = (fw_real)(W0[k] - d->lr * gam * gam * N * D * gW0[k]);
     }
     test_free(bstar); test_free(W0); test_free(W); test_free(w); test_free(X); test_free(y);
     free(lam); free(h); free(gh); free(gW0); free(gW); free(gw); free(xe);
@@ -557,11 +558,12 @@ static void deep_linear_simulator_equals_explicit_backpropagation(void)
     double ref[2 * 6];
     const double tol = TEST_IS_FLOAT ? 1e-3 : 1e-10;
     int v, k;
-    for (v = 0; v < 3; ++v) {
+    for (v = 0; v < 5; ++v) {   /* v = 3, 4: the balanced scaling (muP with residual branches, NTK) */
         memset(&d, 0, sizeof d);
         d.D = 6; d.width = 5; d.depth = v == 2 ? 1 : 3; d.gamma0 = (fw_real)0.7; d.lr = (fw_real)0.05; d.steps = 5;
         d.alpha = (fw_real)1.5; d.noise = (fw_real)0.1; d.spectrum = (fw_real)1.0; d.task = (fw_real)0.5; d.seed = 21;
-        d.residual = v == 1 ? (fw_real)0.8 : 0;
+        d.residual = v == 1 || v == 3 ? (fw_real)0.8 : 0;
+        d.balanced = v >= 3; d.ntk = v == 4;
         FW_CHECK(fw_dln_record_count(&d) == 6);
         FW_CHECK_STATUS(fw_stats_init(&st, 12, mean, m2), FW_OK);
         FW_CHECK_STATUS(fw_dln_simulate(&d, 3, 4, &st, NULL, NULL), FW_OK);
@@ -755,6 +757,49 @@ static void deep_linear_theory_rejects_bad_input(void)
     FW_CHECK_STATUS(fw_dln_theory_ws(&d, tr, te, NULL, ws, need), FW_OK);
     d.lr = (fw_real)(TEST_IS_FLOAT ? 1e30 : 1e200);
     FW_CHECK_STATUS(fw_dln_theory(&d, tr, te, NULL, NULL), FW_ERR_DIVERGED);
+    d.lr = (fw_real)0.1; d.balanced = 1;   /* the balanced scaling: zero heap in a caller workspace; it needs the width */
+    FW_CHECK_STATUS(fw_dln_theory_workspace_size(&d, &need), FW_OK);
+    {
+        void *big = test_alloc((need + sizeof(fw_real) - 1) / sizeof(fw_real));
+        FW_CHECK(big != NULL);
+        if (big != NULL) {
+            FW_CHECK_STATUS(fw_dln_theory_ws(&d, tr, te, NULL, big, need / 2), FW_ERR_WORKSPACE);
+            FW_CHECK_STATUS(fw_dln_theory_ws(&d, tr, te, NULL, big, need), FW_OK);
+        }
+        test_free(big);
+    }
+    d.width = 0; FW_CHECK_STATUS(fw_dln_theory(&d, tr, te, NULL, NULL), FW_ERR_SIZE); d.width = 4;
+    FW_CHECK_STATUS(fw_dln_lazy(&d, tr, te, NULL), FW_ERR_ARG);   /* the lazy closed form is the default scaling's */
+}
+
+static void balanced_deep_linear_theory_tends_to_the_lazy_limit_at_large_nu(void)
+{
+    /* The balanced scaling under NTK (gamma0 = 1/sqrt(nu)) at nu -> infinity: the random input layer's
+       share of every kernel tends to its mean (W0^T W0/N -> I) and feature learning vanishes, so the
+       theory must become linear-regression GD whose step is eta times the number of trained layers,
+       L + 1 (each layer's kernel term is eta times an O(1) average equal to 1 for a plain net; docs/dln.md
+       section 7): fw_dln_lazy at step (L + 1) eta. Leading correction O(1/nu): the gap at nu = 100 is
+       10 times that at 1000 (measured 9.99-10.0 for L = 1..3; allowed 8-12) and below 1e-3 relative at
+       nu = 1000 (measured 5e-5 L = 1 to 5e-4 L = 3). */
+    fw_dln_desc d;
+    fw_real tr[3], te[3], ltr[3], lte[3];
+    int L, k;
+    for (L = 1; L <= 3; ++L) {
+        double gap[2];
+        memset(&d, 0, sizeof d);
+        d.D = 1; d.depth = L; d.steps = 8; d.every = 4; d.alpha = 2; d.noise = (fw_real)0.3; d.ntk = 1;
+        d.lr = (fw_real)(0.05 * (L + 1));
+        FW_CHECK_STATUS(fw_dln_lazy(&d, ltr, lte, NULL), FW_OK);
+        d.lr = (fw_real)0.05; d.balanced = 1;
+        for (k = 0; k < 2; ++k) {
+            d.width = k ? 1000 : 100;   /* D = 1: nu = width */
+            FW_CHECK_STATUS(fw_dln_theory(&d, tr, te, NULL, NULL), FW_OK);
+            FW_CHECK_NEAR(te[0], lte[0], 1e-6 * lte[0]);   /* t = 0: 1 + the initial function's 1/(gamma0^2 nu) = 1 */
+            gap[k] = fabs((double)te[2] - lte[2]) / lte[2];
+        }
+        FW_CHECK(gap[1] < 1e-3);
+        FW_CHECK(gap[0] > 8 * gap[1] && gap[0] < 12 * gap[1]);
+    }
 }
 
 static fw_status deep_limit_run(void *user, const fw_allocator *al)
@@ -834,6 +879,7 @@ const fw_test_case fw_tests_net[] = {
     FW_TEST(deep_linear_lazy_theory_rejects_bad_input),
     FW_TEST(deep_linear_theory_reduces_to_its_limits),
     FW_TEST(deep_linear_theory_rejects_bad_input),
+    FW_TEST(balanced_deep_linear_theory_tends_to_the_lazy_limit_at_large_nu),
     FW_TEST(residual_deep_limit_is_the_limit_of_the_finite_depth_theory),
     FW_TEST(teacher_labels_follow_their_formulas),
     FW_TEST(linear_two_layer_initial_variance_matches_exact_value),

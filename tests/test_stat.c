@@ -568,6 +568,105 @@ static void mup_deep_linear_networks_follow_the_proportional_limit(void)
     dln_check_configs(cf, 4, 16, 9, 0, "muP");
 }
 
+/* Best eta of the balanced theory on the grid 0.02 * 1.1^k, k = 1..50 (T = 32, alpha = 1, no noise, L = 2,
+   gamma0 = 1), and the loss there. */
+static double balanced_best_eta(int ntk, double nu, double *best_loss)
+{
+    double best = 1e300, at = 0;
+    int k;
+    for (k = 1; k <= 50; ++k) {
+        fw_dln_desc d;
+        fw_real tr[2], te[2];
+        memset(&d, 0, sizeof d);
+        d.D = 1000; d.width = (int)(nu * 1000 + 0.5); d.depth = 2; d.gamma0 = 1; d.ntk = ntk; d.balanced = 1;
+        d.lr = (fw_real)(0.02 * pow(1.1, k)); d.steps = 32; d.every = 32; d.alpha = 1;
+        if (fw_dln_theory(&d, tr, te, NULL, NULL) == FW_OK && te[1] < best) { best = te[1]; at = (double)d.lr; }
+    }
+    *best_loss = best;
+    return at;
+}
+
+/* Per seed s < S (the same data, teacher and initial weights for every rate and both parameterizations):
+   diff[s] = loss(eta_a) - loss(eta_b) at t = T, balanced scaling, L = 2, alpha = 1, no noise, D = 256;
+   +inf if the member diverges at eta_a (and not at eta_b). */
+static void balanced_paired(int ntk, double nu, double eta_a, double eta_b, int S, double *diff)
+{
+    int s, k;
+    for (s = 0; s < S; ++s) {
+        double v[2];
+        for (k = 0; k < 2; ++k) {
+            fw_dln_desc d;
+            fw_stats st;
+            fw_real mu[4], m2v[4];
+            memset(&d, 0, sizeof d);
+            d.D = 256; d.width = (int)(nu * 256 + 0.5); d.depth = 2; d.gamma0 = 1; d.ntk = ntk; d.balanced = 1;
+            d.lr = (fw_real)(k ? eta_b : eta_a); d.steps = 32; d.every = 32; d.alpha = 1; d.seed = 3;
+            fw_stats_init(&st, 4, mu, m2v);
+            v[k] = fw_dln_simulate(&d, (uint64_t)s, (uint64_t)s + 1, &st, NULL, NULL) == FW_OK ? (double)mu[3] : HUGE_VAL;
+        }
+        diff[s] = v[0] - v[1];
+    }
+}
+
+static void mean_se(const double *x, int n, double *mean, double *se)
+{
+    double m = 0, q = 0;
+    int i;
+    for (i = 0; i < n; ++i) m += x[i] / n;
+    for (i = 0; i < n; ++i) q += (x[i] - m) * (x[i] - m);
+    *mean = m; *se = sqrt(q / (n - 1) / n);
+}
+
+static void balanced_scaling_gives_nu_dependence_transfer_in_mup_and_a_shift_in_ntk(void)
+{
+    /* The balanced scaling (docs/dln.md section 7). (1) Its theory against networks at D = 1024,
+       8 seeds (tolerance in dln_compare: 5% plus 4 se; the gaps fall with D, section 7): depth 1
+       muP at alpha 0.5, nu 0.5; depth 2 NTK at alpha 2, nu 2; depth 3 with residual branches and
+       one-pass SGD (batch D/2), nu 1 (measured worst gaps 0.016, 0.039, 0.069). (2) In theory,
+       wider is better in muP (the best loss falls with nu), the best eta of muP stays within a
+       factor 1.5 over nu = 1..8 (measured 0.148-0.179) and that of NTK grows with nu, by more than
+       1.7 from nu = 1 to 8 (measured 0.148 -> 0.288). (3) In networks (D = 256, 8 seeds; per seed the
+       change of the final loss from eta = 0.2 to 0.2828, the same seeds for both parameterizations):
+       at nu = 4 the larger rate helps NTK more than muP, by more than 3 standard errors of the paired
+       contrast, and it does not help muP (its change > -2 se). */
+    const dln_cfg cf[3] = {
+        {(fw_real)0.5, 0, (fw_real)0.1, 1, (fw_real)0.3, 0, (fw_real)0.5, 1, 0},
+        {2, 0, (fw_real)0.1, 1, (fw_real)0.3, 0, 2, 2, 1},
+        {0, (fw_real)0.5, (fw_real)0.1, 1, (fw_real)0.3, 1, 1, 3, 0}};
+    double eta[2][4], loss[2][4], dm[8], dn[8], con[8], m, se, mm, sm;
+    const double nus[4] = {1, 2, 4, 8};
+    int c, p, k;
+    for (c = 0; c < 3; ++c) {
+        fw_dln_desc d = dln_desc(&cf[c], 1024, 16, 4, 31);
+        double worst;
+        d.balanced = 1;
+        dln_compare(&d, 8, 0, 1, &worst, NULL);
+        printf("  balanced config %d: worst relative test-loss gap %.4f\n", c, worst);
+    }
+    for (p = 0; p < 2; ++p)
+        for (k = 0; k < 4; ++k) eta[p][k] = balanced_best_eta(p, nus[k], &loss[p][k]);
+    printf("  balanced theory, best eta at nu = 1, 2, 4, 8: muP %.3f %.3f %.3f %.3f; NTK %.3f %.3f %.3f %.3f\n",
+           eta[0][0], eta[0][1], eta[0][2], eta[0][3], eta[1][0], eta[1][1], eta[1][2], eta[1][3]);
+    for (k = 1; k < 4; ++k) {
+        FW_CHECK(loss[0][k] < loss[0][k - 1]);   /* wider is better */
+        FW_CHECK(eta[1][k] >= eta[1][k - 1]);    /* NTK: the best eta grows with width */
+    }
+    {
+        double lo = eta[0][0], hi = eta[0][0];
+        for (k = 1; k < 4; ++k) { if (eta[0][k] < lo) lo = eta[0][k]; if (eta[0][k] > hi) hi = eta[0][k]; }
+        FW_CHECK(hi < 1.5 * lo);
+        FW_CHECK(eta[1][3] > 1.7 * eta[1][0]);
+    }
+    balanced_paired(0, 4, 0.2828, 0.2, 8, dm);
+    balanced_paired(1, 4, 0.2828, 0.2, 8, dn);
+    for (k = 0; k < 8; ++k) con[k] = dn[k] - dm[k];
+    mean_se(dm, 8, &mm, &sm);
+    mean_se(con, 8, &m, &se);
+    printf("  balanced nu 4, loss(0.2828) - loss(0.2): muP %.4f +- %.4f; NTK minus muP %.4f +- %.4f\n", mm, sm, m, se);
+    FW_CHECK(m < -3 * se);
+    FW_CHECK(mm > -2 * sm);
+}
+
 static void rich_networks_on_power_law_data_follow_the_theory(void)
 {
     /* One-pass SGD on power-law data (lambda_k ~ k^-1.5 with trace D, task power k^-1.2), L = 2,
@@ -902,6 +1001,7 @@ static const fw_test_case fw_tests_stat[] = {
     FW_TEST(online_sgd_slowdown_matches_seed_ensembles),
     FW_TEST(ntk_deep_linear_networks_follow_the_lazy_theory),
     FW_TEST(mup_deep_linear_networks_follow_the_proportional_limit),
+    FW_TEST(balanced_scaling_gives_nu_dependence_transfer_in_mup_and_a_shift_in_ntk),
     FW_TEST(rich_networks_on_power_law_data_follow_the_theory),
     FW_TEST(small_gamma0_networks_need_the_initial_function_term),
     FW_TEST(deep_kernel_variance_at_init_matches_seed_ensembles),
@@ -968,6 +1068,58 @@ static int validate_fluct(void)
    test-loss gap and the worst |gap|/se per D, and the issue's criterion at D = 1024 (within 5% plus
    4 se at every step, train and test). Twelve configurations over alpha, nu, L, gamma0, muP/NTK,
    residual, repeated data and one-pass SGD. */
+/* One deep linear table: each configuration at D = 64..1024 (8 seeds, T = 16), the worst relative
+   test-loss gap and |z| per D, and the criterion (5% + 4 se in every cell) at D = 1024. */
+static int validate_dln_table(const dln_cfg *cf, int n, int balanced)
+{
+    static const int dims[5] = {64, 128, 256, 512, 1024};
+    int c, k, pass = 0;
+    printf("\nDeep linear networks%s: theory vs simulation, 8 seeds, T = 16 (records every 4 steps)\n"
+           "config,alpha,b,nu,L,gamma0,param,residual,noise,eta,", balanced ? " (balanced scaling)" : "");
+    for (k = 0; k < 5; ++k) printf("gap_D%d,z_D%d,", dims[k], dims[k]);
+    printf("criterion_D1024\n");
+    for (c = 0; c < n; ++c) {
+        const dln_cfg *g = &cf[c];
+        int ok = 0;
+        printf("%d,%g,%g,%g,%d,%g,%s,%g,%g,%g,", c, (double)g->alpha, (double)g->b, (double)g->nu, g->L, (double)g->g0,
+               g->ntk ? "ntk" : "mup", (double)g->res, (double)g->noise, (double)g->lr);
+        for (k = 0; k < 5; ++k) {
+            fw_dln_desc d = dln_desc(g, dims[k], 16, 4, 11);
+            double worst, z;
+            const int before = test_failures();
+            d.balanced = balanced;
+            dln_compare(&d, 8, g->ntk && !balanced, k == 4, &worst, &z);
+            if (k == 4) ok = test_failures() == before;
+            printf("%.4f,%.2f,", worst, z);
+            fflush(stdout);
+        }
+        printf("%s\n", ok ? "pass" : "FAIL");
+        pass += ok;
+    }
+    printf("deep linear%s: %d of %d configurations within 5%% + 4 se at D = 1024\n", balanced ? " (balanced)" : "", pass, n);
+    return pass == n ? 0 : 1;
+}
+
+/* `ninja validate`, third table: the balanced scaling (docs/dln.md section 7) over alpha, nu, depth,
+   gamma0, muP/NTK, residual branches, one-pass SGD. */
+static int validate_bdln(void)
+{
+    static const dln_cfg cf[12] = {
+        {(fw_real)0.5, 0, (fw_real)0.1, 1, (fw_real)0.3, 0, (fw_real)0.5, 1, 0},
+        {1, 0, (fw_real)0.1, (fw_real)0.5, (fw_real)0.2, 0, 1, 2, 0},
+        {4, 0, (fw_real)0.05, 1, 0, 0, 4, 3, 0},
+        {4, 0, (fw_real)0.05, 1, 0, 1, 1, 4, 0},
+        {(fw_real)0.5, 0, (fw_real)0.1, 1, (fw_real)0.3, 0, 1, 2, 1},
+        {1, 0, (fw_real)0.05, 1, 0, 1, 4, 3, 1},
+        {0, (fw_real)0.5, (fw_real)0.1, 1, (fw_real)0.2, 0, 1, 2, 0},
+        {0, 1, (fw_real)0.1, (fw_real)0.5, 0, 1, (fw_real)0.5, 3, 0},
+        {0, (fw_real)0.5, (fw_real)0.1, 1, (fw_real)0.2, 0, 1, 1, 1},
+        {2, 0, (fw_real)0.05, (fw_real)0.5, (fw_real)0.1, 0, 1, 4, 0},
+        {1, 0, (fw_real)0.1, 1, 0, 1, 1, 2, 0},
+        {4, 0, (fw_real)0.1, 1, (fw_real)0.5, 0, (fw_real)0.5, 1, 0}};
+    return validate_dln_table(cf, 12, 1);
+}
+
 static int validate_dln(void)
 {
     static const dln_cfg cf[12] = {
@@ -983,31 +1135,7 @@ static int validate_dln(void)
         {2, 0, (fw_real)0.1, (fw_real)0.5, (fw_real)0.1, 0, 1, 4, 0},
         {1, 0, (fw_real)0.3, 1, 0, 1, 1, 2, 0},
         {4, 0, (fw_real)0.5, 1, (fw_real)0.5, 0, (fw_real)0.5, 1, 0}};
-    static const int dims[5] = {64, 128, 256, 512, 1024};
-    int c, k, pass = 0;
-    printf("\nDeep linear networks: theory vs simulation, 8 seeds, T = 16 (records every 4 steps)\n"
-           "config,alpha,b,nu,L,gamma0,param,residual,noise,eta,");
-    for (k = 0; k < 5; ++k) printf("gap_D%d,z_D%d,", dims[k], dims[k]);
-    printf("criterion_D1024\n");
-    for (c = 0; c < 12; ++c) {
-        const dln_cfg *g = &cf[c];
-        int ok = 0;
-        printf("%d,%g,%g,%g,%d,%g,%s,%g,%g,%g,", c, (double)g->alpha, (double)g->b, (double)g->nu, g->L, (double)g->g0,
-               g->ntk ? "ntk" : "mup", (double)g->res, (double)g->noise, (double)g->lr);
-        for (k = 0; k < 5; ++k) {
-            const fw_dln_desc d = dln_desc(g, dims[k], 16, 4, 11);
-            double worst, z;
-            const int before = test_failures();
-            dln_compare(&d, 8, g->ntk, k == 4, &worst, &z);
-            if (k == 4) ok = test_failures() == before;
-            printf("%.4f,%.2f,", worst, z);
-            fflush(stdout);
-        }
-        printf("%s\n", ok ? "pass" : "FAIL");
-        pass += ok;
-    }
-    printf("deep linear: %d of 12 configurations within 5%% + 4 se at D = 1024\n", pass);
-    return pass == 12 ? 0 : 1;
+    return validate_dln_table(cf, 12, 0);
 }
 
 /* `ninja validate`, fourth table: kernel variance at initialization (fw_kcov_init) against seed
@@ -1085,6 +1213,7 @@ int main(int argc, char **argv)
     const fw_test_case *const suites[1] = {fw_tests_stat};
     if (argc > 1 && strcmp(argv[1], "--validate-fluct") == 0) return validate_fluct();
     if (argc > 1 && strcmp(argv[1], "--validate-dln") == 0) return validate_dln();
+    if (argc > 1 && strcmp(argv[1], "--validate-bdln") == 0) return validate_bdln();
     if (argc > 1 && strcmp(argv[1], "--validate-kcov") == 0) return validate_kcov();
     if (argc > 1 && strcmp(argv[1], "--validate-dlf") == 0) return validate_dlf();
     if (argc > 1 && strcmp(argv[1], "--validate-dnf") == 0) return validate_dnf();
@@ -1109,6 +1238,13 @@ int main(int argc, char **argv)
         printf("%s L %s N %s: %d cells max |z| %.2f gap %.3f; cancelled %d gap %.3f\n", argv[2], argv[3], argv[4], r.cells, r.zmax, r.gap, r.late, r.late_gap);
         return bad;
     }
-    if (argc > 1 && strcmp(argv[1], "--validate") == 0) return validate() | validate_fluct() | validate_dln() | validate_kcov() | validate_dlf() | validate_dnf();
+    if (argc > 5 && strcmp(argv[1], "--dmft") == 0) {   /* one row of `validate`: --dmft L act gamma0 N S */
+        fw_activation act = FW_ACT_TANH;
+        fw_act_parse(argv[3], &act);
+        printf("depth %s %s gamma0 %s N %s S %s: max |z| %.2f\n", argv[2], argv[3], argv[4], argv[5], argv[6],
+               dmft_vs_simulation(atoi(argv[2]), act, (fw_real)atof(argv[4]), atoi(argv[5]), atoi(argv[6]), 8, (fw_real)0.25));
+        return 0;
+    }
+    if (argc > 1 && strcmp(argv[1], "--validate") == 0) return validate() | validate_fluct() | validate_dln() | validate_bdln() | validate_kcov() | validate_dlf() | validate_dnf();
     return test_run(suites, 1, argc > 1 ? argv[1] : NULL);
 }
