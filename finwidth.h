@@ -500,6 +500,10 @@ typedef struct fw_dmft_result {
     int diverged_step;        /* -1, or the step where the dynamics blew up (FW_ERR_DIVERGED) */
     int iterations_used;      /* iterations > 0: the most sweeps any solve took (also set on FW_ERR_NO_CONVERGENCE) */
     fw_real residual;         /* iterations > 0: the largest final residual of any solve (also on failure) */
+    fw_real consistency;      /* MC/ANTITHETIC: max over f of |solve on all samples - replicates' mean| / f_se; ~0.5-2
+                                 normally; above 4 (logged) the sampled dynamics amplify their own noise, as past
+                                 the edge of stability where a catapult can bifurcate: then f_se understates the
+                                 error (5x measured, docs/dmft.md section 6); average solves with other seeds */
     fw_real *f, *f_se;
     fw_real *train_loss, *train_loss_se, *test_loss, *test_loss_se;
     fw_real *ntk, *ntk_se;
@@ -871,9 +875,11 @@ FW_API fw_status fw_dln_lazy(const fw_dln_desc *desc, fw_real *train, fw_real *t
    variance (1 + c^2)^(L-1) (equal to fw_dln_lazy). desc->balanced: the balanced scaling's limit
    (docs/dln.md section 7), which depends on nu = width/D: the input layer's random part enters
    through the cavity of the N x D matrix (one more noise block and the responses chi_g, chi_r) and
-   the initial function has variance G1/(gamma0^2 nu); NTK is gamma0 = 1/sqrt(nu) there. Repeated data: Marchenko-Pastur quadrature,
-   isotropic inputs (spectrum = 0; any task); one-pass SGD: exact batch second moments with desc->D
-   in the 1/B terms, any spectrum (power law: D modes, memory D (T+1)^2 doubles more). Writes R = fw_dln_record_count(desc) expected train and test losses, and
+   the initial function has variance G1/(gamma0^2 nu); NTK is gamma0 = 1/sqrt(nu) there. Repeated
+   data: the cavity of the data matrix (docs/dln.md section 8), one mode for isotropic inputs (the
+   Marchenko-Pastur average of section 3; any task), D modes on a power-law spectrum (time D T^3,
+   memory 4 D (T+1)^2 doubles more). One-pass SGD: exact batch second moments with desc->D in the
+   1/B terms, any spectrum (power law: D modes, memory D (T+1)^2 doubles more). Writes R = fw_dln_record_count(desc) expected train and test losses, and
    if gkernel != NULL the diagonal G_l(t,t) of every layer's backward kernel (R x L, row r, column
    l-1; layer L is the readout |w|^2/N). Memory ~ 8 L (T+1)^2 doubles, 8 L^2 (T+1)^2 with residual
    branches (fw_dln_theory_workspace_size); time ~ L T^3 (L^2 T^3 residual). FW_ERR_DIVERGED if a loss or kernel overflows. */
@@ -3460,8 +3466,16 @@ FW_API fw_status fw_dmft_run_ws(const fw_dmft_desc *desc, const fw_data *data, f
         }
         if (!pooled) fw_stats_push(&acc, s.rec);
     }
-    /* m2 -> standard error; mean <- the pooled solve */
+    /* m2 -> standard error; mean <- the pooled solve, and how far it sits from the replicates' mean */
     for (i = 0; i < s.len; ++i) s.m2[i] = s.R > 1 ? fw__sqrt(fw_stats_var(&acc, i) / (fw_real)s.R) : 0;
+    res->consistency = 0;
+    for (i = 0; s.R > 1 && i < s.nrec * s.n; ++i) {   /* the f block comes first */
+        const fw_real d = fw__abs(s.rec[i] - s.mean[i]);
+        if (s.m2[i] > 0 && d > res->consistency * s.m2[i]) res->consistency = d / s.m2[i];
+    }
+    if (res->consistency > 4)
+        fw__report(&desc->log, FW_OK, "fw_dmft_run", "the solve on all samples is more than 4 standard errors from the replicates' mean: "
+                   "the dynamics amplify sampling noise (past the edge of stability?); f_se understates the error, average other seeds");
     memcpy(s.mean, s.rec, (size_t)s.len * sizeof(fw_real));
     fw__dmft_result_views(&s, res);
     return FW_OK;
@@ -6654,7 +6668,7 @@ FW_API fw_status fw_dln_simulate(const fw_dln_desc *desc, uint64_t seed_begin, u
 /* ---- the lazy limit (docs/dln.md section 2) ---- */
 
 /* Checks desc for the lazy theory; *gain = (1 + c^2)^(L-1). */
-static fw_status fw__dln_lazy_check(const fw_dln_desc *desc, fw__dln *z, double *gain)
+static fw_status fw__dln_lazy_check(const fw_dln_desc *desc, fw__dln *z, double *gain, int lazy)
 {
     fw_status st;
     fw_dln_desc d;
@@ -6662,8 +6676,8 @@ static fw_status fw__dln_lazy_check(const fw_dln_desc *desc, fw__dln *z, double 
     d = *desc;
     if (d.width < 1) d.width = 1;   /* not used by the lazy limit */
     if ((st = fw__dln_resolve(&d, z)) != FW_OK) return st;
-    if (!z->online && z->d.spectrum > 0)
-        FW__DLN_FAIL(FW_ERR_ARG, "fw_dln_desc.spectrum", "the theory for repeated data covers isotropic inputs (spectrum = 0); power-law spectra: one-pass SGD");
+    if (lazy && !z->online && z->d.spectrum > 0)
+        FW__DLN_FAIL(FW_ERR_ARG, "fw_dln_desc.spectrum", "the lazy form for repeated data covers isotropic inputs (spectrum = 0); power-law spectra: fw_dln_theory");
     *gain = pow(1 + (double)z->c * z->c, (double)(z->L - 1));
     return FW_OK;
 }
@@ -6681,7 +6695,7 @@ FW_API fw_status fw_dln_lazy_workspace_size(const fw_dln_desc *desc, size_t *byt
     double gain;
     fw_status st;
     if (bytes == NULL) return FW_ERR_NULL;
-    if ((st = fw__dln_lazy_check(desc, &z, &gain)) != FW_OK) return st;
+    if ((st = fw__dln_lazy_check(desc, &z, &gain, 1)) != FW_OK) return st;
     fw_arena_init(&ar, NULL, 0);
     fw__dln_lazy_lay(&ar, &z);
     if (ar.failed) return FW_ERR_SIZE;
@@ -6774,7 +6788,7 @@ FW_API fw_status fw_dln_lazy_ws(const fw_dln_desc *desc, fw_real *train, fw_real
     fw_status st;
     int r;
     if (train == NULL || test == NULL || ws == NULL) return FW_ERR_NULL;
-    if ((st = fw__dln_lazy_check(desc, &z, &gain)) != FW_OK) return st;
+    if ((st = fw__dln_lazy_check(desc, &z, &gain, 1)) != FW_OK) return st;
     if (z.d.balanced) FW__DLN_FAIL(FW_ERR_ARG, "fw_dln_desc.balanced", "the lazy closed form is the default scaling's; use fw_dln_theory for the balanced one");
     fw_arena_init(&ar, NULL, 0);   /* the size fw_dln_lazy_workspace_size reports */
     fw__dln_lazy_lay(&ar, &z);
@@ -6807,18 +6821,22 @@ FW_API fw_status fw_dln_lazy(const fw_dln_desc *desc, fw_real *train, fw_real *t
 /* ---- the proportional-limit theory (docs/dln.md section 3) ---- */
 
 typedef struct fw__dlt {
-    int L, T1, nv, nvar, nq, sgd, res, bal;
+    int L, T1, nv, nvar, sgd, res, bal;
     double eta, g0, c, c0, alpha, s2, B, D, rn;   /* rn: 1/sqrt(nu) (balanced scaling) */
     double *kt, *Xr;        /* K(t, s) = chi_g(t,s)/gamma0 - eta G1(s,t) at the current t (T1); balanced:
                                chi_r(t, s) = <dr(t)/du(s)> (T1 x T1) */
     double *A, *S;          /* nvar x nv: coefficients of q_l(t), g_l(t) on the noises; Sigma times them */
     double *Cq, *G, *Cr;    /* L x T1 x T1 (layer l at l-1), L x T1 x T1, T1 x T1 */
-    double *lam, *wq, *Pn, *Qn;   /* repeated data: nq nodes (+ the atom at 0), nq x T1 each */
-    double xi, *Zn, *zw, *Xs;     /* init_term: 1/(gamma0^2 N); per node or mode Z (T1 x T1); G1 z (T1);
+    double xi, *Zn, *zw, *Xs;     /* init_term: 1/(gamma0^2 N) (balanced: 1/(gamma0^2 nu)); one-pass SGD: per mode Z (T1 x T1); G1 z (T1);
                                      SGD: per mode xi z_s^T G1 z_t at the current t (T1) */
-    int nm;                       /* one-pass SGD: modes (1 for isotropic data, else D) */
+    int nm;                       /* modes of Sigma carried (1 for isotropic data, else D) */
     double *lamk, *wk, *v0k;      /* per mode: eigenvalue of Sigma, weight 1/D (1 if isotropic), E v_k(0)^2 */
     double *P, *H, *m, *Ve;       /* per mode: P (T1), H (T1 x T1), m and Ve (T1) */
+    int cav, nk;                  /* repeated data: the cavity of the data matrix (docs/dln.md section 8), nm modes
+                                     (1 on isotropic inputs); nk = entries of a mode's coefficient vector */
+    double *Wc, *Rc, *Ec, *Cw, *Ce, *chw, *sw;   /* per mode: w_k(t), rho_k(t) on (b0, xi(0..T), rho0(0..T))
+                                     (nm x T1 x nk each); P-space e(t) on (h0(0..T), label noise) (T1 x (T1+1));
+                                     C_w, C_e (T1 x T1); chi_w (T1 x T1); scratch (nk) */
 } fw__dlt;
 
 /* noise blocks: psi_l (l = 1..L-1, the field A_l^T g_(l+1)/sqrt(N)), phi_l (l = 2..L, A_(l-1) q_(l-1)/sqrt(N)), w0
@@ -6839,15 +6857,16 @@ static fw_status fw__dlt_setup(const fw_dln_desc *desc, fw__dln *z, fw__dlt *y, 
     double gain, words;
     fw_status st;
     size_t T1, nv, nvar, L;
-    if ((st = fw__dln_lazy_check(desc, z, &gain)) != FW_OK) return st;
+    if ((st = fw__dln_lazy_check(desc, z, &gain, 0)) != FW_OK) return st;
     if (z->d.balanced && desc->width < 1) FW__DLN_FAIL(FW_ERR_SIZE, "fw_dln_desc.width", "the balanced theory needs the width (nu = width/D)");
     memset(y, 0, sizeof *y);
     {   /* sizes in double first: the int products below must not overflow */
         const double Ld = (double)z->L, Td = (double)z->d.steps + 1,
                      nvd = z->d.residual > 0 ? (2 * Ld - 2 + (z->d.balanced ? 1 : 0)) * Td + 1 : z->L == 1 && !z->d.balanced ? 1 : 2 * Td + 1;
-        const double nmd = z->online && (z->d.spectrum > 0 || z->d.task > 0) ? (double)z->D : 1;
+        const double nmd = (z->online && (z->d.spectrum > 0 || z->d.task > 0)) || z->d.spectrum > 0 ? (double)z->D : 1;
         const int zt = z->d.init_term || z->d.balanced;
-        words = 2.0 * (2 * Ld * Td) * nvd + 3.0 * Ld * Td * Td + 2 * Td * Td + (z->online ? nmd * (Td * Td + 3.0 * Td + 3) * (zt ? 2 : 1) : 2.0 * (2 * Td + 1e5 + 65) * (Td + 1) * (zt ? Td + 1 : 1));
+        words = 2.0 * (2 * Ld * Td) * nvd + 3.0 * Ld * Td * Td + 2 * Td * Td + (z->online ? nmd * (Td * Td + 3.0 * Td + 3) * (zt ? 2 : 1)
+                : nmd * (2 * Td * (2 * Td + 1) + 3) + 5 * Td * Td + 2 * Td + 1);
         if (words * (double)sizeof(double) > (double)SIZE_MAX / 2 || nvd > 2e9 || 2 * Ld * Td > 2e9)
             FW__DLN_FAIL(FW_ERR_SIZE, "fw_dln_desc", "steps and depth too large for the theory's memory (~8 L^2 T^2 doubles)");
     }
@@ -6865,10 +6884,6 @@ static fw_status fw__dlt_setup(const fw_dln_desc *desc, fw__dln *z, fw__dlt *y, 
     }
     y->nv = y->res ? (2 * y->L - 2 + y->bal) * y->T1 + 1 : y->L == 1 && !y->bal ? 1 : 2 * y->T1 + 1;
     y->nvar = 2 * y->L * y->T1;
-    if (!y->sgd) {
-        const double lq = fabs(log(1 / y->alpha));
-        y->nq = 2 * z->d.steps + 64 + (lq > 0 ? (80 / lq < 1e5 ? (int)(80 / lq) : 100000) : 0);
-    }
     T1 = (size_t)y->T1; nv = (size_t)y->nv; nvar = (size_t)y->nvar; L = (size_t)y->L;
     y->A = (double *)fw_arena_push(ar, sizeof(double) * nvar * nv);
     y->S = (double *)fw_arena_push(ar, sizeof(double) * nvar * nv);
@@ -6877,7 +6892,21 @@ static fw_status fw__dlt_setup(const fw_dln_desc *desc, fw__dln *z, fw__dlt *y, 
     y->Cr = (double *)fw_arena_push(ar, sizeof(double) * T1 * T1);
     y->kt = (double *)fw_arena_push(ar, sizeof(double) * T1);
     if (y->bal) y->Xr = (double *)fw_arena_push(ar, sizeof(double) * T1 * T1);
-    if (y->sgd) {
+    y->cav = !y->sgd;
+    if (y->cav) {   /* the data cavity (docs/dln.md section 8): per mode w and rho on (b0, xi, rho0); one mode
+                       stands for all on isotropic inputs */
+        const size_t nm = (size_t)(y->nm = z->d.spectrum > 0 ? z->D : 1), nk = (size_t)(y->nk = 2 * y->T1 + 1);
+        y->lamk = (double *)fw_arena_push(ar, sizeof(double) * nm);
+        y->wk = (double *)fw_arena_push(ar, sizeof(double) * nm);
+        y->v0k = (double *)fw_arena_push(ar, sizeof(double) * nm);
+        y->Wc = (double *)fw_arena_push(ar, sizeof(double) * nm * T1 * nk);
+        y->Rc = (double *)fw_arena_push(ar, sizeof(double) * nm * T1 * nk);
+        y->Ec = (double *)fw_arena_push(ar, sizeof(double) * T1 * (T1 + 1));
+        y->Cw = (double *)fw_arena_push(ar, sizeof(double) * T1 * T1);
+        y->Ce = (double *)fw_arena_push(ar, sizeof(double) * T1 * T1);
+        y->chw = (double *)fw_arena_push(ar, sizeof(double) * T1 * T1);
+        y->sw = (double *)fw_arena_push(ar, sizeof(double) * (nk + T1 + 1));
+    } else {
         const size_t nm = (size_t)(y->nm = z->d.spectrum > 0 || z->d.task > 0 ? z->D : 1);
         y->lamk = (double *)fw_arena_push(ar, sizeof(double) * nm);
         y->wk = (double *)fw_arena_push(ar, sizeof(double) * nm);
@@ -6890,16 +6919,6 @@ static fw_status fw__dlt_setup(const fw_dln_desc *desc, fw__dln *z, fw__dlt *y, 
             y->Zn = (double *)fw_arena_push(ar, sizeof(double) * nm * T1 * T1);
             y->zw = (double *)fw_arena_push(ar, sizeof(double) * T1);
             y->Xs = (double *)fw_arena_push(ar, sizeof(double) * nm * T1);
-        }
-    } else {
-        const size_t nq = (size_t)y->nq + 1;
-        y->lam = (double *)fw_arena_push(ar, sizeof(double) * nq);
-        y->wq = (double *)fw_arena_push(ar, sizeof(double) * nq);
-        y->Pn = (double *)fw_arena_push(ar, sizeof(double) * nq * T1);
-        y->Qn = (double *)fw_arena_push(ar, sizeof(double) * nq * T1);
-        if (y->xi > 0) {
-            y->Zn = (double *)fw_arena_push(ar, sizeof(double) * nq * T1 * T1);
-            y->zw = (double *)fw_arena_push(ar, sizeof(double) * 2 * T1);
         }
     }
     return FW_OK;
@@ -7012,12 +7031,112 @@ static void fw__dlt_zterm(fw__dlt *y, double *Z, double lm, int t, double *out)
     }
 }
 
+/* out = Cov a for a mode's coefficient vector a on (b0, xi(0..T), rho0(0..T)) (the data cavity), entries
+   0..t of the xi block and 0..ta of the rho0 block: Var b0 = v0, Cov xi = xi G1, Cov rho0 = alpha C_e. */
+static void fw__dlt_cavcov(const fw__dlt *y, double v0, const double *a, double *out, int t, int ta)
+{
+    const int T1 = y->T1;
+    int s, u;
+    out[0] = v0 * a[0];
+    for (s = 0; s <= t; ++s) {
+        double acc = 0;
+        if (y->xi > 0)
+            for (u = 0; u <= t; ++u) acc += y->G[(size_t)s * T1 + (size_t)u] * a[1 + u];
+        out[1 + s] = y->xi * acc;
+    }
+    for (s = 0; s <= ta; ++s) {
+        double acc = 0;
+        for (u = 0; u <= ta; ++u) acc += y->Ce[(size_t)s * T1 + (size_t)u] * a[1 + T1 + u];
+        out[1 + T1 + s] = y->alpha * acc;
+    }
+    for (s = ta + 1; s <= t; ++s) out[1 + T1 + s] = 0;
+}
+
+/* a . b over the entries of times <= t (both blocks) and b0. */
+static double fw__dlt_cavdot(const fw__dlt *y, const double *a, const double *b, int t)
+{
+    double acc = a[0] * b[0];
+    int s;
+    for (s = 0; s <= t; ++s) acc += a[1 + s] * b[1 + s] + a[1 + y->T1 + s] * b[1 + y->T1 + s];
+    return acc;
+}
+
+/* Repeated data on a non-isotropic spectrum at step t (docs/dln.md section 8): per mode k of Sigma,
+   w_k = sqrt(l_k) v_k and rho_k = X_k^T e/sqrt(D) (r~_k = sqrt(l_k) rho_k/alpha) with
+     w_k(t)   = sqrt(l_k) (b0_k + xi_k(t)) + (l_k/alpha) sum_{s<t} K(t,s) rho_k(s),
+     rho_k(t) = rho0_k(t) + alpha sum_{s<=t} chi_e(t,s) w_k(s),      rho0 ~ GP(0, alpha C_e),
+   and one sample's error e(t) = h0(t) + sum_{s<t} chi_w(t,s) e(s) - noise, h0 ~ GP(0, C_w), with
+   C_w = <w w>, C_e = <e e>, chi_w = <dw/drho0>, chi_e = de/dh0: the cavity of the P x D data matrix. */
+static void fw__dlt_cavity(fw__dlt *y, int t, double *train, double *test)
+{
+    const int T1 = y->T1, nk = y->nk;
+    double *sw = y->sw, *E = y->Ec, *Et = y->Ec + (size_t)t * (T1 + 1), *cr = y->Cr + (size_t)t * T1;
+    int k, s, u;
+    for (s = 0; s <= t; ++s) { y->Cw[(size_t)s * T1 + t] = 0; cr[s] = 0; }
+    for (s = 0; s < t; ++s) y->chw[(size_t)t * T1 + s] = 0;
+    for (k = 0; k < y->nm; ++k) {   /* w_k(t), C_w(., t), chi_w(t, .) */
+        const double lm = y->lamk[k], sl = sqrt(lm), wk = y->wk[k];
+        const double *R = y->Rc + (size_t)k * T1 * nk;
+        double *W = y->Wc + (size_t)k * T1 * nk, *Wt = W + (size_t)t * nk;
+        memset(Wt, 0, sizeof(double) * (size_t)nk);
+        Wt[0] = sl;
+        if (y->xi > 0) Wt[1 + t] = sl;
+        for (s = 0; s < t; ++s) {
+            const double f = lm / y->alpha * y->kt[s], *Rs = R + (size_t)s * nk;
+            Wt[0] += f * Rs[0];
+            for (u = 0; u <= s; ++u) { Wt[1 + u] += f * Rs[1 + u]; Wt[1 + T1 + u] += f * Rs[1 + T1 + u]; }
+        }
+        fw__dlt_cavcov(y, y->v0k[k], Wt, sw, t, t - 1);
+        for (s = 0; s <= t; ++s) y->Cw[(size_t)s * T1 + t] += wk * fw__dlt_cavdot(y, W + (size_t)s * nk, sw, s);
+        for (s = 0; s < t; ++s) y->chw[(size_t)t * T1 + s] += wk * Wt[1 + T1 + s];
+    }
+    for (s = 0; s < t; ++s) y->Cw[(size_t)t * T1 + s] = y->Cw[(size_t)s * T1 + t];
+    /* one sample: e(t) on h0(0..t) and the label noise (last entry) */
+    memset(Et, 0, sizeof(double) * (size_t)(T1 + 1));
+    Et[t] = 1; Et[T1] = -1;
+    for (s = 0; s < t; ++s) {
+        const double f = y->chw[(size_t)t * T1 + s], *Es = E + (size_t)s * (T1 + 1);
+        for (u = 0; u <= s; ++u) Et[u] += f * Es[u];
+        Et[T1] += f * Es[T1];
+    }
+    for (s = 0; s <= t; ++s) {   /* sw = C_w E_t */
+        double acc = 0;
+        for (u = 0; u <= t; ++u) acc += y->Cw[(size_t)s * T1 + u] * Et[u];
+        sw[s] = acc;
+    }
+    for (s = 0; s <= t; ++s) {
+        const double *Es = E + (size_t)s * (T1 + 1);
+        double acc = y->s2 * Es[T1] * Et[T1];
+        for (u = 0; u <= s; ++u) acc += Es[u] * sw[u];
+        y->Ce[(size_t)s * T1 + t] = y->Ce[(size_t)t * T1 + s] = acc;
+    }
+    for (k = 0; k < y->nm; ++k) {   /* rho_k(t), C_r(., t), chi_r(t, .) */
+        const double lm = y->lamk[k], wk = y->wk[k] * lm / (y->alpha * y->alpha);
+        const double *W = y->Wc + (size_t)k * T1 * nk;
+        double *R = y->Rc + (size_t)k * T1 * nk, *Rt = R + (size_t)t * nk;
+        memset(Rt, 0, sizeof(double) * (size_t)nk);
+        Rt[1 + T1 + t] = 1;
+        for (s = 0; s <= t; ++s) {
+            const double f = y->alpha * Et[s], *Ws = W + (size_t)s * nk;
+            Rt[0] += f * Ws[0];
+            for (u = 0; u <= s; ++u) { Rt[1 + u] += f * Ws[1 + u]; Rt[1 + T1 + u] += f * Ws[1 + T1 + u]; }
+        }
+        fw__dlt_cavcov(y, y->v0k[k], Rt, sw, t, t);
+        for (s = 0; s <= t; ++s) cr[s] += wk * fw__dlt_cavdot(y, R + (size_t)s * nk, sw, s);
+        if (y->bal)   /* chi_r(t, s) = <dr~(t)/du(s)>, r~ = sqrt(l) rho/alpha, xi = u/(gamma0 sqrt(nu)) */
+            for (s = 0; s <= t; ++s) y->Xr[(size_t)t * T1 + (size_t)s] += y->wk[k] * sqrt(lm) / y->alpha * Rt[1 + s] * y->rn / y->g0;
+    }
+    for (s = 0; s < t; ++s) y->Cr[(size_t)s * T1 + t] = cr[s];
+    *test = (y->Cw[(size_t)t * T1 + t] + y->s2) / 2;
+    *train = y->Ce[(size_t)t * T1 + t] / 2;
+}
+
 /* The D-space at step t: losses and C_r(s, t), s <= t, from G1(s, t), s < t (and, balanced, chi_g(t, s):
    then also chi_r(t, s), s <= t). */
 static void fw__dlt_dspace(fw__dlt *y, int t, double *train, double *test)
 {
     const int T1 = y->T1;
-    int s, u, j;
+    int s, u;
     /* the memory kernel of beta_eff: K(t, s) = -eta G1(s, t) + chi_g(t, s)/gamma0 (the second term: the
        input layer's random part, balanced scaling only; chi_g(t, s) = dg1(t)/dphi_1(s), a coefficient) */
     for (s = 0; s < t; ++s) {
@@ -7025,36 +7144,8 @@ static void fw__dlt_dspace(fw__dlt *y, int t, double *train, double *test)
         if (y->bal) y->kt[s] += y->A[FW__DLT_G(y, 1, t) * (size_t)y->nv + FW__DLT_PHI(y, 1, s)] / y->g0;
     }
     if (y->bal) for (s = 0; s <= t; ++s) y->Xr[(size_t)t * T1 + (size_t)s] = 0;
-    if (!y->sgd) {
-        const int nq = y->nq + 1;
-        const double a = y->alpha, s2 = y->s2;
-        double te = 0, tr = 0;
-        double *cr = y->Cr + (size_t)t * T1;
-        for (s = 0; s <= t; ++s) cr[s] = 0;
-        for (j = 0; j < nq; ++j) {
-            const double lm = y->lam[j];
-            double *P = y->Pn + (size_t)j * T1, *Q = y->Qn + (size_t)j * T1, sp = 0, sq = 0, ap, aq;
-            for (s = 0; s < t; ++s) { sp += y->kt[s] * P[s]; sq += y->kt[s] * (lm * Q[s] - 1); }
-            P[t] = 1 + lm * sp;
-            Q[t] = sq;
-            te += y->wq[j] * ((1 + y->c0) * P[t] * P[t] + s2 * lm * Q[t] * Q[t] / a);
-            tr += y->wq[j] * ((1 + y->c0) * lm * P[t] * P[t] + s2 * lm * lm * Q[t] * Q[t] / a - 2 * s2 * lm * Q[t] / a);
-            /* C_r(s, t) += w [(1 + c0) l^2 P_s P_t + s^2 l (l Q_s - 1)(l Q_t - 1)/alpha] */
-            ap = y->wq[j] * (1 + y->c0) * lm * lm * P[t];
-            aq = y->wq[j] * s2 * lm * (lm * Q[t] - 1) / a;
-            for (s = 0; s <= t; ++s) cr[s] += ap * P[s] + aq * (lm * Q[s] - 1);
-            if (y->Zn != NULL) {   /* the random initial function xi(u) = A^T g1(u)/(gamma0 N) */
-                double *xs = y->zw + T1;   /* scratch after zw (T1 more, pushed with Zn) */
-                const double *zt = y->Zn + ((size_t)j * T1 + (size_t)t) * T1;
-                fw__dlt_zterm(y, y->Zn + (size_t)j * T1 * T1, lm, t, xs);
-                for (s = 0; s <= t; ++s) cr[s] += y->wq[j] * lm * lm * xs[s];
-                te += y->wq[j] * xs[t]; tr += y->wq[j] * lm * xs[t];
-                if (y->bal)   /* chi_r(t, s) = <l dv(t)/du(s)> = <l Z(t, s)>/(gamma0 sqrt(nu)) */
-                    for (s = 0; s <= t; ++s) y->Xr[(size_t)t * T1 + (size_t)s] += y->wq[j] * lm * zt[s] * y->rn / y->g0;
-            }
-        }
-        *test = (te + s2) / 2; *train = (tr + s2) / 2;
-        for (s = 0; s < t; ++s) y->Cr[(size_t)s * T1 + t] = cr[s];
+    if (y->cav) {
+        fw__dlt_cavity(y, t, train, test);
     } else {
         /* per mode k: v_k(t) = P_t v_k(0) + sum_{u<t} H(t,u) eps_u,k, r_k(s) = l_k v_k(s) + eps_s,k, the batch
            noise eps uncorrelated over steps and with the past, Var eps_t,k = (l_k^2 m_k + l_k D S^ + s^2 D l_k)/B
@@ -7122,15 +7213,7 @@ FW_API fw_status fw_dln_theory_ws(const fw_dln_desc *desc, fw_real *train, fw_re
     memset(y.Cq, 0, sizeof(double) * (size_t)y.L * y.T1 * y.T1);   /* Sigma reads rows not yet reached (times zero) */
     memset(y.G, 0, sizeof(double) * (size_t)y.L * y.T1 * y.T1);
     memset(y.Cr, 0, sizeof(double) * (size_t)y.T1 * y.T1);
-    if (!y.sgd) {   /* Marchenko-Pastur nodes as in fw__dln_lazy_repeated, and the atom at 0 last */
-        const double q = 1 / y.alpha, pi = 3.14159265358979323846;
-        for (j = 0; j < y.nq; ++j) {
-            const double th = pi * (j + 0.5) / y.nq, sn = sin(th);
-            y.lam[j] = 1 + q + 2 * sqrt(q) * cos(th);
-            y.wq[j] = 2 / pi * sn * sn / y.lam[j] * (pi / y.nq);
-        }
-        y.lam[y.nq] = 0; y.wq[y.nq] = y.alpha < 1 ? 1 - y.alpha : 0;
-    } else {   /* modes of Sigma (as the simulator draws them): lambda_k ~ k^-a, trace D; E beta*_k^2 */
+    {   /* modes of Sigma (as the simulator draws them): lambda_k ~ k^-a, trace D; E beta*_k^2 */
         double norm = 0, tnorm = 0;
         for (j = 0; j < y.nm; ++j) {
             norm += z.d.spectrum > 0 ? pow(j + 1.0, -(double)z.d.spectrum) : 1;

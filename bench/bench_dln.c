@@ -4,7 +4,8 @@
    simulations at D = N = 512: the time per seed, the seed-to-seed spread of the final test loss
    (8 seeds), and the seeds S = (sd / (0.01 mean))^2 a simulation needs for a 1% standard error
    on it (the theory's own numerical error is below 1e-6, docs/dln.md). Ratio = S x time per seed
-   / theory time. One core, portable build. */
+   / theory time. The third row is the balanced scaling (docs/dln.md section 7) at depth 2, nu = 1.
+   One core, portable build. */
 #include "bench_clock.h"
 #define FINWIDTH_IMPLEMENTATION
 #include "../finwidth.h"
@@ -15,11 +16,12 @@
 int main(void)
 {
     const int T = 1000, every = 50, Dsim = 512, S = 8;
-    int L;
+    int c;
     printf("deep linear theory vs simulation: muP, gamma0 = 1, alpha = 2, noise 0.3, eta = 0.05, T = %d\n", T);
-    printf("%-3s %10s %10s %12s %12s %12s %10s %9s %10s\n", "L", "theory_s", "theory_MB", "test_theory", "test_sim",
+    printf("%-5s %10s %10s %12s %12s %12s %10s %9s %10s\n", "L", "theory_s", "theory_MB", "test_theory", "test_sim",
            "sim_s/seed", "sd/mean", "seeds_1%", "ratio");
-    for (L = 1; L <= 2; ++L) {
+    for (c = 0; c < 3; ++c) {
+        const int L = c == 0 ? 1 : 2;
         fw_dln_desc d;
         fw_stats st;
         size_t bytes = 0;
@@ -28,7 +30,7 @@ int main(void)
         fw_real *tr, *te, *mem;
         memset(&d, 0, sizeof d);
         d.D = Dsim; d.width = Dsim; d.depth = L; d.gamma0 = 1; d.lr = (fw_real)0.05; d.steps = T; d.every = every;
-        d.alpha = 2; d.noise = (fw_real)0.3; d.seed = 3;
+        d.alpha = 2; d.noise = (fw_real)0.3; d.seed = 3; d.balanced = c == 2;
         R = fw_dln_record_count(&d);
         tr = (fw_real *)malloc(sizeof(fw_real) * (size_t)R * 6);
         if (tr == NULL) return 1;
@@ -45,7 +47,7 @@ int main(void)
         sd = sqrt((double)fw_stats_var(&st, 2 * r + 1));
         need = pow(sd / (0.01 * (double)st.mean[2 * r + 1]), 2);
         if (need < 1) need = 1;
-        printf("%-3d %10.2f %10.1f %12.5f %12.5f %12.2f %10.4f %9.0f %10.1f\n", L, t_th, (double)bytes / 1048576.0,
+        printf("%d%-4s %10.2f %10.1f %12.5f %12.5f %12.2f %10.4f %9.0f %10.1f\n", L, c == 2 ? " bal" : "", t_th, (double)bytes / 1048576.0,
                (double)te[r], (double)st.mean[2 * r + 1], t_sim, sd / (double)st.mean[2 * r + 1], need, need * t_sim / t_th);
         free(tr);
     }

@@ -86,14 +86,15 @@ static const char usage_dln[] =   /* the second half of the help (C99 caps a str
     "  data eigenvalues ~ k^-a and teacher power ~ k^-b (0 = isotropic); --noise s: label noise.\n"
     "  --simulate D --seeds S trains S members (new data, teacher and weights each) at input\n"
     "  dimension D and prints the mean and sd over seeds. Without it: the theory of the proportional\n"
-    "  limit (D, N, P -> infinity at fixed alpha, nu; isotropic inputs), t,train_loss,test_loss;\n"
+    "  limit (D, N, P -> infinity at fixed alpha, nu; power-law spectra with --dim D modes),\n"
+    "  t,train_loss,test_loss;\n"
     "  --lazy: the closed form of the lazy limit gamma0 -> 0 (also power-law one-pass SGD, with\n"
     "  --dim D data modes, default 1024); --layers adds columns G1..GL, the diagonal of each layer's\n"
     "  backward kernel g_l(t).g_l(t)/N (layer L: the readout |w|^2/N); --init-term --dim D adds the\n"
     "  random initial function of width nu D (muP, repeated data; the leading finite-size term);\n"
     "  --deep-limit (with --residual B): the residual net's L -> infinity limit, Richardson over the\n"
     "  theory at L..8L (--depth L, e.g. 2), with columns train_err,test_err (error estimates);\n"
-    "  --balanced: the balanced scaling (f = sqrt(D) w.h/(gamma0 N), step eta gamma0^2 N on every\n"
+    "  --balanced gives the balanced scaling (f = sqrt(D) w.h/(gamma0 N), step eta gamma0^2 N on every\n"
     "  layer; --ntk: gamma0 = 1/sqrt(nu)), where the limit depends on nu (docs/dln.md section 7)\n"
     "  --help           this text\n";
 

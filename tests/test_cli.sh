@@ -47,7 +47,7 @@ if "$bin" simulate --data "$tmp/train.csv" --test "$tmp/test_y.csv" --width 8 --
 missing=""
 for o in --data --test --depth --act --width --gamma0 --ntk --lr --steps --seeds --seed --every \
          --samples --replicates --sampler --kernels --iterate --damping --bias --alpha --nu --residual \
-         --batch-ratio --repeat --spectrum --noise --simulate; do
+         --batch-ratio --repeat --spectrum --noise --simulate --balanced; do
     grep -q -- "$o " "$tmp/help" || missing="$missing $o"
 done
 if [ -z "$missing" ]; then ok; else bad "--help misses:$missing"; fi
@@ -146,7 +146,18 @@ fi
 if "$bin" dln --batch-ratio 0.5 --nu 0.5 --depth 3 --residual 1 --spectrum 1.5,1 --noise 0.1 --lr 0.05 --steps 4 \
     --simulate 32 --seeds 2 >/dev/null 2>&1; then ok; else bad "dln one-pass SGD, residual, power law"; fi
 expect_error "dln lazy theory is repeated-isotropic" "covers isotropic inputs" dln --alpha 2 --lazy --spectrum 1.5,1 --steps 4
-expect_error "dln rich theory, repeated data, is isotropic" "theory for repeated data covers isotropic inputs" dln --alpha 2 --spectrum 1.5,1 --steps 4
+# repeated data on a power law (the data cavity, --dim modes): starts at (1 + s^2)/2 and falls
+"$bin" dln --alpha 2 --spectrum 1.5,1.2 --dim 64 --depth 2 --gamma0 1 --lr 0.02 --steps 8 --every 4 --noise 0.3 >"$tmp/a" 2>"$tmp/err"
+if [ "$(head -n 1 "$tmp/a")" = "t,train_loss,test_loss" ] && [ "$(wc -l <"$tmp/a")" -eq 4 ] &&
+   awk -F, 'NR == 2 { ok = ($1 == 0 && $3 == 0.545) } NR > 2 { if ($3 >= prev || $2 <= 0) ok = 0 } NR > 1 { prev = $3 } END { exit !ok }' "$tmp/a"; then ok
+else bad "dln theory, repeated power-law data ($(cat "$tmp/err"))"; fi
+# the balanced scaling: the initial function of variance 1/(gamma0^2 nu) enters at t = 0: at nu = 2,
+# gamma0 = 1, s = 0.3 both losses start at (1 + 0.5 + 0.09)/2 = 0.795; it excludes --lazy
+"$bin" dln --alpha 1 --nu 2 --depth 2 --gamma0 1 --lr 0.1 --steps 8 --every 4 --noise 0.3 --balanced >"$tmp/a" 2>"$tmp/err"
+if [ "$(head -n 1 "$tmp/a")" = "t,train_loss,test_loss" ] && [ "$(wc -l <"$tmp/a")" -eq 4 ] &&
+   awk -F, 'NR == 2 { ok = ($1 == 0 && $2 == 0.795 && $3 == 0.795) } NR > 2 { if ($3 >= prev || $2 <= 0) ok = 0 } NR > 1 { prev = $3 } END { exit !ok }' "$tmp/a"; then ok
+else bad "dln --balanced theory output contract ($(cat "$tmp/err"))"; fi
+expect_error "dln --balanced excludes --lazy" "excludes --lazy" dln --alpha 1 --balanced --lazy --steps 4
 # the rich theory: same columns; muP starts at (1 + s^2)/2 (beta_eff(0) -> 0 in the limit) = 0.545
 "$bin" dln --alpha 2 --depth 2 --gamma0 1 --lr 0.3 --steps 8 --every 4 --noise 0.3 >"$tmp/a" 2>"$tmp/err"
 if [ "$(head -n 1 "$tmp/a")" = "t,train_loss,test_loss" ] && [ "$(wc -l <"$tmp/a")" -eq 4 ] &&

@@ -81,8 +81,15 @@ static fw_real *run_ensemble(const fw_data *data, int L, fw_activation act, fw_r
 }
 
 /* Largest |z| of DMFT mean predictions against a seed ensemble's means on all points and records:
-   z = (sim - dmft) / sqrt(se_sim^2 + se_dmft^2). */
-static double dmft_vs_simulation(int L, fw_activation act, fw_real gamma0, int N, int S, int T, fw_real eta)
+   z = (sim - dmft) / sqrt(se_sim^2 + se_dmft^2). K = 1: one DMFT solve, its error from its 16
+   replicates; K > 1: the mean of K independent solves (seeds 3 .. 3 + K - 1) and the standard error
+   of that mean from their spread, which stays honest where the replicates' does not: past the edge
+   of stability (eta x sharpness ~ 5 in the depth-3 ReLU, gamma0 = 2 cell) the sampled dynamics
+   bifurcate, each solve lands on one of two branches (f at t = 8 on a training point: -0.05 or
+   -0.3 over 8 seeds), and the replicate error of a solve (0.02) understates its seed-to-seed error
+   (0.12) by 5x (docs/dmft.md). *ratio (may be NULL) gets the largest seed-spread / replicate error. */
+static double dmft_vs_simulation_k(int L, fw_activation act, fw_real gamma0, int N, int S, int T, fw_real eta, int K,
+                                   double *ratio)
 {
     const int P = 4, Q = 2, D = 5, n = 6;
     fw_real X[6 * 5], y[4], *mem;
@@ -90,25 +97,89 @@ static double dmft_vs_simulation(int L, fw_activation act, fw_real gamma0, int N
     fw_dmft_desc dd;
     fw_dmft_result res;
     fw_stats st;
-    int nrec, len, r, i;
-    double zmax = 0;
+    int nrec, len, r, i, k, R = 0;
+    double zmax = 0, m1[64], m2[64], rep[64];
     memset(&dd, 0, sizeof dd);
     dd.depth = L; dd.act = act; dd.gamma0 = gamma0; dd.lr = eta; dd.steps = T; dd.every = 2;
-    dd.sampler = FW_SAMPLER_ANTITHETIC; dd.samples = 32768; dd.replicates = 16; dd.seed = 3;
-    if (fw_dmft_run(&dd, &data, &res, NULL) != FW_OK) return 1e9;
+    dd.sampler = FW_SAMPLER_ANTITHETIC; dd.samples = 32768; dd.replicates = 16;
+    memset(m1, 0, sizeof m1); memset(m2, 0, sizeof m2); memset(rep, 0, sizeof rep);
+    if (ratio != NULL) *ratio = 0;
+    for (k = 0; k < K; ++k) {
+        dd.seed = 3 + (uint64_t)k;
+        if (fw_dmft_run(&dd, &data, &res, NULL) != FW_OK) return 1e9;
+        R = res.n_records;
+        if (R * n > 64) { fw_dmft_result_free(&res); return 1e9; }
+        for (r = 0; r < R * n; ++r) {
+            m1[r] += (double)res.f[r] / K; m2[r] += (double)res.f[r] * res.f[r] / K;
+            rep[r] += (double)res.f_se[r] * res.f_se[r] / K;
+        }
+        fw_dmft_result_free(&res);
+    }
     mem = run_ensemble(&data, L, act, gamma0, N, S, T, eta, &st, &nrec, &len);
-    if (mem == NULL || nrec != res.n_records) zmax = 1e9;
+    if (mem == NULL || nrec != R) zmax = 1e9;
     for (r = 0; r < nrec && zmax < 1e9; ++r)
         for (i = 0; i < n; ++i) {
-            double se2 = fw_stats_var(&st, r * len + i) / S + (double)res.f_se[r * n + i] * res.f_se[r * n + i];
-            double z = fabs((double)st.mean[r * len + i] - res.f[r * n + i]) / sqrt(se2 > 0 ? se2 : 1e-300);
+            const int c = r * n + i;
+            const double sd2 = K > 1 ? (m2[c] - m1[c] * m1[c]) * K / (K - 1) / K : rep[c];
+            double se2 = fw_stats_var(&st, r * len + i) / S + (sd2 > 0 ? sd2 : 0);
+            double z = fabs((double)st.mean[r * len + i] - m1[c]) / sqrt(se2 > 0 ? se2 : 1e-300);
             /* t = 0 under the antithetic sampler is exactly 0 with 0 error; the ensemble's own
                error then carries the comparison */
             if (z > zmax) zmax = z;
+            if (ratio != NULL && K > 1 && rep[c] > 0 && sqrt(sd2 / (rep[c] / K)) > *ratio) *ratio = sqrt(sd2 / (rep[c] / K));
         }
     test_free(mem);
-    fw_dmft_result_free(&res);
     return zmax;
+}
+
+static double dmft_vs_simulation(int L, fw_activation act, fw_real gamma0, int N, int S, int T, fw_real eta)
+{
+    return dmft_vs_simulation_k(L, act, gamma0, N, S, T, eta, 1, NULL);
+}
+
+static void dmft_flags_a_bifurcating_catapult(void)
+{
+    /* A benign deep setting (depth 3, tanh, gamma0 = 1, eta = 0.25) and a catapult far past the edge of
+       stability (depth 3, ReLU, gamma0 = 2: eta x sharpness 0.46 -> 5.0 at t = 2; docs/dmft.md section
+       6), M = 32768 antithetic samples in 16 replicates, 8 seeds each. Benign: every solve's
+       consistency (distance of the all-samples solve from its replicates' mean, in f_se) stays below 3
+       (measured 0.4-0.7) and the seed spread of f is within 2.5x the reported f_se. Catapult: the
+       solves bifurcate; consistency above 4 in most seeds (measured 8-13) and the seed spread of f
+       at t = 8 more than 2.5x f_se (measured ~5x). */
+    const int P = 4, Q = 2, D = 5, n = 6, K = 8;
+    fw_real X[6 * 5], y[4];
+    fw_data data = stat_data(P, Q, D, X, y);
+    int c, k, i;
+    for (c = 0; c < 2; ++c) {
+        double m1[6], m2[6], se2[6], cmax = 0, ratio = 0;
+        int flagged = 0;
+        fw_dmft_desc dd;
+        memset(&dd, 0, sizeof dd);
+        dd.depth = 3; dd.act = c ? FW_ACT_RELU : FW_ACT_TANH; dd.gamma0 = (fw_real)(c ? 2 : 1); dd.lr = (fw_real)0.25;
+        dd.steps = 8; dd.every = 8; dd.sampler = FW_SAMPLER_ANTITHETIC; dd.samples = 32768; dd.replicates = 16;
+        memset(m1, 0, sizeof m1); memset(m2, 0, sizeof m2); memset(se2, 0, sizeof se2);
+        for (k = 0; k < K; ++k) {
+            fw_dmft_result res;
+            dd.seed = 3 + (uint64_t)k;
+            FW_CHECK_STATUS(fw_dmft_run(&dd, &data, &res, NULL), FW_OK);
+            if (res.n_records != 2) { FW_CHECK(res.n_records == 2); fw_dmft_result_free(&res); return; }
+            for (i = 0; i < n; ++i) {   /* t = 8 */
+                const double f = res.f[n + i];
+                m1[i] += f / K; m2[i] += f * f / K; se2[i] += (double)res.f_se[n + i] * res.f_se[n + i] / K;
+            }
+            if (res.consistency > cmax) cmax = res.consistency;
+            flagged += res.consistency > 4;
+            fw_dmft_result_free(&res);
+        }
+        for (i = 0; i < n; ++i) {
+            const double sd = sqrt((m2[i] - m1[i] * m1[i]) * K / (K - 1));
+            if (sd / sqrt(se2[i]) > ratio) ratio = sd / sqrt(se2[i]);
+        }
+        printf("  %s: largest consistency %.2f (%d of %d above 4); seed spread / f_se at t = 8: %.2f\n",
+               c ? "depth-3 ReLU catapult" : "depth-3 tanh", cmax, flagged, K, ratio);
+        if (c == 0) { FW_CHECK(cmax < 3); FW_CHECK(ratio < 2.5); }
+        else { FW_CHECK(flagged >= K / 2); FW_CHECK(ratio > 2.5); }
+    }
 }
 
 static void dmft_matches_two_layer_networks_at_width_4096(void)
@@ -690,6 +761,26 @@ static void rich_networks_on_power_law_data_follow_the_theory(void)
            worst[0], worst[1], late[0][1] / late[0][0], late[1][1] / late[1][0]);
 }
 
+static void repeated_power_law_data_follow_the_data_cavity_theory(void)
+{
+    /* Repeated data on power-law inputs (lambda_k ~ k^-1.5, trace D; task k^-1.2): the theory runs the
+       cavity of the data matrix mode by mode (docs/dln.md section 8). Against 8 seeds at D = N = 128,
+       P = alpha D, L = 2, eta = 0.015, T = 128 (tolerance in dln_compare): muP gamma0 = 1 at alpha 2 and at
+       alpha 0.5 with label noise 0.3, and NTK at alpha 1 (measured worst test-loss gaps in the output).
+       The top eigenvalue carries 38% of the trace at any D, so its mode never self-averages: the
+       train loss is where that shows (1-3 se here). */
+    static const fw_real alphas[3] = {2, (fw_real)0.5, 1}, noises[3] = {0, (fw_real)0.3, (fw_real)0.3};
+    int c;
+    for (c = 0; c < 3; ++c) {
+        const dln_cfg g = {alphas[c], 0, (fw_real)0.015, 1, noises[c], 0, 1, 2, c == 2};
+        fw_dln_desc d = dln_desc(&g, 128, 128, 16, 4);
+        double worst;
+        d.spectrum = (fw_real)1.5; d.task = (fw_real)1.2;
+        dln_compare(&d, 8, 0, 1, &worst, NULL);
+        printf("  repeated power-law data, %s alpha %g: worst relative test-loss gap %.4f\n", c == 2 ? "NTK" : "muP", (double)alphas[c], worst);
+    }
+}
+
 static void small_gamma0_networks_need_the_initial_function_term(void)
 {
     /* muP at gamma0 = 0.1: the width-N network starts with a random function of variance
@@ -993,6 +1084,7 @@ static void feature_learning_improves_the_kernel_snr_of_deep_tanh_nets(void)
 static const fw_test_case fw_tests_stat[] = {
     FW_TEST(infinite_width_kernels_match_wide_networks_depth_1_to_5),
     FW_TEST(dmft_matches_two_layer_networks_at_width_4096),
+    FW_TEST(dmft_flags_a_bifurcating_catapult),
     FW_TEST(dmft_matches_three_layer_network_at_width_2048),
     FW_TEST(catapult_past_the_edge_of_stability_in_theory_and_networks),
     FW_TEST(fluct_variance_matches_seed_ensembles),
@@ -1003,6 +1095,7 @@ static const fw_test_case fw_tests_stat[] = {
     FW_TEST(mup_deep_linear_networks_follow_the_proportional_limit),
     FW_TEST(balanced_scaling_gives_nu_dependence_transfer_in_mup_and_a_shift_in_ntk),
     FW_TEST(rich_networks_on_power_law_data_follow_the_theory),
+    FW_TEST(repeated_power_law_data_follow_the_data_cavity_theory),
     FW_TEST(small_gamma0_networks_need_the_initial_function_term),
     FW_TEST(deep_kernel_variance_at_init_matches_seed_ensembles),
     FW_TEST(deep_linear_variance_over_training_matches_seed_ensembles),
@@ -1016,21 +1109,23 @@ static const fw_test_case fw_tests_stat[] = {
    gamma0 in {0.1, 1, 2}; one row per configuration (30 cells each: 5 records x 6 points).
    S = 64, not the issue's minimum of 32: a seed mean of f(0) that is off by chance (it has mean 0
    exactly) carries its offset through the whole run, so the 30 cells of a row are strongly
-   correlated; with 32 seeds one row (depth 3, ReLU, gamma0 = 2) reached |z| = 5.0 from cells
-   whose t = 0 offset was already 3.0 se, and an independent 64-seed set gave 2.5. */
+   correlated. The DMFT side is the mean of 8 independent solves with its error from their spread
+   (dmft_vs_simulation_k): one solve's replicate error understates its real error by 5x in the
+   depth-3 ReLU, gamma0 = 2 row, which runs far past the edge of stability (eta x sharpness ~ 5) and
+   bifurcates; the column rep_ratio prints seed spread / replicate error per row. */
 static int validate(void)
 {
     static const fw_real gammas[3] = {(fw_real)0.1, 1, 2};
     fw_activation acts[2] = {FW_ACT_TANH, FW_ACT_RELU};
     int L, a, g, within = 0, total = 0;
     printf("DMFT vs simulation, N = 4096, S = 64 seeds, P = 4 train + 2 test points, T = 8, eta = 0.25\n");
-    printf("depth,act,gamma0,max_abs_z,seconds\n");
+    printf("depth,act,gamma0,max_abs_z,rep_ratio,seconds\n");
     for (L = 1; L <= 3; ++L)
         for (a = 0; a < 2; ++a)
             for (g = 0; g < 3; ++g) {
                 clock_t c0 = clock();
-                double z = dmft_vs_simulation(L, acts[a], gammas[g], 4096, 64, 8, (fw_real)0.25);
-                printf("%d,%s,%g,%.2f,%.1f\n", L, fw_act_name(acts[a]), (double)gammas[g], z,
+                double ratio, z = dmft_vs_simulation_k(L, acts[a], gammas[g], 4096, 64, 8, (fw_real)0.25, 8, &ratio);
+                printf("%d,%s,%g,%.2f,%.2f,%.1f\n", L, fw_act_name(acts[a]), (double)gammas[g], z, ratio,
                        (double)(clock() - c0) / CLOCKS_PER_SEC);
                 fflush(stdout);
                 within += z < 4;
@@ -1211,6 +1306,7 @@ static int validate_dnf(void)
 int main(int argc, char **argv)
 {
     const fw_test_case *const suites[1] = {fw_tests_stat};
+    if (argc > 1 && strcmp(argv[1], "--validate-dmft") == 0) return validate();
     if (argc > 1 && strcmp(argv[1], "--validate-fluct") == 0) return validate_fluct();
     if (argc > 1 && strcmp(argv[1], "--validate-dln") == 0) return validate_dln();
     if (argc > 1 && strcmp(argv[1], "--validate-bdln") == 0) return validate_bdln();
@@ -1238,11 +1334,14 @@ int main(int argc, char **argv)
         printf("%s L %s N %s: %d cells max |z| %.2f gap %.3f; cancelled %d gap %.3f\n", argv[2], argv[3], argv[4], r.cells, r.zmax, r.gap, r.late, r.late_gap);
         return bad;
     }
-    if (argc > 5 && strcmp(argv[1], "--dmft") == 0) {   /* one row of `validate`: --dmft L act gamma0 N S */
+    if (argc > 6 && strcmp(argv[1], "--dmft") == 0) {   /* one row of `validate`: --dmft L act gamma0 N S [K] */
         fw_activation act = FW_ACT_TANH;
+        double ratio, z;
         fw_act_parse(argv[3], &act);
-        printf("depth %s %s gamma0 %s N %s S %s: max |z| %.2f\n", argv[2], argv[3], argv[4], argv[5], argv[6],
-               dmft_vs_simulation(atoi(argv[2]), act, (fw_real)atof(argv[4]), atoi(argv[5]), atoi(argv[6]), 8, (fw_real)0.25));
+        z = dmft_vs_simulation_k(atoi(argv[2]), act, (fw_real)atof(argv[4]), atoi(argv[5]), atoi(argv[6]), 8, (fw_real)0.25,
+                                 argc > 7 ? atoi(argv[7]) : 8, &ratio);
+        printf("depth %s %s gamma0 %s N %s S %s: max |z| %.2f, seed spread / replicate error %.2f\n", argv[2], argv[3], argv[4],
+               argv[5], argv[6], z, ratio);
         return 0;
     }
     if (argc > 1 && strcmp(argv[1], "--validate") == 0) return validate() | validate_fluct() | validate_dln() | validate_bdln() | validate_kcov() | validate_dlf() | validate_dnf();
