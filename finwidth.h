@@ -7061,7 +7061,15 @@ static double fw__dlt_cavdot(const fw__dlt *y, const double *a, const double *b,
     return acc;
 }
 
-/* Repeated data on a non-isotropic spectrum at step t (docs/dln.md section 8): per mode k of Sigma,
+/* a += f x for a mode's coefficient vectors, entries of times <= s (x is a variable of time s). */
+static void fw__dlt_cavaxpy(const fw__dlt *y, double f, const double *x, double *a, int s)
+{
+    int u;
+    a[0] += f * x[0];
+    for (u = 0; u <= s; ++u) { a[1 + u] += f * x[1 + u]; a[1 + y->T1 + u] += f * x[1 + y->T1 + u]; }
+}
+
+/* Repeated data at step t (docs/dln.md section 8): per mode k of Sigma,
    w_k = sqrt(l_k) v_k and rho_k = X_k^T e/sqrt(D) (r~_k = sqrt(l_k) rho_k/alpha) with
      w_k(t)   = sqrt(l_k) (b0_k + xi_k(t)) + (l_k/alpha) sum_{s<t} K(t,s) rho_k(s),
      rho_k(t) = rho0_k(t) + alpha sum_{s<=t} chi_e(t,s) w_k(s),      rho0 ~ GP(0, alpha C_e),
@@ -7081,11 +7089,7 @@ static void fw__dlt_cavity(fw__dlt *y, int t, double *train, double *test)
         memset(Wt, 0, sizeof(double) * (size_t)nk);
         Wt[0] = sl;
         if (y->xi > 0) Wt[1 + t] = sl;
-        for (s = 0; s < t; ++s) {
-            const double f = lm / y->alpha * y->kt[s], *Rs = R + (size_t)s * nk;
-            Wt[0] += f * Rs[0];
-            for (u = 0; u <= s; ++u) { Wt[1 + u] += f * Rs[1 + u]; Wt[1 + T1 + u] += f * Rs[1 + T1 + u]; }
-        }
+        for (s = 0; s < t; ++s) fw__dlt_cavaxpy(y, lm / y->alpha * y->kt[s], R + (size_t)s * nk, Wt, s);
         fw__dlt_cavcov(y, y->v0k[k], Wt, sw, t, t - 1);
         for (s = 0; s <= t; ++s) y->Cw[(size_t)s * T1 + t] += wk * fw__dlt_cavdot(y, W + (size_t)s * nk, sw, s);
         for (s = 0; s < t; ++s) y->chw[(size_t)t * T1 + s] += wk * Wt[1 + T1 + s];
@@ -7116,11 +7120,7 @@ static void fw__dlt_cavity(fw__dlt *y, int t, double *train, double *test)
         double *R = y->Rc + (size_t)k * T1 * nk, *Rt = R + (size_t)t * nk;
         memset(Rt, 0, sizeof(double) * (size_t)nk);
         Rt[1 + T1 + t] = 1;
-        for (s = 0; s <= t; ++s) {
-            const double f = y->alpha * Et[s], *Ws = W + (size_t)s * nk;
-            Rt[0] += f * Ws[0];
-            for (u = 0; u <= s; ++u) { Rt[1 + u] += f * Ws[1 + u]; Rt[1 + T1 + u] += f * Ws[1 + T1 + u]; }
-        }
+        for (s = 0; s <= t; ++s) fw__dlt_cavaxpy(y, y->alpha * Et[s], W + (size_t)s * nk, Rt, s);
         fw__dlt_cavcov(y, y->v0k[k], Rt, sw, t, t);
         for (s = 0; s <= t; ++s) cr[s] += wk * fw__dlt_cavdot(y, R + (size_t)s * nk, sw, s);
         if (y->bal)   /* chi_r(t, s) = <dr~(t)/du(s)>, r~ = sqrt(l) rho/alpha, xi = u/(gamma0 sqrt(nu)) */
