@@ -120,6 +120,109 @@ static void act_kernels_agree_with_monte_carlo(void)
     }
 }
 
+/* Reference Gaussian expectations of tanh by the trapezoidal rule on a uniform grid in the
+   standard-normal variables: for an integrand analytic in the strip |Im z| < d and decaying like
+   the Gaussian, the error of step h is about exp(-2 pi d / h). tanh(s z) has poles at
+   |Im z| = pi / (2 s), so h = 0.1 / max(1, s) gives exp(-98): far below rounding. A different
+   rule from the library's (composite Gauss-Legendre panels), so an error in either shows. */
+static void ref_tanh_gauss_2d(double a, double b, double c, double *k, double *kd)
+{
+    const double sa = sqrt(a), cu = a > 0 ? c / sa : 0, r2 = b - (a > 0 ? c * c / a : 0), rv = r2 > 0 ? sqrt(r2) : 0;
+    const double s1 = sa > fabs(cu) ? sa : fabs(cu), smax = s1 > rv ? s1 : rv;
+    const double h = 0.1 / (smax > 1 ? smax : 1), zmax = 9.0;
+    const int nz = (int)ceil(zmax / h);
+    double acc = 0, accd = 0;
+    int i, j;
+    for (i = -nz; i <= nz; ++i) {
+        const double z1 = i * h, w1 = exp(-z1 * z1 / 2), t1 = tanh(sa * z1);
+        double in = 0, ind = 0;
+        for (j = -nz; j <= nz; ++j) {
+            const double z2 = j * h, w2 = exp(-z2 * z2 / 2), t2 = tanh(cu * z1 + rv * z2);
+            in += w2 * t2;
+            ind += w2 * (1 - t2 * t2);
+        }
+        acc += w1 * t1 * in;
+        accd += w1 * (1 - t1 * t1) * ind;
+    }
+    *k = acc * h * h / (2 * 3.14159265358979323846);
+    *kd = accd * h * h / (2 * 3.14159265358979323846);
+}
+
+static void tanh_expectations_are_accurate_up_to_input_variance_100(void)
+{
+    /* Against the trapezoidal reference above, for variances 0.01 .. 100, unequal variances and
+       correlations 0 .. 1: 1e-10 relative asked (k relative to sqrt(k(a, a) k(b, b)), the scale
+       of the kernel; kd relative to itself; the rule measured 2e-14). A float build rounds
+       the double result to float: 4 float epsilons. */
+    static const double var[5][2] = {{0.01, 0.02}, {1, 1}, {9, 4}, {25, 25}, {100, 64}};
+    static const double rho[4] = {0, 0.3, -0.8, 1};
+    const double tol = TEST_IS_FLOAT ? 4 * TEST_EPS : 1e-10;
+    int v, r;
+    for (v = 0; v < 5; ++v)
+        for (r = 0; r < 4; ++r) {
+            const double a = var[v][0], b = var[v][1], c = rho[r] * sqrt(a * b);
+            double k, kd, kaa, kbb, dummy;
+            fw_real fk, fkd;
+            FW_CHECK_STATUS(fw_act_kernel(FW_ACT_TANH, (fw_real)a, (fw_real)b, (fw_real)c, &fk, &fkd), FW_OK);
+            ref_tanh_gauss_2d(a, b, c, &k, &kd);
+            ref_tanh_gauss_2d(a, a, a, &kaa, &dummy);
+            ref_tanh_gauss_2d(b, b, b, &kbb, &dummy);
+            if (TEST_IS_FLOAT) {   /* the float build's inputs are the rounded a, b, c */
+                ref_tanh_gauss_2d((double)(fw_real)a, (double)(fw_real)b, (double)(fw_real)c, &k, &kd);
+            }
+            FW_CHECK_NEAR(fk, k, tol * sqrt(kaa * kbb) + (TEST_IS_FLOAT ? 4 * TEST_EPS : 0));
+            FW_CHECK_NEAR(fkd, kd, tol * kd + (TEST_IS_FLOAT ? 4 * TEST_EPS : 0));
+        }
+}
+
+static void lazy_tanh_predictions_equal_kernel_gd_with_an_independent_kernel(void)
+{
+    /* `finwidth dmft --ntk` (the lazy limit): fw_kernels_infinite + fw_lazy_predict, against the
+       NTK recursion written out here on the trapezoidal reference kernel, then kernel GD. Inputs
+       with |x|^2 / D = 9 (where the old 64 x 64 Gauss-Hermite rule was 1e-4 off in f). Depth 2,
+       20 steps at eta 0.2: rounding in the recursion and 20 GD steps stays below 1e-12; 1e-9 is
+       the asked accuracy. Float: the kernels are rounded to float, 1e-4. */
+    enum { P = 3, Q = 2, n = 5, D = 4, T = 20, L = 2 };
+    const fw_real eta = (fw_real)0.2;
+    fw_real X[n * D], y[P], kx[n * n], phi[(L + 1) * n * n], g[L * n * n], ntk[n * n], f[(T + 1) * n];
+    double rphi[L + 1][n * n], rd[L][n * n], rntk[n * n], rf[n], gk[n * n];
+    const double tol = TEST_IS_FLOAT ? 1e-4 : 1e-9;
+    int i, j, l, t;
+    fw_rng rng;
+    fw_rng_init(&rng, 2024, 0);
+    for (i = 0; i < n * D; ++i) X[i] = 3 * fw_rng_normal(&rng);
+    for (i = 0; i < P; ++i) y[i] = fw_rng_normal(&rng);
+    FW_CHECK_STATUS(fw_syrk(FW_NO_TRANS, n, D, 1 / (fw_real)D, X, D, 0, kx, n), FW_OK);
+    FW_CHECK_STATUS(fw_kernels_infinite(FW_ACT_TANH, L, n, kx, n, phi, g, ntk), FW_OK);
+    FW_CHECK_STATUS(fw_lazy_predict(P, Q, ntk, n, y, eta, T, f), FW_OK);
+    for (i = 0; i < n * n; ++i) rphi[0][i] = (double)kx[i];
+    for (l = 1; l <= L; ++l)
+        for (i = 0; i < n; ++i)
+            for (j = 0; j < n; ++j)
+                ref_tanh_gauss_2d(rphi[l - 1][i * n + i], rphi[l - 1][j * n + j], rphi[l - 1][i * n + j], &rphi[l][i * n + j], &rd[l - 1][i * n + j]);
+    /* G(L+1) = 1, G(l) = E phi'phi'(layer l) o G(l+1); NTK = sum_l G(l+1) o Phi(l) */
+    for (i = 0; i < n * n; ++i) {
+        double acc = rphi[L][i];
+        gk[i] = 1;
+        for (l = L; l >= 1; --l) { gk[i] *= rd[l - 1][i]; acc += gk[i] * rphi[l - 1][i]; }
+        rntk[i] = acc;
+    }
+    for (i = 0; i < n; ++i) rf[i] = 0;
+    for (t = 1; t <= T; ++t) {
+        double nxt[n];
+        for (i = 0; i < n; ++i) {
+            double acc = 0;
+            for (j = 0; j < P; ++j) acc += rntk[i * n + j] * ((double)y[j] - rf[j]);
+            nxt[i] = rf[i] + (double)eta * acc;
+        }
+        for (i = 0; i < n; ++i) {
+            rf[i] = nxt[i];
+            FW_CHECK_NEAR(f[t * n + i], rf[i], tol * (1 + fabs(rf[i])));
+        }
+    }
+    for (i = 0; i < n * n; ++i) FW_CHECK_NEAR(ntk[i], rntk[i], tol * (1 + fabs(rntk[i])));
+}
+
 static void lazy_predictions_equal_the_eigen_solution(void)
 {
     /* f_train(t) = y - (I - eta K)^t y = V (1 - (1 - eta w)^t) V^T y. Rounding: t steps of a
@@ -438,6 +541,8 @@ const fw_test_case fw_tests_dmft[] = {
     FW_TEST(gauss_hermite_integrates_polynomials_exactly),
     FW_TEST(relu_kernel_equals_arc_cosine_values_at_0_half_pi_pi),
     FW_TEST(act_kernels_agree_with_monte_carlo),
+    FW_TEST(tanh_expectations_are_accurate_up_to_input_variance_100),
+    FW_TEST(lazy_tanh_predictions_equal_kernel_gd_with_an_independent_kernel),
     FW_TEST(lazy_predictions_equal_the_eigen_solution),
     FW_TEST(markov_and_general_solvers_agree_at_depth_one),
     FW_TEST(exact_gaussian_averages_equal_quadrature_for_linear_nets),
