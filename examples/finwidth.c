@@ -6,7 +6,7 @@
      finwidth dmft     --data TRAIN.csv [--test TEST.csv] [--depth L] [--act ...] [--gamma0 G]
                        [--ntk] [--lr ETA] [--steps T] [--seed K] [--every k] [--samples M]
                        [--replicates R] [--sampler mc|antithetic|quadrature|exact] [--kernels FILE.csv]
-                       [--iterate K [--damping B]]
+                       [--iterate K [--damping B]] [--control-variate]
      finwidth theory   --data TRAIN.csv [--test TEST.csv] [--act ...] [--width N] [--gamma0 G] [--ntk]
                        [--lr ETA] [--steps T] [--seed K] [--every k] [--samples M] [--replicates R]
                        [--sampler mc|antithetic|quadrature] [--bias]
@@ -67,6 +67,9 @@ static const char usage[] =
     "  --replicates R   independent replicates for the standard errors, R >= 2 (default 8)\n"
     "  --sampler NAME   mc, antithetic, quadrature (depth 1, few points) or exact (linear act)\n"
     "                   (default antithetic)\n"
+    "  --control-variate  subtract the same samples' lazy dynamics and add the closed-form lazy\n"
+    "                   result (depth 1, antithetic or quadrature; twice the cost; 20x smaller\n"
+    "                   standard errors at gamma0 0.1, 3x at 0.5; exact kernel GD as gamma0 -> 0)\n"
     "  --kernels FILE   also write FILE (layer,t,s,i,j,Phi,Phi_se,G,G_se: two-time kernels at the\n"
     "                   recorded steps; G empty on test points) and FILE_ntk.csv (t,i,j,NTK,NTK_se)\n"
     "  --iterate K      solve by the damped fixed-point iteration over whole trajectories, at most\n"
@@ -257,7 +260,7 @@ static fw_data problem_data(const problem *pb)
 /* Options of the commands; `dmft` selects which set is accepted: 0 simulate, 1 dmft, 2 theory. */
 typedef struct options {
     const char *train, *test, *kernels;
-    int depth, width, steps, seeds, every, ntk, samples, replicates, dmft, iterate, bias;
+    int depth, width, steps, seeds, every, ntk, samples, replicates, dmft, iterate, bias, control_variate;
     double gamma0, lr, damping;
     long long seed;
     fw_activation act;
@@ -287,6 +290,7 @@ static int parse_options(int argc, char **argv, int dmft, options *o)
         if (strcmp(k, "--help") == 0) { print_usage(stdout); return 1; }
         if (strcmp(k, "--ntk") == 0) { o->ntk = 1; continue; }
         if (dmft == 2 && strcmp(k, "--bias") == 0) { o->bias = 1; continue; }
+        if (dmft == 1 && strcmp(k, "--control-variate") == 0) { o->control_variate = 1; continue; }
         if (strcmp(k, "--data") == 0) { if (v) o->train = v; }
         else if (strcmp(k, "--test") == 0) { if (v) o->test = v; }
         else if (strcmp(k, "--depth") == 0) { if (v) ok = parse_int(v, &o->depth) && o->depth >= 1; }
@@ -465,7 +469,7 @@ static int dmft(int argc, char **argv)
     d.depth = o.depth; d.act = o.act; d.gamma0 = (fw_real)o.gamma0; d.lr = (fw_real)o.lr; d.steps = o.steps;
     d.every = o.every; d.sampler = o.sampler; d.samples = o.samples; d.replicates = o.replicates;
     d.two_time = o.kernels != NULL; d.seed = (uint64_t)o.seed;
-    d.iterations = o.iterate; d.damping = (fw_real)o.damping;
+    d.iterations = o.iterate; d.damping = (fw_real)o.damping; d.control_variate = o.control_variate;
     d.log.fn = log_to_stderr; d.log.user = why;
     if (d.sampler == FW_SAMPLER_EXACT && d.act != FW_ACT_LINEAR) {
         free_problem(&pb);
