@@ -86,7 +86,7 @@ typedef FW_REAL fw_real;
 typedef enum fw_status {
     FW_OK = 0,
     FW_ERR_NULL,           /* a required pointer argument is NULL */
-    FW_ERR_SIZE,           /* a size is zero or negative */
+    FW_ERR_SIZE,           /* a size is zero, negative, or too large to represent (counts, bytes, int indices) */
     FW_ERR_LD,             /* a leading dimension is smaller than the row it must hold */
     FW_ERR_ARG,            /* another argument is outside its documented range */
     FW_ERR_NONFINITE,      /* an input or a result holds NaN or Inf */
@@ -402,9 +402,9 @@ FW_API fw_status fw_gauss_hermite(int n, fw_real *x, fw_real *w);
    Closed forms: linear (c, 1); relu, the arc-cosine kernels of order 1 and 0 (Cho & Saul 2009):
    sqrt(ab)/(2 pi) (sin th + (pi - th) cos th) and (pi - th)/(2 pi), th = arccos(c / sqrt(ab));
    erf: (2/pi) asin(2c / sqrt((1+2a)(1+2b))) and (4/pi) / sqrt((1+2a)(1+2b) - 4c^2).
-   tanh: nested composite Gauss-Legendre panels in the standard-normal variables, fine where the
-   argument turns over (2e-14 relative error measured for variances 1e-2 .. 100; docs/dmft.md
-   section 8). Computed in double whatever FW_REAL is. Needs a, b >= 0 and c^2 <= ab (up to rounding;
+   tanh: the trapezoidal rule in the standard-normal variables with a step that follows the
+   input scale (2.4e-14 relative error measured for variances 1e-2 .. 100; docs/dmft.md section 8).
+   Computed in double whatever FW_REAL is. Needs a, b >= 0 and c^2 <= ab (up to rounding;
    FW_ERR_NOT_PD otherwise). */
 FW_API fw_status fw_act_kernel(fw_activation act, fw_real a, fw_real b, fw_real c, fw_real *k,
                                fw_real *kd);
@@ -988,7 +988,7 @@ FW_API const char *fw_status_string(fw_status s)
     switch (s) {
     case FW_OK: return "success";
     case FW_ERR_NULL: return "a required pointer argument is NULL";
-    case FW_ERR_SIZE: return "a size argument is zero or negative";
+    case FW_ERR_SIZE: return "a size argument is zero, negative or too large";
     case FW_ERR_LD: return "a leading dimension is smaller than the number of columns it must hold";
     case FW_ERR_ARG: return "an argument is outside its documented range";
     case FW_ERR_NONFINITE: return "an input or result contains NaN or Inf";
@@ -1054,6 +1054,12 @@ static void fw__release(void *res, size_t res_bytes, void *owned, const fw_alloc
     memset(res, 0, res_bytes);
 }
 
+/* Checked size arithmetic: a product or sum that size_t cannot hold saturates at SIZE_MAX, which no
+   arena can hold, so a workspace query built on these answers FW_ERR_SIZE instead of a wrapped
+   size (on 32-bit targets as on 64-bit). */
+static size_t fw__size_mul(size_t a, size_t b) { return a != 0 && b > SIZE_MAX / a ? SIZE_MAX : a * b; }
+static size_t fw__size_mul3(size_t a, size_t b, size_t c) { return fw__size_mul(fw__size_mul(a, b), c); }
+
 FW_API void fw_arena_init(fw_arena *a, void *buf, size_t bytes)
 {
     if (a == NULL) return;
@@ -1070,7 +1076,11 @@ FW_API void *fw_arena_push(fw_arena *a, size_t bytes)
     if (a == NULL) return NULL;
     rounded = (bytes + (FW_ALIGN - 1)) & ~(size_t)(FW_ALIGN - 1);
     if (rounded < bytes) { a->failed = 1; return NULL; }           /* size_t overflow */
-    if (a->base == NULL) { a->used += rounded; return NULL; }      /* measuring */
+    if (a->base == NULL) {                                         /* measuring */
+        if (rounded > SIZE_MAX - a->used) { a->failed = 1; a->used = SIZE_MAX; return NULL; }
+        a->used += rounded;
+        return NULL;
+    }
     pad = (size_t)((FW_ALIGN - ((uintptr_t)(a->base + a->used) & (FW_ALIGN - 1))) & (FW_ALIGN - 1));
     if (a->used + pad > a->size || rounded > a->size - a->used - pad) { a->failed = 1; return NULL; }
     a->used += pad;
@@ -1900,6 +1910,12 @@ static void fw__report(const fw_log *log, fw_status s, const char *where, const 
 }
 
 /* Fills the defaults of a description into out and checks it. */
+/* The parameter count W0 (N x D), L - 1 hidden N x N, readout N; in double, exact below 2^53. */
+static double fw__net_param_count_d(const fw_net_desc *d)
+{
+    return (double)d->width * d->input_dim + ((double)d->depth - 1) * d->width * (double)d->width + d->width;
+}
+
 static fw_status fw__net_resolve(const fw_net_desc *desc, fw_net_desc *out)
 {
     const fw_log *log;
@@ -1923,6 +1939,10 @@ static fw_status fw__net_resolve(const fw_net_desc *desc, fw_net_desc *out)
         fw__report(log, FW_ERR_SIZE, "fw_net_desc", "width, input_dim or max_points too large");
         return FW_ERR_SIZE;
     }
+    if (fw__net_param_count_d(out) > 2147483647.0 || (double)out->depth * out->max_points * (double)out->width > 2147483647.0) {
+        fw__report(log, FW_ERR_SIZE, "fw_net_desc", "width^2 x depth (the weight count) or depth x width x max_points exceeds 2^31 - 1");
+        return FW_ERR_SIZE;
+    }
     return FW_OK;
 }
 
@@ -1932,25 +1952,23 @@ FW_API fw_status fw_net_validate(const fw_net_desc *desc)
     return fw__net_resolve(desc, &d);
 }
 
-static int fw__net_param_count(const fw_net_desc *d)
-{
-    return d->width * d->input_dim + (d->depth - 1) * d->width * d->width + d->width;
-}
+/* After fw__net_resolve, which bounds it by INT_MAX (the parameter vector is int-indexed). */
+static int fw__net_param_count(const fw_net_desc *d) { return (int)fw__net_param_count_d(d); }
 
 static void fw__net_lay(fw_arena *ar, const fw_net_desc *d, fw_net *net)
 {
     size_t R = sizeof(fw_real), M = (size_t)d->max_points, N = (size_t)d->width, L = (size_t)d->depth;
-    net->params = (fw_real *)fw_arena_push(ar, (size_t)fw__net_param_count(d) * R);
-    net->H = (fw_real *)fw_arena_push(ar, L * M * N * R);
-    net->A = (fw_real *)fw_arena_push(ar, L * M * N * R);
-    net->Gr = (fw_real *)fw_arena_push(ar, L * M * N * R);
-    net->f = (fw_real *)fw_arena_push(ar, M * R);
-    net->delta = (fw_real *)fw_arena_push(ar, M * R);
-    net->scratch = (fw_real *)fw_arena_push(ar, M * N * R);
-    net->kx = (fw_real *)fw_arena_push(ar, M * M * R);
-    net->kt = (fw_real *)fw_arena_push(ar, M * M * R);
-    net->batch_x = (fw_real *)fw_arena_push(ar, M * (size_t)d->input_dim * R);
-    net->batch_y = (fw_real *)fw_arena_push(ar, M * R);
+    net->params = (fw_real *)fw_arena_push(ar, fw__size_mul((size_t)fw__net_param_count(d), R));
+    net->H = (fw_real *)fw_arena_push(ar, fw__size_mul3(L, M, fw__size_mul(N, R)));
+    net->A = (fw_real *)fw_arena_push(ar, fw__size_mul3(L, M, fw__size_mul(N, R)));
+    net->Gr = (fw_real *)fw_arena_push(ar, fw__size_mul3(L, M, fw__size_mul(N, R)));
+    net->f = (fw_real *)fw_arena_push(ar, fw__size_mul(M, R));
+    net->delta = (fw_real *)fw_arena_push(ar, fw__size_mul(M, R));
+    net->scratch = (fw_real *)fw_arena_push(ar, fw__size_mul3(M, N, R));
+    net->kx = (fw_real *)fw_arena_push(ar, fw__size_mul3(M, M, R));
+    net->kt = (fw_real *)fw_arena_push(ar, fw__size_mul3(M, M, R));
+    net->batch_x = (fw_real *)fw_arena_push(ar, fw__size_mul3(M, (size_t)d->input_dim, R));
+    net->batch_y = (fw_real *)fw_arena_push(ar, fw__size_mul(M, R));
 }
 
 FW_API fw_status fw_net_workspace_size(const fw_net_desc *desc, size_t *bytes)
@@ -2300,19 +2318,23 @@ FW_API fw_real fw_stats_var(const fw_stats *s, int i)
 
 /* Records of a run of `steps` steps kept every `every` (0 means 1) steps: t = 0, every, 2 every, ...
    and always the last step. */
+/* The largest step count: T + 1 time points must fit an int. */
+#define FW__MAX_STEPS 2147483646
+
 static int fw__rec_count(int steps, int every)
 {
+    int q;
     if (steps < 0 || every < 0) return 0;
     if (every == 0) every = 1;
-    return (steps + every - 1) / every + 1;
+    q = steps / every + (steps % every != 0);   /* ceil(steps / every) without steps + every - 1 */
+    return q < 2147483647 ? q + 1 : 0;          /* 0: not representable (steps = INT_MAX, every = 1) */
 }
 
 static int fw__rec_time(int steps, int every, int r)
 {
-    int t;
     if (r < 0) return -1;
-    t = r * (every > 0 ? every : 1);
-    return t < steps ? t : steps;
+    if (every < 1) every = 1;
+    return r <= steps / every ? r * every : steps;   /* r * every <= steps: no overflow */
 }
 
 static int fw__ensemble_every(const fw_ensemble_desc *d) { return d->every > 0 ? d->every : 1; }
@@ -2325,7 +2347,10 @@ FW_API int fw_ensemble_record_time(const fw_ensemble_desc *desc, int r)
 static fw_status fw__ensemble_net_desc(const fw_ensemble_desc *desc, const fw_data *data, fw_net_desc *nd)
 {
     if (desc == NULL || data == NULL) return FW_ERR_NULL;
-    if (desc->steps < 0 || desc->every < 0) return FW_ERR_SIZE;
+    if (desc->steps < 0 || desc->every < 0 || desc->steps > FW__MAX_STEPS) {
+        fw__report(&desc->net.log, FW_ERR_SIZE, "fw_ensemble_desc.steps", "steps must be in 0 .. 2^31 - 2 and every >= 0");
+        return FW_ERR_SIZE;
+    }
     if (!fw__finite(desc->lr) || desc->lr <= 0) { fw__report(&desc->net.log, FW_ERR_ARG, "fw_ensemble_desc.lr", "must be finite and > 0"); return FW_ERR_ARG; }
     if (data->P < 1 || data->Q < 0) return FW_ERR_SIZE;
     *nd = desc->net;
@@ -2344,8 +2369,18 @@ FW_API fw_status fw_ensemble_shape(const fw_ensemble_desc *desc, const fw_data *
     every = fw__ensemble_every(desc);
     n = data->P + data->Q;
     L = nd.depth == 0 ? 1 : nd.depth;
-    *n_records = (desc->steps + every - 1) / every + 1;
-    *record_len = n + 2 + (desc->record_kernels ? (L + 2) * n * n : 0) + (desc->record_kernels >= 2 ? L * n * n : 0);
+    {
+        const double len = n + 2.0 + (desc->record_kernels ? (L + 2.0) * n * (double)n : 0) + (desc->record_kernels >= 2 ? (double)L * n * (double)n : 0);
+        const int nrec = fw__rec_count(desc->steps, every);
+        /* the statistics vector n_records x record_len is int-indexed */
+        if (nrec < 1 || len * nrec > 2147483647.0) {
+            fw__report(&desc->net.log, FW_ERR_SIZE, "fw_ensemble_desc",
+                       "records x record length exceeds 2^31 - 1 values: record fewer steps (every) or no kernels");
+            return FW_ERR_SIZE;
+        }
+        *n_records = nrec;
+        *record_len = (int)len;
+    }
     return FW_OK;
 }
 
@@ -2531,98 +2566,66 @@ FW_API fw_status fw_gauss_hermite(int n, fw_real *x, fw_real *w)
     return FW_OK;
 }
 
-/* Gaussian expectations of tanh by composite 10-point Gauss-Legendre panels in the standard-normal
-   variable z over [-8.5, 8.5] (the normal mass outside is 2e-17). A Gauss-Hermite rule with a fixed
-   node count fails once the input standard deviation s is large: tanh(s z) then turns over within
-   1/s in z, between the nodes (64 x 64 nodes: the derivative kernel 7% off at variance 9, 45% at 25).
-   Here the panels are 2 long in z where the integrand is only the Gaussian, and one unit of the
-   tanh argument long (1/s in z) wherever that argument is within 20 of 0 (beyond it tanh = +-1
-   and sech^2 < 2e-17). tanh is analytic in the strip |Im x| < pi/2, so a panel one unit long
-   converges like 6.4^-20; measured against 25-digit quadrature: 2e-14 relative for variances
-   1e-2 .. 100 (docs/dmft.md section 8). */
-static const double fw__gl10_x[5] = {0.14887433898163121088, 0.4333953941292471908, 0.67940956829902440623,
-                                     0.86506336668898451073, 0.97390652851717172008};
-static const double fw__gl10_w[5] = {0.29552422471475287017, 0.26926671930999635509, 0.219086362515982044,
-                                     0.14945134915058059315, 0.066671344308688137594};
-#define FW__GAUSS_ZMAX 8.5      /* integration range in z */
-#define FW__TANH_EDGE 20.0      /* |x| beyond which tanh x is +-1 to double precision */
-#define FW__PANEL_COARSE 2.0    /* panel length in z where no feature is near */
+/* Gaussian expectations of tanh by the trapezoidal rule in the standard-normal variables z on
+   [-8.5, 8.5] (the normal mass outside is 2e-17). A Gauss-Hermite rule with a fixed node count fails
+   once the input standard deviation s is large: tanh(s z) then turns over within 1/s in z, between
+   the nodes (64 x 64 nodes: the derivative kernel 7% off at variance 9, 45% at 25, 1e-8 at 1).
+   For an integrand analytic in the strip |Im z| < d that decays along the real line, the
+   trapezoidal rule with step h errs by about exp(-2 pi d / h). tanh(s z) has its poles at
+   |Im z| = pi / (2 s), so h = 0.25 / s gives exp(-39); the Gaussian alone (s small) needs h <= 0.4.
+   Measured against 25-digit adaptive quadrature: 2.4e-14 relative for variances 1e-2 .. 100
+   (docs/dmft.md section 8). Float builds take h = 0.4 / s, at most 0.7 (about 1e-7). */
+#define FW__GAUSS_ZMAX 8.5
+#define FW__TANH_STEP (FW__IS_FLOAT ? 0.4 : 0.25)   /* h s */
+#define FW__GAUSS_STEP (FW__IS_FLOAT ? 0.7 : 0.4)   /* h when s is small */
 
-/* Length of the panel starting at z for a feature centred at zc with fine width wd inside
-   |z - zc| < rad: a coarse panel is cut short where the fine region starts. */
-static double fw__panel_length(double z, double zc, double wd, double rad)
+static double fw__tanh_trapezoid_step(double s)
 {
-    const double lo = zc - rad, hi = zc + rad;
-    if (wd >= FW__PANEL_COARSE) return FW__PANEL_COARSE;
-    if (z >= lo - 1e-12 * (1 + fabs(lo)) && z < hi) return wd;
-    if (z < lo) return lo - z < FW__PANEL_COARSE ? lo - z : FW__PANEL_COARSE;
-    return FW__PANEL_COARSE;
-}
-
-/* The next panel [z, z + h] of a rule with up to two features (wd <= 0: absent). */
-static double fw__panel_next(double z, const double zc[2], const double wd[2], const double rad[2])
-{
-    double h = FW__PANEL_COARSE;
-    int i;
-    for (i = 0; i < 2; ++i)
-        if (wd[i] > 0) {
-            const double hi = fw__panel_length(z, zc[i], wd[i], rad[i]);
-            h = hi < h ? hi : h;
-        }
-    return z + h > FW__GAUSS_ZMAX ? FW__GAUSS_ZMAX - z : h;
+    const double h = s > 0 ? FW__TANH_STEP / s : FW__GAUSS_STEP;
+    return h < FW__GAUSS_STEP ? h : FW__GAUSS_STEP;
 }
 
 /* E tanh(m + r z) and E sech^2(m + r z), z ~ N(0, 1). */
 static void fw__tanh_gauss_1d(double m, double r, double *et, double *es)
 {
-    const double zc[2] = {r > 0 ? -m / r : 0, 0}, wd[2] = {r > 0 ? 1 / r : 0, 0}, rad[2] = {r > 0 ? FW__TANH_EDGE / r : 0, 0};
-    double z = -FW__GAUSS_ZMAX, st = 0, ss = 0;
+    double h, st = 0, ss = 0;
+    int k, nz;
     if (!(r > 0)) {
         const double t = tanh(m);
         *et = t; *es = 1 - t * t;
         return;
     }
-    while (z < FW__GAUSS_ZMAX) {
-        const double h = fw__panel_next(z, zc, wd, rad), mid = z + h / 2;
-        int k, sg;
-        for (k = 0; k < 5; ++k)
-            for (sg = -1; sg <= 1; sg += 2) {
-                const double zz = mid + sg * (h / 2) * fw__gl10_x[k], w = (h / 2) * fw__gl10_w[k] * exp(-zz * zz / 2);
-                const double t = tanh(m + r * zz);
-                st += w * t;
-                ss += w * (1 - t * t);
-            }
-        z += h;
+    h = fw__tanh_trapezoid_step(r);
+    nz = (int)ceil(FW__GAUSS_ZMAX / h);
+    for (k = -nz; k <= nz; ++k) {
+        const double z = k * h, w = exp(-z * z / 2), t = tanh(m + r * z);
+        st += w * t;
+        ss += w * (1 - t * t);
     }
-    *et = st / 2.5066282746310002;   /* sqrt(2 pi) */
-    *es = ss / 2.5066282746310002;
+    *et = st * h / 2.5066282746310002;   /* sqrt(2 pi) */
+    *es = ss * h / 2.5066282746310002;
 }
 
 /* E tanh(u) tanh(v) and E sech^2(u) sech^2(v), (u, v) ~ N(0, [[a, c], [c, b]]), written as
-   u = sqrt(a) z1, v = cu z1 + rv z2: the inner expectation over z2 in closed panels, the outer over
-   z1 with the features of tanh(sqrt(a) z1) and of the inner result (smooth on max(1, rv) / |cu|). */
+   u = sqrt(a) z1, v = cu z1 + rv z2: the inner expectation over z2 at each node of the outer
+   rule over z1. The inner result is analytic in cu z1 within |Im| < pi/2 (the poles of tanh), so
+   the outer step follows max(sqrt(a), |cu|). Both outer integrands are even in z1: z1 >= 0, twice. */
 static void fw__tanh_gauss_2d(double a, double b, double c, double *k, double *kd)
 {
     const double sa = sqrt(a), cu = a > 0 ? c / sa : 0, r2 = b - (a > 0 ? c * c / a : 0), rv = r2 > 0 ? sqrt(r2) : 0;
-    const double sc = fabs(cu) > 0 ? (rv > 1 ? rv : 1) / fabs(cu) : 0;
-    const double zc[2] = {0, 0}, wd[2] = {sa > 0 ? 1 / sa : 0, sc}, rad[2] = {sa > 0 ? FW__TANH_EDGE / sa : 0, sc > 0 ? (FW__TANH_EDGE + FW__GAUSS_ZMAX * rv) / fabs(cu) : 0};
-    double z = -FW__GAUSS_ZMAX, s1 = 0, s2 = 0;
-    while (z < FW__GAUSS_ZMAX) {
-        const double h = fw__panel_next(z, zc, wd, rad), mid = z + h / 2;
-        int i, sg;
-        for (i = 0; i < 5; ++i)
-            for (sg = -1; sg <= 1; sg += 2) {
-                const double zz = mid + sg * (h / 2) * fw__gl10_x[i], w = (h / 2) * fw__gl10_w[i] * exp(-zz * zz / 2);
-                const double t = tanh(sa * zz);
-                double et, es;
-                fw__tanh_gauss_1d(cu * zz, rv, &et, &es);
-                s1 += w * t * et;
-                s2 += w * (1 - t * t) * es;
-            }
-        z += h;
+    const double h = fw__tanh_trapezoid_step(sa > fabs(cu) ? sa : fabs(cu));
+    const int nz = (int)ceil(FW__GAUSS_ZMAX / h);
+    double s1 = 0, s2 = 0;
+    int i;
+    for (i = 0; i <= nz; ++i) {
+        const double z = i * h, w = exp(-z * z / 2) * (i == 0 ? 1 : 2), t = tanh(sa * z);
+        double et, es;
+        fw__tanh_gauss_1d(cu * z, rv, &et, &es);
+        s1 += w * t * et;
+        s2 += w * (1 - t * t) * es;
     }
-    *k = s1 / 2.5066282746310002;
-    *kd = s2 / 2.5066282746310002;
+    *k = s1 * h / 2.5066282746310002;
+    *kd = s2 * h / 2.5066282746310002;
 }
 
 /* E phi(u)phi(v), E phi'(u)phi'(v) for (u, v) ~ N(0, [[a, c], [c, b]]). */
@@ -2837,7 +2840,8 @@ static fw_status fw__dmft_resolve(const fw_dmft_desc *desc, const fw_data *data,
     if ((unsigned)s->d.act >= (unsigned)FW_ACT_COUNT) FW__DMFT_FAIL(FW_ERR_ARG, "fw_dmft_desc.act", "not an fw_activation");
     if (!fw__finite(s->d.gamma0) || s->d.gamma0 < 0) FW__DMFT_FAIL(FW_ERR_ARG, "fw_dmft_desc.gamma0", "must be finite and > 0 (0 means 1)");
     if (!fw__finite(s->d.lr) || s->d.lr <= 0) FW__DMFT_FAIL(FW_ERR_ARG, "fw_dmft_desc.lr", "must be finite and > 0");
-    if (s->d.steps < 0 || s->d.every < 0) FW__DMFT_FAIL(FW_ERR_SIZE, "fw_dmft_desc.steps", "steps and every must be >= 0");
+    if (s->d.steps < 0 || s->d.every < 0 || s->d.steps > FW__MAX_STEPS)
+        FW__DMFT_FAIL(FW_ERR_SIZE, "fw_dmft_desc.steps", "steps must be in 0 .. 2^31 - 2 and every >= 0");
     if (s->d.iterations < 0) FW__DMFT_FAIL(FW_ERR_SIZE, "fw_dmft_desc.iterations", "must be >= 0 (0 means march)");
     if (!fw__finite(s->d.damping) || s->d.damping < 0 || s->d.damping > 1)
         FW__DMFT_FAIL(FW_ERR_ARG, "fw_dmft_desc.damping", "must be in (0, 1] (0 means 1)");
@@ -2897,7 +2901,7 @@ FW_API fw_status fw_dmft_validate(const fw_dmft_desc *desc, const fw_data *data)
     return fw__dmft_resolve(desc, data, &s);
 }
 
-#define FW__PUSH(ar, count) ((fw_real *)fw_arena_push((ar), (size_t)(count) * sizeof(fw_real)))
+#define FW__PUSH(ar, count) ((fw_real *)fw_arena_push((ar), fw__size_mul((size_t)(count), sizeof(fw_real))))
 
 static void fw__dmft_lay(fw_arena *ar, fw__dmft *s)
 {
@@ -4841,7 +4845,7 @@ static fw_status fw__dlf_setup(const fw_dlfluct_desc *desc, const fw_data *data,
     c->data = data;
     if (c->d.depth == 0) c->d.depth = 1;
     if (c->d.gamma0 == 0) c->d.gamma0 = 1;
-    if (c->d.depth < 1 || c->d.width < 1 || c->d.steps < 0)
+    if (c->d.depth < 1 || c->d.width < 1 || c->d.steps < 0 || c->d.steps > FW__MAX_STEPS)
         FW__DLF_FAIL(FW_ERR_SIZE, "fw_dlfluct_desc", "needs depth >= 1, width >= 1, steps >= 0");
     if (!fw__finite(c->d.gamma0) || c->d.gamma0 < 0) FW__DLF_FAIL(FW_ERR_ARG, "fw_dlfluct_desc.gamma0", "must be finite and > 0 (0 means 1)");
     if (!fw__finite(c->d.lr) || c->d.lr <= 0) FW__DLF_FAIL(FW_ERR_ARG, "fw_dlfluct_desc.lr", "must be finite and > 0");
@@ -6209,7 +6213,7 @@ static fw_status fw__online_resolve(const fw_online_desc *desc, const fw_online_
     if (o->d.act == FW_ACT_RELU) FW__ONLINE_FAIL(FW_ERR_ARG, "fw_online_desc.act", "relu (a delta in the response) is not supported here yet: use tanh, erf or linear");
     if (!fw__finite(o->d.gamma0) || o->d.gamma0 < 0) FW__ONLINE_FAIL(FW_ERR_ARG, "fw_online_desc.gamma0", "must be finite and > 0 (0 means 1)");
     if (!fw__finite(o->d.lr) || o->d.lr <= 0) FW__ONLINE_FAIL(FW_ERR_ARG, "fw_online_desc.lr", "must be finite and > 0");
-    if (o->d.steps < 1 || o->d.batch < 1 || o->d.every < 0 || o->d.width < 1)
+    if (o->d.steps < 1 || o->d.steps > FW__MAX_STEPS || o->d.batch < 1 || o->d.every < 0 || o->d.width < 1)
         FW__ONLINE_FAIL(FW_ERR_SIZE, "fw_online_desc", "needs steps >= 1, batch >= 1, width >= 1, every >= 0");
     if (o->d.replicates < 2 || o->d.samples < 0) FW__ONLINE_FAIL(FW_ERR_SIZE, "fw_online_desc.replicates", "must be >= 2 (0 means 8)");
     if (data->Xb == NULL || data->yb == NULL || data->Xt == NULL || data->yt == NULL)
@@ -6217,7 +6221,7 @@ static fw_status fw__online_resolve(const fw_online_desc *desc, const fw_online_
     if (data->D < 1 || data->Q < 1) FW__ONLINE_FAIL(FW_ERR_SIZE, "fw_online_data", "needs D >= 1 and Q >= 1");
     o->data = data; o->D = data->D; o->Q = data->Q; o->T = o->d.steps; o->B = o->d.batch;
     o->nt = o->T + 1; o->tb = o->T * o->B;
-    o->nrec = (o->T + o->d.every - 1) / o->d.every + 1;
+    o->nrec = fw__rec_count(o->T, o->d.every);
     o->rq = o->nrec * o->Q;
     o->R = o->d.replicates;
     o->m = o->d.samples / o->R;
@@ -6658,8 +6662,8 @@ static fw_status fw__dln_resolve(const fw_dln_desc *desc, fw__dln *z)
     if (z->d.depth == 0) z->d.depth = 1;
     if (z->d.gamma0 == 0) z->d.gamma0 = 1;
     if (z->d.every == 0) z->d.every = 1;
-    if (z->d.D < 1 || z->d.width < 1 || z->d.depth < 1 || z->d.steps < 0 || z->d.every < 0)
-        FW__DLN_FAIL(FW_ERR_SIZE, "fw_dln_desc", "needs D >= 1, width >= 1, depth >= 1, steps >= 0");
+    if (z->d.D < 1 || z->d.width < 1 || z->d.depth < 1 || z->d.steps < 0 || z->d.steps > FW__MAX_STEPS || z->d.every < 0)
+        FW__DLN_FAIL(FW_ERR_SIZE, "fw_dln_desc", "needs D >= 1, width >= 1, depth >= 1, 0 <= steps <= 2^31 - 2");
     if (!fw__finite(z->d.gamma0) || z->d.gamma0 < 0) FW__DLN_FAIL(FW_ERR_ARG, "fw_dln_desc.gamma0", "must be finite and > 0 (0 means 1)");
     if (!fw__finite(z->d.lr) || z->d.lr <= 0) FW__DLN_FAIL(FW_ERR_ARG, "fw_dln_desc.lr", "must be finite and > 0");
     if (!fw__finite(z->d.alpha) || !fw__finite(z->d.batch_ratio) || z->d.alpha < 0 || z->d.batch_ratio < 0 ||

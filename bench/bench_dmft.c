@@ -2,7 +2,11 @@
    (L = 3, P = 8, T = 50, M = 4096), in seconds and GFLOP/s of their dominant products, next to
    this machine's DGEMM rate in the same run. Built twice: portable and with FW_USE_CBLAS.
    Every solve runs R = 8 replicates of M/R samples plus the pooled solve on all M (2M samples
-   in all), which the flop counts include. */
+   in all), which the flop counts include.
+   Then the lazy control variate (docs/dmft.md section 9) at equal cost: a two-layer tanh net
+   (P = 8 + 2 test points, T = 20, eta 0.5) solved plainly with 2M samples and with the control
+   variate (two solves) with M; the mean standard error of f over all cells, its ratio (> 1: the
+   control variate wins at equal cost) and the measured time ratio. */
 #include "bench_clock.h"
 #define FINWIDTH_IMPLEMENTATION
 #include "../finwidth.h"
@@ -54,6 +58,34 @@ static double solve(int L, int P, int T, int M)
     return s == FW_OK ? t : -1;
 }
 
+/* Two-layer tanh solve for the control-variate table: mean f_se over cells, and the seconds. */
+static double cv_solve(double gamma0, int M, int cv, double *seconds)
+{
+    enum { P = 8, Q = 2, D = 16, T = 20 };
+    fw_real X[(P + Q) * D], y[P];
+    fw_dmft_desc d;
+    fw_dmft_result res;
+    fw_data data;
+    fw_rng rng;
+    double t0, se = 0;
+    int i, cells;
+    fw_rng_init(&rng, 2, 0);
+    fw_rng_fill_normal(&rng, X, (P + Q) * D, 1);
+    fw_rng_fill_normal(&rng, y, P, (fw_real)0.7);
+    memset(&data, 0, sizeof data);
+    data.P = P; data.Q = Q; data.D = D; data.X = X; data.y = y;
+    memset(&d, 0, sizeof d);
+    d.act = FW_ACT_TANH; d.gamma0 = (fw_real)gamma0; d.lr = (fw_real)0.5; d.steps = T;
+    d.samples = M; d.replicates = 8; d.sampler = FW_SAMPLER_ANTITHETIC; d.control_variate = cv; d.seed = 5;
+    t0 = bench_now();
+    if (fw_dmft_run(&d, &data, &res, NULL) != FW_OK) return -1;
+    *seconds = bench_now() - t0;
+    cells = res.n_records * res.n_points;
+    for (i = 0; i < cells; ++i) se += (double)res.f_se[i];
+    fw_dmft_result_free(&res);
+    return se / cells;
+}
+
 int main(void)
 {
     const double peak = dgemm_rate();
@@ -74,5 +106,18 @@ int main(void)
     printf("%-34s %10s %10s %12s\n", "solve", "seconds", "GFLOP/s", "/ DGEMM");
     printf("%-34s %10.2f %10.2f %12.3f\n", "two-layer P=32 T=200 M=1e5", t2, f2 / t2 * 1e-9, f2 / t2 * 1e-9 / peak);
     printf("%-34s %10.2f %10.2f %12.3f\n", "deep L=3 P=8 T=50 M=4096", t3, f3 / t3 * 1e-9, f3 / t3 * 1e-9 / peak);
+    {
+        static const double gammas[5] = {1e-4, 0.1, 0.5, 1, 2};
+        const int M = 16384;
+        int g, bad = 0;
+        printf("\nlazy control variate at equal cost (two-layer tanh, P = 8 + 2, T = 20; plain: 2M = %d samples, cv: M = %d)\n", 2 * M, M);
+        printf("%-8s %14s %14s %16s %14s\n", "gamma0", "se plain 2M", "se cv M", "se ratio (gain)", "time cv/plain");
+        for (g = 0; g < 5; ++g) {
+            double tp = 0, tc = 0, sp = cv_solve(gammas[g], 2 * M, 0, &tp), sc = cv_solve(gammas[g], M, 1, &tc);
+            if (sp < 0 || sc < 0) { bad = 1; continue; }
+            printf("%-8g %14.3g %14.3g %16.1f %14.2f\n", gammas[g], sp, sc, sp / sc, tc / tp);
+        }
+        if (bad) return 1;
+    }
     return t2 > 0 && t3 > 0 ? 0 : 1;
 }

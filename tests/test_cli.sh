@@ -208,6 +208,17 @@ expect_error "negative steps" "--steps" simulate --data "$tmp/train.csv" --steps
 expect_error "bad activation" "--act" simulate --data "$tmp/train.csv" --act sigmoid
 expect_error "missing value" "needs a value" simulate --data "$tmp/train.csv" --lr
 expect_error "unknown option" "unknown option" simulate --data "$tmp/train.csv" --frobnicate 3
+# Extreme record intervals and step counts: --every past the run records t = 0 and the last step
+# (the record count once overflowed and corrupted the heap); --steps 2^31 - 1 is refused.
+for cmd in simulate dmft; do
+    extra=$([ "$cmd" = simulate ] && echo "--width 8 --seeds 2" || echo "--samples 64")
+    # shellcheck disable=SC2086
+    "$bin" $cmd --data "$tmp/train.csv" --act erf --steps 3 --every 2147483647 $extra >"$tmp/out" 2>"$tmp/err"
+    if [ $? -eq 0 ] && [ "$(grep -c '^[03],' "$tmp/out")" -eq 6 ] && [ "$(wc -l <"$tmp/out")" -eq 7 ]; then ok
+    else bad "$cmd --every 2147483647 ($(head -c 200 "$tmp/err"))"; fi
+done
+expect_error "steps beyond int" "size|steps" simulate --data "$tmp/train.csv" --width 8 --steps 2147483647
+expect_error "dmft steps beyond int" "size|steps" dmft --data "$tmp/train.csv" --steps 2147483647
 expect_error "missing --data" "--data" simulate --width 8
 expect_error "unknown command" "unknown command" train
 expect_error "divergence" "diverged at step [0-9]+.*learning rate" simulate --data "$tmp/train.csv" --act linear --width 16 --lr 100 --steps 500

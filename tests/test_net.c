@@ -897,7 +897,75 @@ static void residual_deep_limit_is_the_limit_of_the_finite_depth_theory(void)
     }
 }
 
+static void sizes_that_cannot_be_represented_are_size_errors(void)
+{
+    /* Hostile sizes: each of these once returned FW_OK with a wrapped size or overflowed a count.
+       Weight count of width 46340, depth 3: 4.3e9 > 2^31 - 1 (it returned 3 MB). Ensemble record
+       of P = 4096, depth 127, kernels: 2^32 values. A measuring arena that would pass SIZE_MAX. */
+    fw_net_desc nd;
+    fw_ensemble_desc ed;
+    fw_data data;
+    fw_arena ar;
+    fw_real X[4], y[4];
+    size_t bytes = 0;
+    int nrec = 0, len = 0;
+    memset(&nd, 0, sizeof nd);
+    nd.width = 46340; nd.input_dim = 1; nd.depth = 3; nd.max_points = 4; nd.act = FW_ACT_TANH;
+    FW_CHECK_STATUS(fw_net_workspace_size(&nd, &bytes), FW_ERR_SIZE);
+    nd.width = 32768; nd.depth = 2;   /* 2^30 weights: representable, and the query's total is exact on 64-bit */
+    if (sizeof(size_t) >= 8) {
+        FW_CHECK_STATUS(fw_net_workspace_size(&nd, &bytes), FW_OK);
+        FW_CHECK((double)bytes >= 1073741824.0 * (double)sizeof(fw_real));
+    } else {
+        FW_CHECK_STATUS(fw_net_workspace_size(&nd, &bytes), FW_ERR_SIZE);   /* 8 GB on a 32-bit target */
+    }
+    memset(&ed, 0, sizeof ed);
+    memset(&data, 0, sizeof data);
+    ed.net.width = 2; ed.net.input_dim = 1; ed.net.depth = 127; ed.net.act = FW_ACT_TANH;
+    ed.lr = (fw_real)0.1; ed.steps = 1; ed.record_kernels = 2;
+    data.P = 4096; data.D = 1; data.X = X; data.y = y;
+    FW_CHECK_STATUS(fw_ensemble_shape(&ed, &data, &nrec, &len), FW_ERR_SIZE);
+    FW_CHECK_STATUS(fw_ensemble_workspace_size(&ed, &data, &bytes), FW_ERR_SIZE);
+    fw_arena_init(&ar, NULL, 0);
+    (void)fw_arena_push(&ar, SIZE_MAX / 2);
+    FW_CHECK(!ar.failed);
+    (void)fw_arena_push(&ar, SIZE_MAX / 2 + 64);
+    FW_CHECK(ar.failed);
+}
+
+static void record_counts_survive_extreme_steps_and_intervals(void)
+{
+    /* every = INT_MAX: records at t = 0 and at the last step only (the count once overflowed in
+       steps + every - 1 and the ensemble wrote past its buffer); steps = INT_MAX has no int
+       count of time points and is refused. */
+    fw_dmft_desc d;
+    fw_ensemble_desc ed;
+    fw_data data;
+    int nrec = 0, len = 0;
+    fw_real X[2] = {1, -1}, y[1] = {(fw_real)0.5};
+    memset(&d, 0, sizeof d);
+    d.steps = 3; d.every = 2147483647;
+    FW_CHECK(fw_dmft_record_count(&d) == 2);
+    FW_CHECK(fw_dmft_record_time(&d, 0) == 0 && fw_dmft_record_time(&d, 1) == 3 && fw_dmft_record_time(&d, 5) == 3);
+    d.steps = 2147483646; d.every = 1;
+    FW_CHECK(fw_dmft_record_count(&d) == 2147483647);
+    FW_CHECK(fw_dmft_record_time(&d, 2147483647) == 2147483646);
+    d.steps = 2147483647;
+    FW_CHECK(fw_dmft_record_count(&d) == 0);
+    memset(&ed, 0, sizeof ed);
+    memset(&data, 0, sizeof data);
+    ed.net.width = 4; ed.net.input_dim = 2; ed.net.act = FW_ACT_ERF; ed.lr = (fw_real)0.1;
+    ed.steps = 3; ed.every = 2147483647;
+    data.P = 1; data.D = 2; data.X = X; data.y = y;
+    FW_CHECK_STATUS(fw_ensemble_shape(&ed, &data, &nrec, &len), FW_OK);
+    FW_CHECK(nrec == 2 && len == 3);
+    ed.steps = 2147483647; ed.every = 1;
+    FW_CHECK_STATUS(fw_ensemble_shape(&ed, &data, &nrec, &len), FW_ERR_SIZE);
+}
+
 const fw_test_case fw_tests_net[] = {
+    FW_TEST(sizes_that_cannot_be_represented_are_size_errors),
+    FW_TEST(record_counts_survive_extreme_steps_and_intervals),
     FW_TEST(gradient_matches_finite_differences_all_activations_depths_1_to_4),
     FW_TEST(two_layer_gd_step_equals_closed_form_update),
     FW_TEST(ntk_equals_jacobian_gram_and_phi0_equals_input_gram),
