@@ -1098,12 +1098,26 @@ static const fw_test_case fw_tests_stat[] = {
     FW_TEST(repeated_power_law_data_follow_the_data_cavity_theory),
     FW_TEST(small_gamma0_networks_need_the_initial_function_term),
     FW_TEST(deep_kernel_variance_at_init_matches_seed_ensembles),
-    FW_TEST(deep_linear_variance_over_training_matches_seed_ensembles),
     FW_TEST(feature_learning_lowers_the_relative_kernel_variance_of_deep_linear_nets),
     FW_TEST(deep_tanh_variance_over_training_matches_seed_ensembles),
+    {NULL, NULL}
+};
+
+/* The two longest checks (about two minutes each on one core), run by `ninja validate` instead of
+   `ninja test` to keep the test suite under 10 minutes on 2 cores; each has a larger grid in
+   validate too (--validate-dlf, --validate-dnf). */
+static const fw_test_case fw_tests_stat_long[] = {
+    FW_TEST(deep_linear_variance_over_training_matches_seed_ensembles),
     FW_TEST(feature_learning_improves_the_kernel_snr_of_deep_tanh_nets),
     {NULL, NULL}
 };
+
+static int validate_long_checks(void)
+{
+    const fw_test_case *const suites[1] = {fw_tests_stat_long};
+    printf("\n== long checks moved out of ninja test ==\n");
+    return test_run(suites, 1, NULL);
+}
 
 /* `ninja validate`: DMFT against N = 4096, S = 64 seed ensembles over depth 1..3, tanh and ReLU,
    gamma0 in {0.1, 1, 2}; one row per configuration (30 cells each: 5 records x 6 points).
@@ -1344,6 +1358,8 @@ int main(int argc, char **argv)
                argv[5], argv[6], z, ratio);
         return 0;
     }
-    if (argc > 1 && strcmp(argv[1], "--validate") == 0) return validate() | validate_fluct() | validate_dln() | validate_bdln() | validate_kcov() | validate_dlf() | validate_dnf();
+    if (argc > 1 && strcmp(argv[1], "--validate-long") == 0) return validate_long_checks();
+    if (argc > 1 && strcmp(argv[1], "--validate") == 0)
+        return validate() | validate_fluct() | validate_dln() | validate_bdln() | validate_kcov() | validate_dlf() | validate_dnf() | validate_long_checks();
     return test_run(suites, 1, argc > 1 ? argv[1] : NULL);
 }
