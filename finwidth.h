@@ -3,9 +3,19 @@
    What it is
      finwidth simulates finite-width neural networks and solves the theory that predicts them:
      the infinite-width dynamical mean field theory (DMFT) of feature learning and the O(1/sqrt(N))
-     fluctuations around it. This version holds the numerical core (status codes, allocators and
-     workspaces, a counter-based RNG, dense linear algebra, activations) and the finite-width
-     network simulator with seed ensembles (fw_net_*, fw_ensemble_*, fw_stats_*).
+     fluctuations around it. Sections (grep -n '^// ====' for the table of contents):
+       core          status codes, allocators and workspaces, a counter-based RNG, dense linear
+                     algebra, activations and their Gaussian expectations (fw_act_kernel)
+       simulator     MLPs in mean-field/muP (gamma0) and NTK parameterization, full-batch GD and
+                     online SGD, seed ensembles with mergeable statistics (fw_net_*, fw_ensemble_*)
+       DMFT          infinite-width training dynamics in discrete time, any depth and activation,
+                     sampled or exact (linear); the lazy limit in closed form; an optional lazy
+                     control variate for two-layer nets (fw_dmft_run, fw_kernels_infinite)
+       fluctuations  Var f over initializations at width N for two-layer nets, the O(1/N) mean
+                     shift, online SGD (fw_fluct_run, fw_online_run); kernel variances of deep nets
+                     at initialization (fw_kcov_init) and over training (fw_dlfluct_run)
+       deep linear   nets on random data: simulator, lazy closed forms, the proportional limit and
+                     its infinite-depth residual limit (fw_dln_*)
 
    How to include it (STB style)
      In exactly one C or C++ file:

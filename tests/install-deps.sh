@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# Installs what building and testing finwidth needs on Debian (run as root, or with sudo):
-# ninja, gcc/g++, clang with the wasm32-wasi libc and runtime, node (runs the wasm tests),
+# Installs what building and testing finwidth needs on Debian (as root, or through sudo otherwise):
+# ninja, gcc/g++ (with the 32-bit x86 libraries of gcc-multilib), clang with the wasm32-wasi libc
+# and runtime, node (runs the wasm tests),
 # the bare-metal ARM toolchain with newlib and qemu (runs the ARM tests), OpenBLAS, valgrind,
 # xmllint (the demo smoke test checks its SVG files).
 # Does nothing when everything is already there.
 set -eu
-pkgs="ninja-build gcc g++ clang lld wasi-libc libclang-rt-14-dev-wasm32 nodejs
+pkgs="ninja-build gcc g++ gcc-multilib clang lld wasi-libc libclang-rt-14-dev-wasm32 nodejs
       gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm libopenblas-dev valgrind libxml2-utils"
 missing=""
 for p in $pkgs; do
@@ -16,8 +17,16 @@ if [ -z "$missing" ]; then
     exit 0
 fi
 echo "install-deps: installing$missing"
-export DEBIAN_FRONTEND=noninteractive
-apt-get update -qq
+# root installs directly (containers, CI); anyone else through sudo, which asks when it must
+as_root=""
+if [ "$(id -u)" -ne 0 ]; then
+    if ! command -v sudo >/dev/null 2>&1; then
+        echo "install-deps: not root and no sudo: run this script as root" >&2
+        exit 1
+    fi
+    as_root="sudo"
+fi
+$as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq
 # shellcheck disable=SC2086
-apt-get install -y -qq --no-install-recommends $missing >/dev/null
+$as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $missing >/dev/null
 echo "install-deps: done"

@@ -38,6 +38,7 @@ suite cblas "$b/test_cblas"
 suite gcc-c99 "$b/test_gcc"
 suite clang-c99 "$b/test_clang"
 suite float "$b/test_float"
+suite gcc-m32 "$b/test_gcc32"
 suite mcu-example bash tests/test_mcu.sh "$b"
 
 # launch I: runs suite I in the background; its log, exit status and seconds go to $b/logs.
