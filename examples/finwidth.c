@@ -25,6 +25,7 @@
    Errors: one line on stderr and exit status 1 (2 for usage errors). */
 #define FINWIDTH_IMPLEMENTATION
 #include "../finwidth.h"
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -124,64 +125,97 @@ static int csv_fail(FILE *fp, table *t, const char *msg)
     return fail(msg, NULL);
 }
 
-/* Reads a CSV of numbers into t. Returns 0 or prints one error line and returns 1. */
-static int read_csv(const char *path, table *t)
+/* Why column `col` of line `lineno` (at p) is not a number, in the user's terms. */
+static void csv_why(const char *name, int lineno, int col, const char *p, char *msg, size_t cap)
 {
-    FILE *fp = fopen(path, "r");
+    if (lineno == 1 && col == 1 && (isalpha((unsigned char)*p) || *p == '"'))
+        snprintf(msg, cap, "%s:1: looks like a header row; the CSV holds numbers only, remove the header", name);
+    else if (*p == ';' || *p == '\t' || *p == '|')
+        snprintf(msg, cap, "%s:%d: columns separated by '%s'; separate them with commas", name, lineno, *p == '\t' ? "\\t" : *p == ';' ? ";" : "|");
+    else if (*p == '\r')
+        snprintf(msg, cap, "%s:%d: carriage returns inside a line (CR-only line endings?); convert the file to LF line endings", name, lineno);
+    else
+        snprintf(msg, cap, "%s:%d: column %d is not a finite number", name, lineno, col);
+}
+
+/* Reads a CSV of numbers from fp (named name in messages) into t and closes fp. Returns 0 or
+   prints one error line and returns 1. A UTF-8 byte-order mark at the start is skipped. */
+static int read_csv_stream(FILE *fp, const char *name, table *t)
+{
     char line[65536], msg[512];
-    int lineno = 0, cap = 0;
+    int lineno = 0;
+    size_t cap = 0, used = 0;
     t->rows = 0; t->cols = 0; t->v = NULL;
-    if (fp == NULL) { snprintf(msg, sizeof msg, "cannot read %s", path); return fail(msg, strerror(errno)); }
     while (fgets(line, sizeof line, fp) != NULL) {
         char *p = line, *end;
         int cols = 0;
         ++lineno;
         if (strchr(line, '\n') == NULL && !feof(fp)) {
-            snprintf(msg, sizeof msg, "%s:%d: line too long", path, lineno);
+            snprintf(msg, sizeof msg, "%s:%d: line longer than %d bytes (or a NUL byte in it)", name, lineno, (int)sizeof line - 1);
             return csv_fail(fp, t, msg);
         }
+        if (lineno == 1 && (unsigned char)p[0] == 0xEF && (unsigned char)p[1] == 0xBB && (unsigned char)p[2] == 0xBF) p += 3;
         while (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n') ++p;
         if (*p == '\0') continue;   /* blank line */
+        if (t->rows == 2147483647) return csv_fail(fp, t, "more than 2^31 - 1 rows");
         for (;;) {
             double x;
             errno = 0;
             x = strtod(p, &end);
             if (end == p || x != x || x - x != 0) {
-                snprintf(msg, sizeof msg, "%s:%d: column %d is not a finite number", path, lineno, cols + 1);
+                csv_why(name, lineno, cols + 1, p, msg, sizeof msg);
                 return csv_fail(fp, t, msg);
             }
-            if (t->rows * (t->cols ? t->cols : 1) + cols + 1 > cap) {
+            if (used == cap) {
                 double *nv;
+                if (cap > ((size_t)-1) / (2 * sizeof(double))) return csv_fail(fp, t, "out of memory reading the CSV");
                 cap = cap ? 2 * cap : 1024;
-                nv = (double *)realloc(t->v, (size_t)cap * sizeof(double));
+                nv = (double *)realloc(t->v, cap * sizeof(double));
                 if (nv == NULL) return csv_fail(fp, t, "out of memory reading the CSV");
                 t->v = nv;
             }
-            t->v[(size_t)t->rows * (size_t)t->cols + (size_t)cols] = x;   /* cols is 0 until row 1 ends */
+            t->v[used++] = x;
             ++cols;
             p = end;
+            if ((*p == ';' || *p == '|' || *p == '\t') && p[1 + strspn(p + 1, " \t\r\n")] != '\0') {
+                csv_why(name, lineno, cols + 1, p, msg, sizeof msg);   /* another separator */
+                return csv_fail(fp, t, msg);
+            }
             while (*p == ' ' || *p == '\t') ++p;
             if (*p == ',') { ++p; continue; }
-            while (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n') ++p;
+            while (*p == ' ' || *p == '\t' || *p == '\n' || (*p == '\r' && (p[1] == '\n' || p[1] == '\0'))) ++p;
             if (*p != '\0') {
-                snprintf(msg, sizeof msg, "%s:%d: column %d is not a finite number", path, lineno, cols);
+                csv_why(name, lineno, cols + 1, p, msg, sizeof msg);
                 return csv_fail(fp, t, msg);
             }
             break;
         }
         if (t->cols == 0) t->cols = cols;
         else if (cols != t->cols) {
-            snprintf(msg, sizeof msg, "%s:%d: ragged row: %d columns, expected %d", path, lineno, cols, t->cols);
+            snprintf(msg, sizeof msg, "%s:%d: ragged row: %d columns, expected %d", name, lineno, cols, t->cols);
             return csv_fail(fp, t, msg);
         }
         ++t->rows;
     }
     if (t->rows == 0) {
-        snprintf(msg, sizeof msg, "%s: no data rows", path);
+        snprintf(msg, sizeof msg, "%s: no data rows", name);
         return csv_fail(fp, t, msg);
     }
     fclose(fp);
     return 0;
+}
+
+/* Reads the CSV file at path into t. Returns 0 or prints one error line and returns 1. */
+static int read_csv(const char *path, table *t)
+{
+    FILE *fp = fopen(path, "r");
+    t->rows = 0; t->cols = 0; t->v = NULL;
+    if (fp == NULL) {
+        char msg[512];
+        snprintf(msg, sizeof msg, "cannot read %s", path);
+        return fail(msg, strerror(errno));
+    }
+    return read_csv_stream(fp, path, t);
 }
 
 static int parse_int(const char *s, int *out)

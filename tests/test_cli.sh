@@ -202,6 +202,18 @@ expect_error "ragged rows" "ragged" simulate --data "$tmp/ragged.csv"
 expect_error "non-number" "not a finite number" simulate --data "$tmp/word.csv"
 expect_error "NaN in data" "not a finite number" simulate --data "$tmp/nan.csv"
 expect_error "empty file" "no data rows" simulate --data "$tmp/empty.csv"
+# CSV files as spreadsheets and other systems write them: each named for what it is
+printf 'x1,x2,y\n1,2,3\n' >"$tmp/header.csv"
+printf '1;2;3\n4;5;6\n' >"$tmp/semicolon.csv"
+printf '1\t2\t3\n' >"$tmp/tabs.csv"
+printf '1,2,3\r4,5,6\r' >"$tmp/cr.csv"
+expect_error "header row" "header row" simulate --data "$tmp/header.csv"
+expect_error "semicolons" "separated by ';'" simulate --data "$tmp/semicolon.csv"
+expect_error "tabs" "separated by" simulate --data "$tmp/tabs.csv"
+expect_error "CR line endings" "CR-only line endings" simulate --data "$tmp/cr.csv"
+printf '\357\273\2770.5,1.0,1\r\n-1.0,0.3,-1\r\n0.2,-0.7,0.5\r\n' >"$tmp/bom_crlf.csv"   # UTF-8 BOM, CRLF: read as is
+"$bin" simulate --data "$tmp/bom_crlf.csv" --width 8 --steps 2 >"$tmp/out" 2>"$tmp/err"
+if [ $? -eq 0 ] && [ "$(wc -l <"$tmp/out")" -eq 10 ] && [ ! -s "$tmp/err" ]; then ok; else bad "BOM + CRLF file ($(head -c 200 "$tmp/err"))"; fi
 expect_error "D mismatch" "D = 2" simulate --data "$tmp/train.csv" --test "$tmp/wide_test.csv"
 expect_error "width 0" "--width" simulate --data "$tmp/train.csv" --width 0
 expect_error "negative steps" "--steps" simulate --data "$tmp/train.csv" --steps -1
