@@ -669,7 +669,12 @@ static int dln(int argc, char **argv)
     if (deeplim && (Dsim > 0 || lazy || layers)) { fprintf(stderr, "finwidth: --deep-limit is a theory of its own; it excludes --simulate, --lazy and --layers\n"); return 2; }
     memset(&d, 0, sizeof d);
     /* the theory uses D only as the number of modes of a power-law spectrum (isotropic: any D) */
-    d.D = Dsim > 0 ? Dsim : dim; d.width = (int)floor(nu * d.D + 0.5); d.depth = depth; d.gamma0 = (fw_real)gamma0; d.ntk = ntk;
+    d.D = Dsim > 0 ? Dsim : dim;
+    if (!(nu * d.D + 0.5 < 2147483647.0)) {
+        fprintf(stderr, "finwidth: --nu %g times D = %d gives a width beyond 2^31 - 1\n", nu, d.D);
+        return 2;
+    }
+    d.width = (int)floor(nu * d.D + 0.5); d.depth = depth; d.gamma0 = (fw_real)gamma0; d.ntk = ntk;
     d.lr = (fw_real)lr; d.steps = steps; d.every = every; d.alpha = (fw_real)alpha; d.batch_ratio = (fw_real)br;
     d.residual = (fw_real)residual; d.spectrum = (fw_real)sa; d.task = (fw_real)sb; d.noise = (fw_real)noise;
     d.seed = (uint64_t)seed; d.log.fn = log_to_stderr; d.log.user = why; d.init_term = initterm;

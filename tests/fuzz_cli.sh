@@ -10,7 +10,8 @@ runs=${2:-2000}
 RANDOM=${3:-1}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1
+# allocator_may_return_null: a request for terabytes is answered NULL (FW_ERR_NOMEM), as in a release build
+export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:allocator_may_return_null=1 UBSAN_OPTIONS=print_stacktrace=1
 
 values=(0 1 2 3 -1 -5 7 64 2147483647 2147483646 -2147483648 46341 1e300 1e-300 1e-400 1e6 0.5 nan inf -inf "" abc 0x10 1e 3.5 99999999999)
 acts=(tanh relu erf linear sigmoid "")

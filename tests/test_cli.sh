@@ -229,6 +229,7 @@ for cmd in simulate dmft; do
     if [ $? -eq 0 ] && [ "$(grep -c '^[03],' "$tmp/out")" -eq 6 ] && [ "$(wc -l <"$tmp/out")" -eq 7 ]; then ok
     else bad "$cmd --every 2147483647 ($(head -c 200 "$tmp/err"))"; fi
 done
+expect_error "dln width beyond int" "beyond 2\\^31" dln --alpha 1 --nu 1e300 --depth 1 --gamma0 1 --lr 0.1 --steps 4
 expect_error "steps beyond int" "size|steps" simulate --data "$tmp/train.csv" --width 8 --steps 2147483647
 expect_error "dmft steps beyond int" "size|steps" dmft --data "$tmp/train.csv" --steps 2147483647
 expect_error "missing --data" "--data" simulate --width 8
