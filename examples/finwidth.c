@@ -17,8 +17,9 @@
    CSV: one row per point, columns x1..xD then y (test files may omit y), no header.
    Output (stdout): simulate prints "t,point,mean,var" (mean and unbiased variance of f over the
    seeds), dmft prints "t,point,mean,stderr" (the infinite-width prediction and its Monte Carlo
-   standard error), theory prints "t,point,mean,var" (the infinite-width mean and the predicted
-   variance over initializations at width N: the columns of simulate); one row per recorded step
+   standard error), theory prints "t,point,mean,var,var_se" (the infinite-width mean and the
+   predicted variance over initializations at width N: the columns of simulate, then the Monte
+   Carlo standard error of var, 0 where it is exact); one row per recorded step
    and point, training rows first, then test rows. dln --simulate prints "t,train_loss,test_loss,
    train_loss_sd,test_loss_sd" (the mean over seeds and its spread), the dln theory (without
    --simulate) "t,train_loss,test_loss" (with --deep-limit also train_err,test_err).
@@ -44,7 +45,8 @@ static const char usage[] =
     "prints t,point,mean,stderr: the prediction and its Monte Carlo standard error.\n"
     "theory predicts, without training, what simulate measures: the infinite-width mean and the\n"
     "variance over initializations of a width-N two-layer network's predictions (finite-width\n"
-    "fluctuation theory of Bordelon & Pehlevan 2023), printed as t,point,mean,var.\n"
+    "fluctuation theory of Bordelon & Pehlevan 2023), printed as t,point,mean,var,var_se (var_se:\n"
+    "the Monte Carlo standard error of var, 0 where it is exact).\n"
     "\n"
     "Model (mean-field / muP): h1 = W0 x/sqrt(D), h(l+1) = W(l) phi(h(l))/sqrt(N),\n"
     "f = w . phi(hL)/(gamma0 N), weights N(0,1); loss 1/2 sum (y - f)^2 over the training\n"
@@ -543,7 +545,7 @@ static int theory_deep(const options *o)
     fw_dlfluct_out out;
     fw_data data;
     fw_status s;
-    fw_real *f, *fv;
+    fw_real *f, *fv, *fse;
     char why[256] = "";
     int t, pt, n;
     if (o->bias) return fail("--bias is for two-layer nets (--depth 1) so far", NULL);
@@ -555,18 +557,21 @@ static int theory_deep(const options *o)
     d.depth = o->depth; d.width = o->width; d.gamma0 = (fw_real)o->gamma0; d.ntk = o->ntk; d.lr = (fw_real)o->lr;
     d.steps = o->steps; d.log.fn = log_to_stderr; d.log.user = why;
     d.act = o->act; d.samples = o->samples; d.seed = (uint64_t)o->seed;
+    if (o->act != FW_ACT_LINEAR) d.replicates = o->replicates;   /* the standard error of var */
     f = (fw_real *)malloc(sizeof(fw_real) * (size_t)(o->steps + 1) * n);
     fv = (fw_real *)malloc(sizeof(fw_real) * (size_t)(o->steps + 1) * n);
-    if (f == NULL || fv == NULL) { free(f); free(fv); free_problem(&pb); return fail("out of memory", NULL); }
-    out.f = f; out.f_var = fv;
+    fse = (fw_real *)calloc((size_t)(o->steps + 1) * n, sizeof(fw_real));   /* stays 0 on the exact (linear) path */
+    if (f == NULL || fv == NULL || fse == NULL) { free(f); free(fv); free(fse); free_problem(&pb); return fail("out of memory", NULL); }
+    out.f = f; out.f_var = fv; out.f_var_se = fse;
     s = fw_dlfluct_run(&d, &data, &out, NULL);
     if (s == FW_OK) {
-        printf("t,point,mean,var\n");
+        printf("t,point,mean,var,var_se\n");
         for (t = 0; t <= o->steps; ++t)
             if (t % o->every == 0 || t == o->steps)
-                for (pt = 0; pt < n; ++pt) printf("%d,%d,%.10g,%.10g\n", t, pt, (double)f[t * n + pt], (double)fv[t * n + pt]);
+                for (pt = 0; pt < n; ++pt)
+                    printf("%d,%d,%.10g,%.10g,%.3g\n", t, pt, (double)f[t * n + pt], (double)fv[t * n + pt], (double)fse[t * n + pt]);
     }
-    free(f); free(fv); free_problem(&pb);
+    free(f); free(fv); free(fse); free_problem(&pb);
     if (s == FW_ERR_DIVERGED) return fail("the infinite-width dynamics blew up: learning rate too large", why[0] ? why : NULL);
     return s == FW_OK ? 0 : fail(fw_status_string(s), why[0] ? why : NULL);
 }
@@ -598,12 +603,12 @@ static int theory(int argc, char **argv)
         if (s == FW_ERR_DIVERGED) return fail("the infinite-width dynamics blew up: learning rate too large", why[0] ? why : NULL);
         return fail(fw_status_string(s), why[0] ? why : NULL);
     }
-    printf("t,point,mean,var\n");
+    printf("t,point,mean,var,var_se\n");
     for (r = 0; r < res.n_records; ++r)
         for (pt = 0; pt < res.n_points; ++pt)
-            printf("%d,%d,%.10g,%.10g\n", fw_dmft_record_time(&d.dmft, r), pt,
+            printf("%d,%d,%.10g,%.10g,%.3g\n", fw_dmft_record_time(&d.dmft, r), pt,
                    (double)res.f[(size_t)r * res.n_points + pt] + (o.bias ? (double)res.f_bias[(size_t)r * res.n_points + pt] : 0),
-                   (double)res.f_var[(size_t)r * res.n_points + pt]);
+                   (double)res.f_var[(size_t)r * res.n_points + pt], (double)res.f_var_se[(size_t)r * res.n_points + pt]);
     fw_fluct_result_free(&res);
     free_problem(&pb);
     return 0;

@@ -90,12 +90,12 @@ fi
 expect_error "dmft iteration cap" "no convergence in 3 sweeps: residual [0-9.e+-]+" dmft --data "$tmp/train.csv" --steps 6 --samples 64 --replicates 2 --iterate 3
 expect_error "dmft damping range" "bad value '2' for --damping" dmft --data "$tmp/train.csv" --iterate 5 --damping 2
 
-# theory: simulate's columns; at t = 0 the variance is the single-site one, the same for
+# theory: simulate's columns and var_se (the Monte Carlo standard error of var; 0 on exact paths); at t = 0 the variance is the single-site one, the same for
 # --sampler quadrature and antithetic within a few per cent; --ntk sets gamma0 = 1/sqrt(N).
 "$bin" theory --data "$tmp/train.csv" --test "$tmp/test.csv" --act tanh --width 64 --lr 0.3 --steps 4 \
     --samples 2048 --replicates 4 >"$tmp/a" 2>"$tmp/err"
-rows=$(awk -F, 'NR > 1 && NF == 4 && $4 > 0' "$tmp/a" | wc -l)
-if [ "$(head -1 "$tmp/a")" = "t,point,mean,var" ] && [ "$rows" -eq 25 ] && [ ! -s "$tmp/err" ]; then ok; else
+rows=$(awk -F, 'NR > 1 && NF == 5 && $4 > 0 && $5 > 0 && $5 < $4' "$tmp/a" | wc -l)
+if [ "$(head -1 "$tmp/a")" = "t,point,mean,var,var_se" ] && [ "$rows" -eq 25 ] && [ ! -s "$tmp/err" ]; then ok; else
     bad "theory output contract (rows $rows, stderr $(head -c 200 "$tmp/err"))"
 fi
 "$bin" theory --data "$tmp/train.csv" --act erf --width 64 --ntk --steps 2 --sampler quadrature >"$tmp/b"
@@ -103,7 +103,7 @@ if [ "$(wc -l <"$tmp/b")" -eq 10 ]; then ok; else bad "theory --ntk --sampler qu
 # --bias moves the mean by b/N and leaves the variance alone; at t = 0 the shift is exactly 0
 "$bin" theory --data "$tmp/train.csv" --width 64 --lr 0.3 --steps 4 --every 2 --samples 2048 >"$tmp/a"
 "$bin" theory --data "$tmp/train.csv" --width 64 --lr 0.3 --steps 4 --every 2 --samples 2048 --bias >"$tmp/b"
-if paste -d, "$tmp/a" "$tmp/b" | awk -F, 'NR > 1 { if ($4 != $8 || ($1 == 0 && $3 != $7)) exit 1; if ($1 > 0 && $3 != $7) moved = 1 }
+if paste -d, "$tmp/a" "$tmp/b" | awk -F, 'NR > 1 { if ($4 != $9 || ($1 == 0 && $3 != $8)) exit 1; if ($1 > 0 && $3 != $8) moved = 1 }
                                          END { exit !moved }'; then
     ok
 else
@@ -113,9 +113,9 @@ expect_error "theory has no --seeds" "unknown option --seeds" theory --data "$tm
 # deep linear nets: the exact propagator, the same columns; its variance scales exactly as 1/N
 "$bin" theory --data "$tmp/train.csv" --test "$tmp/test.csv" --depth 3 --act linear --width 64 --lr 0.2 --steps 4 --every 2 >"$tmp/a" 2>"$tmp/err"
 "$bin" theory --data "$tmp/train.csv" --test "$tmp/test.csv" --depth 3 --act linear --width 128 --lr 0.2 --steps 4 --every 2 >"$tmp/b"
-rows=$(awk -F, 'NR > 1 && NF == 4 && $4 > 0' "$tmp/a" | wc -l)
-if [ "$(head -1 "$tmp/a")" = "t,point,mean,var" ] && [ "$rows" -eq 15 ] && [ ! -s "$tmp/err" ] &&
-   paste -d, "$tmp/a" "$tmp/b" | awk -F, 'NR > 1 { r = $4 / $8; if ($3 != $7 || r < 1.999999 || r > 2.000001) exit 1 }'; then
+rows=$(awk -F, 'NR > 1 && NF == 5 && $4 > 0 && $5 == 0' "$tmp/a" | wc -l)
+if [ "$(head -1 "$tmp/a")" = "t,point,mean,var,var_se" ] && [ "$rows" -eq 15 ] && [ ! -s "$tmp/err" ] &&
+   paste -d, "$tmp/a" "$tmp/b" | awk -F, 'NR > 1 { r = $4 / $9; if ($3 != $8 || r < 1.999999 || r > 2.000001) exit 1 }'; then
     ok
 else
     bad "theory --depth 3 --act linear (rows $rows, stderr $(head -c 200 "$tmp/err"))"
@@ -123,8 +123,8 @@ fi
 # deep tanh nets: the sampled propagator, the same columns, var > 0, the same seed the same numbers
 "$bin" theory --data "$tmp/train.csv" --test "$tmp/test.csv" --depth 2 --act tanh --width 64 --lr 0.2 --steps 2 --samples 400 --seed 3 >"$tmp/a" 2>"$tmp/err"
 "$bin" theory --data "$tmp/train.csv" --test "$tmp/test.csv" --depth 2 --act tanh --width 64 --lr 0.2 --steps 2 --samples 400 --seed 3 >"$tmp/b"
-rows=$(awk -F, 'NR > 1 && NF == 4 && $4 > 0' "$tmp/a" | wc -l)
-if [ "$(head -1 "$tmp/a")" = "t,point,mean,var" ] && [ "$rows" -eq 15 ] && [ ! -s "$tmp/err" ] && cmp -s "$tmp/a" "$tmp/b"; then
+rows=$(awk -F, 'NR > 1 && NF == 5 && $4 > 0 && $5 > 0' "$tmp/a" | wc -l)
+if [ "$(head -1 "$tmp/a")" = "t,point,mean,var,var_se" ] && [ "$rows" -eq 15 ] && [ ! -s "$tmp/err" ] && cmp -s "$tmp/a" "$tmp/b"; then
     ok
 else
     bad "theory --depth 2 --act tanh (rows $rows, stderr $(head -c 200 "$tmp/err"))"
