@@ -71,7 +71,7 @@ for ((i = 0; i < runs; i++)); do
     timeout 10 "$bin" "${args[@]}" >"$tmp/out" 2>"$tmp/err"
     rc=$?
     if [ "$rc" -eq 124 ]; then slow=$((slow + 1)); continue; fi
-    if [ "$rc" -ge 128 ] || grep -qE 'runtime error|AddressSanitizer|LeakSanitizer' "$tmp/err" ||
+    if [ "$rc" -ge 128 ] || grep -qE 'runtime error|ERROR: AddressSanitizer|ERROR: LeakSanitizer' "$tmp/err" ||
        { [ "$rc" -eq 0 ] && grep -qiE '(^|,)-?(nan|inf)' "$tmp/out"; }; then
         fail=$((fail + 1))
         echo "FAIL (exit $rc): $bin ${args[*]}"
