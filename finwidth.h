@@ -6899,7 +6899,9 @@ static fw_status fw__dln_lazy_check(const fw_dln_desc *desc, fw__dln *z, double 
     fw_dln_desc d;
     if (desc == NULL) return FW_ERR_NULL;
     d = *desc;
-    if (d.width < 1) d.width = 1;   /* not used by the lazy limit */
+    if (d.width < 0) FW__DLN_FAIL(FW_ERR_SIZE, "fw_dln_desc.width", "must be >= 0 (0: no width; the limit does not need one)");
+    if (d.width == 0 && d.init_term) FW__DLN_FAIL(FW_ERR_SIZE, "fw_dln_desc.width", "the initial-function term needs the width N");
+    if (d.width == 0) d.width = 1;   /* not used by the limit */
     if ((st = fw__dln_resolve(&d, z)) != FW_OK) return st;
     if (lazy && !z->online && z->d.spectrum > 0)
         FW__DLN_FAIL(FW_ERR_ARG, "fw_dln_desc.spectrum", "the lazy form for repeated data covers isotropic inputs (spectrum = 0); power-law spectra: fw_dln_theory");

@@ -933,6 +933,24 @@ static void sizes_that_cannot_be_represented_are_size_errors(void)
     FW_CHECK(ar.failed);
 }
 
+static void deep_linear_theories_refuse_a_negative_width(void)
+{
+    /* The proportional limit has no width (0 means none), but a negative one is an error in every
+       deep linear solver, as in the simulator; the initial-function term needs a width. */
+    fw_dln_desc d;
+    fw_real tr[8], te[8], tre[8], tee[8];
+    memset(&d, 0, sizeof d);
+    d.D = 16; d.width = -5; d.depth = 2; d.gamma0 = 1; d.lr = (fw_real)0.1; d.steps = 4; d.alpha = 1;
+    FW_CHECK_STATUS(fw_dln_theory(&d, tr, te, NULL, NULL), FW_ERR_SIZE);
+    FW_CHECK_STATUS(fw_dln_lazy(&d, tr, te, NULL), FW_ERR_SIZE);
+    d.residual = 1;
+    FW_CHECK_STATUS(fw_dln_deep_limit(&d, tr, te, tre, tee, NULL), FW_ERR_SIZE);
+    d.residual = 0; d.width = 0;
+    FW_CHECK_STATUS(fw_dln_theory(&d, tr, te, NULL, NULL), FW_OK);
+    d.init_term = 1;
+    FW_CHECK_STATUS(fw_dln_theory(&d, tr, te, NULL, NULL), FW_ERR_SIZE);
+}
+
 static void record_counts_survive_extreme_steps_and_intervals(void)
 {
     /* every = INT_MAX: records at t = 0 and at the last step only (the count once overflowed in
@@ -966,6 +984,7 @@ static void record_counts_survive_extreme_steps_and_intervals(void)
 const fw_test_case fw_tests_net[] = {
     FW_TEST(sizes_that_cannot_be_represented_are_size_errors),
     FW_TEST(record_counts_survive_extreme_steps_and_intervals),
+    FW_TEST(deep_linear_theories_refuse_a_negative_width),
     FW_TEST(gradient_matches_finite_differences_all_activations_depths_1_to_4),
     FW_TEST(two_layer_gd_step_equals_closed_form_update),
     FW_TEST(ntk_equals_jacobian_gram_and_phi0_equals_input_gram),
