@@ -28,6 +28,7 @@
 #include "../finwidth.h"
 #include <ctype.h>
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -367,6 +368,15 @@ static int parse_options(int argc, char **argv, int dmft, options *o)
     return 0;
 }
 
+/* The seed statistics of a finite but exploding run can overflow (a variance of 1e400): the rows
+   before it are printed, then this error. */
+static int stats_overflow(int step, double lr)
+{
+    char msg[256];
+    snprintf(msg, sizeof msg, "the statistics over seeds overflow at step %d (the run is blowing up): learning rate %g is too large", step, lr);
+    return fail(msg, NULL);
+}
+
 static int diverged(int step, double lr)
 {
     char msg[256];
@@ -402,10 +412,17 @@ static int simulate(int argc, char **argv)
         return s == FW_ERR_DIVERGED ? diverged(bad_step, o.lr) : fail(fw_status_string(s), NULL);
     }
     printf("t,point,mean,var\n");
-    for (r = 0; r < nrec; ++r)
+    for (r = 0; r < nrec; ++r) {
+        for (pt = 0; pt < pb.P + pb.Q; ++pt)
+            if (!isfinite((double)st.mean[(size_t)r * len + pt]) || !isfinite((double)fw_stats_var(&st, r * len + pt))) {
+                fflush(stdout);
+                free_problem(&pb); free(mem);
+                return stats_overflow(fw_ensemble_record_time(&ed, r), o.lr);
+            }
         for (pt = 0; pt < pb.P + pb.Q; ++pt)
             printf("%d,%d,%.10g,%.10g\n", fw_ensemble_record_time(&ed, r), pt,
                    (double)st.mean[(size_t)r * len + pt], (double)fw_stats_var(&st, r * len + pt));
+    }
     free_problem(&pb); free(mem);
     return 0;
 }
@@ -716,9 +733,16 @@ static int dln(int argc, char **argv)
         return fail(fw_status_string(s), why[0] ? why : NULL);
     }
     printf("t,train_loss,test_loss,train_loss_sd,test_loss_sd\n");
-    for (r = 0; r < nrec; ++r)
-        printf("%d,%.10g,%.10g,%.10g,%.10g\n", fw_dln_record_time(&d, r), (double)st.mean[2 * r], (double)st.mean[2 * r + 1],
-               sqrt((double)fw_stats_var(&st, 2 * r)), sqrt((double)fw_stats_var(&st, 2 * r + 1)));
+    for (r = 0; r < nrec; ++r) {
+        const double v[4] = {(double)st.mean[2 * r], (double)st.mean[2 * r + 1], sqrt((double)fw_stats_var(&st, 2 * r)),
+                             sqrt((double)fw_stats_var(&st, 2 * r + 1))};
+        if (!isfinite(v[0]) || !isfinite(v[1]) || !isfinite(v[2]) || !isfinite(v[3])) {
+            fflush(stdout);
+            free(mem);
+            return stats_overflow(fw_dln_record_time(&d, r), lr);
+        }
+        printf("%d,%.10g,%.10g,%.10g,%.10g\n", fw_dln_record_time(&d, r), v[0], v[1], v[2], v[3]);
+    }
     free(mem);
     return 0;
 }

@@ -230,6 +230,11 @@ for cmd in simulate dmft; do
     else bad "$cmd --every 2147483647 ($(head -c 200 "$tmp/err"))"; fi
 done
 expect_error "dln width beyond int" "beyond 2\\^31" dln --alpha 1 --nu 1e300 --depth 1 --gamma0 1 --lr 0.1 --steps 4
+# a run that blows up without a NaN in any one seed: the seed statistics overflow; the rows before
+# it are printed, then one error line and exit 1 (never "inf" with exit 0)
+"$bin" dln --alpha 1 --nu 1 --depth 1 --gamma0 1 --lr 64 --steps 4 --simulate 16 --seeds 2 >"$tmp/out" 2>"$tmp/err"
+if [ $? -eq 1 ] && ! grep -qi 'inf\|nan' "$tmp/out" && [ "$(wc -l <"$tmp/out")" -ge 2 ] && grep -q 'overflow at step' "$tmp/err"; then ok
+else bad "dln simulate overflow ($(head -c 200 "$tmp/err"))"; fi
 expect_error "steps beyond int" "size|steps" simulate --data "$tmp/train.csv" --width 8 --steps 2147483647
 expect_error "dmft steps beyond int" "size|steps" dmft --data "$tmp/train.csv" --steps 2147483647
 expect_error "missing --data" "--data" simulate --width 8
