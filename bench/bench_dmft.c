@@ -31,6 +31,19 @@ static double dgemm_rate(void)
     return best;
 }
 
+/* Random inputs X ((P + Q) x D, N(0, 1)) and labels y (P, N(0, ysd^2)) from seed `seed`. */
+static fw_data random_problem(int P, int Q, int D, uint64_t seed, fw_real ysd, fw_real *X, fw_real *y)
+{
+    fw_data data;
+    fw_rng rng;
+    fw_rng_init(&rng, seed, 0);
+    fw_rng_fill_normal(&rng, X, (P + Q) * D, 1);
+    fw_rng_fill_normal(&rng, y, P, ysd);
+    memset(&data, 0, sizeof data);
+    data.P = P; data.Q = Q; data.D = D; data.X = X; data.y = y;
+    return data;
+}
+
 /* Solves once and returns the seconds (negative on failure). */
 static double solve(int L, int P, int T, int M)
 {
@@ -38,15 +51,9 @@ static double solve(int L, int P, int T, int M)
     fw_real *X = (fw_real *)malloc(sizeof(fw_real) * (size_t)(P + Q) * D), *y = (fw_real *)malloc(sizeof(fw_real) * (size_t)P);
     fw_dmft_desc d;
     fw_dmft_result res;
-    fw_data data;
-    fw_rng rng;
+    const fw_data data = random_problem(P, Q, D, 1, (fw_real)0.5, X, y);
     double t0, t;
     fw_status s;
-    fw_rng_init(&rng, 1, 0);
-    fw_rng_fill_normal(&rng, X, (P + Q) * D, 1);
-    fw_rng_fill_normal(&rng, y, P, (fw_real)0.5);
-    memset(&data, 0, sizeof data);
-    data.P = P; data.Q = Q; data.D = D; data.X = X; data.y = y;
     memset(&d, 0, sizeof d);
     d.depth = L; d.act = FW_ACT_TANH; d.gamma0 = 1; d.lr = (fw_real)0.2; d.steps = T; d.every = T;
     d.samples = M; d.replicates = 8; d.sampler = FW_SAMPLER_ANTITHETIC;
@@ -65,15 +72,9 @@ static double cv_solve(double gamma0, int M, int cv, double *seconds)
     fw_real X[(P + Q) * D], y[P];
     fw_dmft_desc d;
     fw_dmft_result res;
-    fw_data data;
-    fw_rng rng;
+    const fw_data data = random_problem(P, Q, D, 2, (fw_real)0.7, X, y);
     double t0, se = 0;
     int i, cells;
-    fw_rng_init(&rng, 2, 0);
-    fw_rng_fill_normal(&rng, X, (P + Q) * D, 1);
-    fw_rng_fill_normal(&rng, y, P, (fw_real)0.7);
-    memset(&data, 0, sizeof data);
-    data.P = P; data.Q = Q; data.D = D; data.X = X; data.y = y;
     memset(&d, 0, sizeof d);
     d.act = FW_ACT_TANH; d.gamma0 = (fw_real)gamma0; d.lr = (fw_real)0.5; d.steps = T;
     d.samples = M; d.replicates = 8; d.sampler = FW_SAMPLER_ANTITHETIC; d.control_variate = cv; d.seed = 5;
