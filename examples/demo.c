@@ -3,11 +3,12 @@
 
      demo [--out DIR] [--quick] [--only K]
 
-   DIR defaults to build/demo. --quick runs every figure at reduced sizes (the smoke test of
+   DIR defaults to build/demo and is created when missing (with its parents). --quick runs every figure at reduced sizes (the smoke test of
    `ninja test`); the numbers are then noisier and the verdicts are not meaningful. --only K runs
    figure K alone (a partial report, for working on one figure).
    Each figure prints one progress line; the summary table gives, per figure, the largest
    theory-vs-simulation discrepancy in standard errors and the criterion of the issue behind it. */
+#define _POSIX_C_SOURCE 200809L   /* mkdir */
 #define FINWIDTH_IMPLEMENTATION
 #include "../finwidth.h"
 #include "svgplot.h"
@@ -15,6 +16,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <errno.h>
+#include <sys/stat.h>
 
 #define MAX_REC 64
 
@@ -1096,6 +1099,23 @@ static const struct { int fig; void (*run)(demo *); const char *what; } figures[
     {10, figure10, "power-law data, rich vs lazy"},
 };
 
+/* mkdir -p: creates dir and its missing parents; 0 on success or when it exists. */
+static int make_dirs(const char *dir)
+{
+    char p[512];
+    size_t i, n = strlen(dir);
+    if (n == 0 || n >= sizeof p) return -1;
+    memcpy(p, dir, n + 1);
+    for (i = 1; i <= n; ++i)
+        if (p[i] == '/' || p[i] == '\0') {
+            const char c = p[i];
+            p[i] = '\0';
+            if (mkdir(p, 0777) != 0 && errno != EEXIST) return -1;
+            p[i] = c;
+        }
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     demo d;
@@ -1110,9 +1130,13 @@ int main(int argc, char **argv)
         else if (strcmp(argv[i], "--only") == 0 && i + 1 < argc && (only = atoi(argv[++i])) >= 1) continue;
         else { fprintf(stderr, "usage: demo [--out DIR] [--quick] [--only K]\n"); return 2; }
     }
+    if (make_dirs(d.out) != 0) {
+        fprintf(stderr, "demo: cannot create the output directory %s: %s\n", d.out, strerror(errno));
+        return 1;
+    }
     path_in(&d, "report.html", file, sizeof file);
     if ((d.html = fopen(file, "w")) == NULL) {
-        fprintf(stderr, "demo: cannot write %s (does the directory %s exist?)\n", file, d.out);
+        fprintf(stderr, "demo: cannot write %s: %s\n", file, strerror(errno));
         return 1;
     }
     fprintf(d.html, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>finwidth: reproduction report</title>\n"
