@@ -120,11 +120,14 @@ static void act_kernels_agree_with_monte_carlo(void)
     }
 }
 
-/* Reference Gaussian expectations of tanh by composite 10-point Gauss-Legendre panels in the
-   standard-normal variables over [-8.5, 8.5]: panels one unit of the tanh argument long (1/s in z)
-   where that argument is within 20 of 0 (beyond, tanh is +-1 to rounding), 2 long elsewhere. tanh
-   is analytic within |Im x| < pi/2, so a unit panel converges like 6.4^-20. A different rule from
-   the library's (the trapezoidal rule), so an error in either shows. */
+/* Reference Gaussian expectations of tanh, by a different rule from the library's in each regime,
+   so that an error in either shows. The library uses the trapezoidal rule up to input scale s = 8
+   and Gauss-Legendre panels beyond; the reference uses panels up to s = 8 and the trapezoidal rule
+   (a finer step, 0.2 / s) beyond. Panels: 10-point Gauss-Legendre over [-8.5, 8.5] in the
+   standard-normal variables, one unit of the tanh argument long (1/s in z) where that argument is
+   within 20 of 0 (beyond, tanh is +-1 to rounding), 2 long elsewhere; tanh is analytic within
+   |Im x| < pi/2, so a unit panel converges like 6.4^-20. Trapezoid: error about exp(-2 pi d / h)
+   for poles at distance d = pi / (2 s): exp(-49). */
 static const double ref_glx[5] = {0.14887433898163121088, 0.4333953941292471908, 0.67940956829902440623,
                                   0.86506336668898451073, 0.97390652851717172008};
 static const double ref_glw[5] = {0.29552422471475287017, 0.26926671930999635509, 0.219086362515982044,
@@ -164,12 +167,35 @@ static void ref_tanh_gauss_1d(double m, double r, double *et, double *es)
     *et = st / 2.5066282746310002; *es = ss / 2.5066282746310002;
 }
 
+static void ref_tanh_trapezoid_2d(double sa, double cu, double rv, double smax, double *k, double *kd)
+{
+    const double h = 0.2 / smax;
+    const int nz = (int)ceil(8.5 / h);
+    double acc = 0, accd = 0;
+    int i, j;
+    for (i = -nz; i <= nz; ++i) {
+        const double z1 = i * h, w1 = exp(-z1 * z1 / 2), t1 = tanh(sa * z1);
+        double in = 0, ind = 0;
+        for (j = -nz; j <= nz; ++j) {
+            const double z2 = j * h, w2 = exp(-z2 * z2 / 2), t2 = tanh(cu * z1 + rv * z2);
+            in += w2 * t2;
+            ind += w2 * (1 - t2 * t2);
+        }
+        acc += w1 * t1 * in;
+        accd += w1 * (1 - t1 * t1) * ind;
+    }
+    *k = acc * h * h / (2 * 3.14159265358979323846);
+    *kd = accd * h * h / (2 * 3.14159265358979323846);
+}
+
 static void ref_tanh_gauss_2d(double a, double b, double c, double *k, double *kd)
 {
     const double sa = sqrt(a), cu = a > 0 ? c / sa : 0, r2 = b - (a > 0 ? c * c / a : 0), rv = r2 > 0 ? sqrt(r2) : 0;
     const double sc = fabs(cu) > 0 ? (rv > 1 ? rv : 1) / fabs(cu) : 0;   /* the inner result varies on max(1, rv) in cu z */
+    const double sz = sa > fabs(cu) ? sa : fabs(cu), smax = sz > rv ? sz : rv;
     const double zc[2] = {0, 0}, wd[2] = {sa > 0 ? 1 / sa : 0, sc}, rad[2] = {sa > 0 ? 20 / sa : 0, sc > 0 ? (20 + 8.5 * rv) / fabs(cu) : 0};
     double z = -8.5, s1 = 0, s2 = 0;
+    if (smax > 8) { ref_tanh_trapezoid_2d(sa, cu, rv, smax, k, kd); return; }
     while (z < 8.5) {
         const double h = ref_panel(z, zc, wd, rad), mid = z + h / 2;
         int i, sg;
@@ -216,6 +242,22 @@ static void tanh_expectations_are_accurate_up_to_input_variance_100(void)
             FW_CHECK_NEAR(fk, k, tol * sqrt(kaa * kbb) + (TEST_IS_FLOAT ? 4 * TEST_EPS : 0));
             FW_CHECK_NEAR(fkd, kd, tol * kd + (TEST_IS_FLOAT ? 4 * TEST_EPS : 0));
         }
+    {   /* variance 1e4, uncorrelated: k = 0 by symmetry, kd = (E sech^2(100 z))^2; the 1-D
+           reference by the trapezoidal rule, step 0.002 (exp(-49), as above). The library's
+           cost stays bounded here (panels), where a step of 0.25 / s would need 6800^2 nodes. */
+        const double s = 100, h = 0.2 / s;
+        const int nz = (int)ceil(8.5 / h);
+        double e = 0;
+        fw_real fk, fkd;
+        int i;
+        for (i = -nz; i <= nz; ++i) {
+            const double z = i * h, t = tanh(s * z);
+            e += h * exp(-z * z / 2) / 2.5066282746310002 * (1 - t * t);
+        }
+        FW_CHECK_STATUS(fw_act_kernel(FW_ACT_TANH, (fw_real)1e4, (fw_real)1e4, 0, &fk, &fkd), FW_OK);
+        FW_CHECK_NEAR(fk, 0, 1e-15);
+        FW_CHECK_NEAR(fkd, e * e, tol * e * e + (TEST_IS_FLOAT ? 4 * TEST_EPS : 0));
+    }
 }
 
 static void lazy_tanh_predictions_equal_kernel_gd_with_an_independent_kernel(void)
