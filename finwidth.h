@@ -413,7 +413,8 @@ FW_API fw_status fw_gauss_hermite(int n, fw_real *x, fw_real *w);
    sqrt(ab)/(2 pi) (sin th + (pi - th) cos th) and (pi - th)/(2 pi), th = arccos(c / sqrt(ab));
    erf: (2/pi) asin(2c / sqrt((1+2a)(1+2b))) and (4/pi) / sqrt((1+2a)(1+2b) - 4c^2).
    tanh: the trapezoidal rule in the standard-normal variables with a step that follows the
-   input scale (2.4e-14 relative error measured for variances 1e-2 .. 100; docs/dmft.md section 8).
+   input scale, Gauss-Legendre panels past scale 8 (2.4e-14 relative error measured for variances
+   1e-2 .. 100; bounded cost at any variance; docs/dmft.md section 8).
    Computed in double whatever FW_REAL is. Needs a, b >= 0 and c^2 <= ab (up to rounding;
    FW_ERR_NOT_PD otherwise). */
 FW_API fw_status fw_act_kernel(fw_activation act, fw_real a, fw_real b, fw_real c, fw_real *k,
