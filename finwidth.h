@@ -60,7 +60,7 @@
      Memory: every allocation goes through an fw_allocator (NULL means FW_MALLOC/FW_FREE), and every
      solver also runs in a caller buffer (the "_ws" variants) sized by a *_workspace_size query.
 
-   Model conventions (science.md section 1; the simulator and every solver)
+   Model conventions (docs/model.md section 1; the simulator and every solver)
      P training pairs (x, y), x in R^D, optional Q test inputs, used as given.
      h1 = W0 x / sqrt(D),  h(l+1) = W(l) phi(h(l)) / sqrt(N),  f = w . phi(hL) / (gamma0 N),
      all weights i.i.d. N(0, 1); L = 1 is the two-layer network. Loss 1/2 sum over the P training
@@ -262,7 +262,7 @@ FW_API fw_status fw_act_parse(const char *name, fw_activation *act);
 
 // ==== network simulator =========================================================================
 
-/* A finite network of L hidden layers of width N on inputs of dimension D (science.md section 1):
+/* A finite network of L hidden layers of width N on inputs of dimension D (docs/model.md section 1):
      h1 = W0 x / sqrt(D),  h(l+1) = W(l) phi(h(l)) / sqrt(N),  f(x) = w . phi(hL) / (gamma0 N),
    all weights i.i.d. N(0, 1) at initialization, drawn from the library's RNG with (seed, stream).
    Training loss: 1/2 sum over the P training points of (y - f)^2 (a sum, not a mean); gradient
@@ -421,7 +421,7 @@ FW_API fw_status fw_act_kernel(fw_activation act, fw_real a, fw_real b, fw_real 
                                fw_real *kd);
 
 /* Infinite-width kernels at initialization of a depth-L network on n points (the NNGP and the
-   NTK; science.md sections 1 and 3), from the input kernel kx (n x n, ld ldk, e.g. X X^T / D):
+   NTK; docs/model.md sections 1 and 3), from the input kernel kx (n x n, ld ldk, e.g. X X^T / D):
      Phi(0) = kx,  Phi(l) = E phi(u) phi(u)^T,  u ~ N(0, Phi(l-1))          (l = 1..L)
      G(L+1) = 1,   G(l) = E phi'(u) phi'(u)^T o G(l+1), u ~ N(0, Phi(l-1))
      NTK = sum_{l=0..L} G(l+1) o Phi(l).
@@ -459,7 +459,7 @@ typedef enum fw_dmft_sampler {
 
 /* The infinite-width network trained by full-batch GD exactly as the simulator trains a finite
    one (same model, same step eta gamma0^2 N, one DMFT step per GD step, no time-discretisation
-   error). Two-layer nets (L = 1) run the single-site update of science.md section 2 directly
+   error). Two-layer nets (L = 1) run the single-site update of docs/model.md section 2 directly
    (memory O(M (P+Q))). Deeper nets (and L = 1 with `general`) run the general solver: per hidden
    layer l, forward fields h(l) = u(l) + sum_s [A(l-1) + eta gamma0 Phi(l-1) Delta](t,s) g(l)(s)
    and backward fields z(l) = r(l) + sum_s [B(l) + eta gamma0 G(l+1) Delta](t,s) phi(h(l)(s)),
@@ -566,7 +566,7 @@ typedef struct fw_site_info {
 FW_API fw_real fw_site_d2(fw_activation act, fw_real x, fw_real bw);
 
 /* A neuron-averaged observable O(t) = (1/N) sum_i o(h_i(t), w_i(t)) of a two-layer net with k
-   components, for the linear-response rule of science.md section 2 (generic: the solver's NTK
+   components, for the linear-response rule of docs/model.md section 2 (generic: the solver's NTK
    and Phi outputs use the same route). fn gets m single-site samples at one step: h (m x n, ld
    n: preactivations on all points) and w (m: readouts). With dh == NULL it writes o (m x k, ld k);
    otherwise it writes the directional derivative of o along the tangent (dh: m x n, dw: m). The
@@ -582,7 +582,7 @@ typedef struct fw_fluct_observable {
 } fw_fluct_observable;
 
 /* Finite-width fluctuations of a two-layer net trained by full-batch GD (Bordelon & Pehlevan
-   2023; science.md section 2): over random initializations a width-N network's predictions are
+   2023; docs/model.md section 2): over random initializations a width-N network's predictions are
    f_N = f_inf + delta f with, to leading order,
      Cov(delta f) = (1/N) (I + J)^-1 kappa (I + J)^-T,
    kappa: the single-site covariance of psi = w phi(h) / gamma0 over all (step, point) pairs,
@@ -650,7 +650,7 @@ FW_API fw_status fw_fluct_run(const fw_fluct_desc *desc, const fw_data *data, fw
                               const fw_allocator *alloc);
 FW_API void fw_fluct_result_free(fw_fluct_result *res);
 
-/* The lazy limit in closed form (science.md section 3). With a static random kernel
+/* The lazy limit in closed form (docs/model.md section 3). With a static random kernel
    K = K0 + dK and random initial outputs f(0) = e0, kernel GD f(t+1) = f(t) + eta K[:, train] (y -
    f_train(t)) gives to first order delta f(t+1) = delta f(t) - eta K0[:, train] delta f_train(t) +
    eta dK[:, train] Delta0(t), delta f(0) = e0, with Delta0(t) = y - f0_train(t) the mean-field
@@ -713,7 +713,7 @@ FW_API fw_status fw_kcov_init(const fw_kcov_desc *desc, int n, const fw_real *kx
 // ==== deep networks on a finite data set: fluctuations over training (exact for linear nets) =====
 
 /* The leading-order (1/N) fluctuations, over random initializations, of a width-N deep linear
-   network (phi = identity, L hidden layers, the model of science.md section 1) trained by
+   network (phi = identity, L hidden layers, the model of docs/model.md section 1) trained by
    full-batch GD on P training points: its predictions, its kernels Phi(l)(t, t) and G(l)(t, t)
    layer by layer and its NTK, at every step t = 0..T (docs/fluct.md section 11). Every
    single-site average of a linear net is Gaussian, so everything is exact linear algebra, no
@@ -772,7 +772,7 @@ FW_API fw_status fw_dlfluct_run(const fw_dlfluct_desc *desc, const fw_data *data
    Conditioned on the batch sequence, the infinite-width net is a single-site process of the
    neuron's input weights v (D) and readout w: f(x) = E[w phi(v.x/sqrt D)] / gamma0, and a
    width-N net is the same map averaged over N neurons, so the fluctuation theory of
-   fw_fluct_run applies with the batch cells (t, b) as training cells (science.md section 2,
+   fw_fluct_run applies with the batch cells (t, b) as training cells (docs/model.md section 2,
    docs/fluct.md section 9). Outputs on Q held-out points at the recorded steps: the
    infinite-width predictions and test loss, the variance and the O(1/N) mean shift of the
    width-N predictions, and the O(1/N) rise of the expected test loss, E L_N = L_inf + c(t)/N.
@@ -825,7 +825,7 @@ FW_API void fw_online_result_free(fw_online_result *res);
 
 // ==== deep linear networks on random data (Bordelon & Pehlevan 2025): the simulator ===============
 
-/* The model of science.md section 4. Inputs x ~ N(0, Sigma) in R^D, Sigma diagonal: isotropic,
+/* The model of docs/model.md section 4. Inputs x ~ N(0, Sigma) in R^D, Sigma diagonal: isotropic,
    or lambda_k proportional to k^-spectrum normalised to trace D. Teacher y = beta*.x/sqrt(D) +
    noise xi, beta* Gaussian: isotropic with |beta*|^2 ~ D, or (task > 0) with task power law
    lambda_k beta*_k^2 proportional to k^-task, normalised to sum_k lambda_k beta*_k^2 = D.
@@ -2063,7 +2063,7 @@ static fw_real *fw__net_block(const fw_net *net, fw_real *base, int l)
     return base + (size_t)l * (size_t)net->desc.max_points * (size_t)net->desc.width;
 }
 
-/* H, A and f on n rows (science.md section 1). */
+/* H, A and f on n rows (docs/model.md section 1). */
 static void fw__net_forward(fw_net *net, int n, const fw_real *X, int ldx)
 {
     const int N = net->desc.width, D = net->desc.input_dim, L = net->desc.depth;
@@ -2202,7 +2202,7 @@ FW_API fw_status fw_net_gd_step(fw_net *net, const fw_data *data, fw_real eta, f
     loss = fw__net_errors(net, data, 1);
     if (train_loss != NULL) *train_loss = loss;
     if (!fw__finite(loss) || !fw__all_finite(1, data->P + data->Q, net->f, data->P + data->Q)) return FW_ERR_DIVERGED;
-    /* Step eta gamma0^2 N on every weight (science.md section 1). */
+    /* Step eta gamma0^2 N on every weight (docs/model.md section 1). */
     fw__net_descend(net, data->P, data->X, data->ldx == 0 ? data->D : data->ldx, net->params,
                     eta * net->gamma0 * net->gamma0 * (fw_real)net->desc.width);
     return fw__all_finite(1, net->n_params, net->params, net->n_params) ? FW_OK : FW_ERR_DIVERGED;
@@ -3294,7 +3294,7 @@ static fw_status fw__dmft_record_ntk(fw__dmft *s, int r)
     return FW_OK;
 }
 
-/* ---- DMFT solver: two-layer nets (science.md section 2, the single-site update) ---------- */
+/* ---- DMFT solver: two-layer nets (docs/model.md section 2, the single-site update) ---------- */
 
 static fw_status fw__dmft_markov(fw__dmft *s, int *bad_step)
 {
@@ -4222,7 +4222,7 @@ static void fw__site_d3(const fw__fluct *u, int m, const fw_real *h)
 
 /* One forward-mode pass of all samples along an error direction d (cp values, (s, mu) at
    s P + mu; one row per sample when per_sample, else one row for all): adds coef E[D psi]
-   (second == 0) or coef E[D2 psi] (second != 0) to out (cn). The update of science.md section 2
+   (second == 0) or coef E[D2 psi] (second != 0) to out (cn). The update of docs/model.md section 2
    differentiated once (th1, tw1) and twice (th2, tw2), with the Kx products as one GEMM. */
 static void fw__fluct_dir_pass(fw__fluct *u, const fw_real *dir, int per_sample, int second, fw_real coef, fw_real *out)
 {

@@ -912,7 +912,7 @@ static void figure7(demo *d)
              "Final test loss (t = 16) against the learning rate eta for deep linear networks (L = 2, alpha = 1, "
              "label noise 0.3, D = %d, %d seeds per point) of width ratio nu = 0.5, 1, 2, in muP (left) and NTK "
              "parameterization (second; the lazy limit, docs/dln.md section 2). Lines: theory; points: simulations. "
-             "Under science.md's step rule the limit is one curve for every nu, so the optimal eta moves with width "
+             "Under the reference step rule the limit is one curve for every nu, so the optimal eta moves with width "
              "in neither (%s; %s). Third and fourth: the balanced scaling (docs/dln.md section 7; no label noise, "
              "t = 32, nu = 0.5 .. 8, %d seeds at D = %d; lines: the limit at each nu, points: networks), where width "
              "enters the limit: muP gets better with width and its best eta settles, NTK's best eta keeps growing "

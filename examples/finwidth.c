@@ -87,7 +87,7 @@ static const char usage[] =
     "  --bias           add the O(1/N) correction b/N to the mean (second-order fluctuations)\n"
     ;
 static const char usage_dln[] =   /* the second half of the help (C99 caps a string literal at 4095) */
-    "dln: deep linear nets on random data (Bordelon & Pehlevan 2025; science.md section 4): D inputs,\n"
+    "dln: deep linear nets on random data (Bordelon & Pehlevan 2025; docs/model.md section 4): D inputs,\n"
     "  width N = nu D, P = alpha D samples (--repeat , the default) or a fresh batch of batch-ratio D\n"
     "  samples per step (--batch-ratio b); --residual B: branches scaled B/sqrt(L); --spectrum a,b:\n"
     "  data eigenvalues ~ k^-a and teacher power ~ k^-b (0 = isotropic); --noise s: label noise.\n"

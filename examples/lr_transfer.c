@@ -16,7 +16,7 @@
    (the largest eta that trains) finite networks converge slowly to the limit, so there the two
    columns differ more than elsewhere.
 
-   --science: the same sweep under science.md's step rule (input-layer step times D only), whose limit
+   --science: the same sweep under the reference step rule (input-layer step times D only), whose limit
    does not depend on nu (docs/dln.md sections 3 and 5): one theory column, alpha = 1, label noise
    0.3, T = 16. */
 #define FINWIDTH_IMPLEMENTATION
@@ -45,7 +45,7 @@ int main(int argc, char **argv)
         const int T = science ? 16 : 32;
         for (k = 0; k < ncol; ++k) best[k] = 0;
         printf("%s%s: final test loss (t = %d), %d seeds at D = %d\n%8s", p ? "NTK parameterization" : "muP, gamma0 = 1",
-               science ? " (science.md step rule)" : " (balanced scaling)", T, S, D, "eta");
+               science ? " (reference step rule)" : " (balanced scaling)", T, S, D, "eta");
         if (science) {
             printf(" %9s", "theory");
             for (k = 0; k < NNU; ++k) printf("  sim nu=%-3g", nus[k]);

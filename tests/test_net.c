@@ -70,7 +70,7 @@ static void gradient_matches_finite_differences_all_activations_depths_1_to_4(vo
 
 static void two_layer_gd_step_equals_closed_form_update(void)
 {
-    /* science.md section 2: w_i += eta gamma0 sum_mu Delta_mu phi(h_i,mu),
+    /* docs/model.md section 2: w_i += eta gamma0 sum_mu Delta_mu phi(h_i,mu),
        h_i,nu += eta gamma0 sum_mu Kx[nu,mu] Delta_mu w_i phi'(h_i,mu) on all points nu. */
     const int D = 2, N = 3, P = 2, Q = 1, n = 3;
     const fw_real gamma0 = (fw_real)0.7, eta = (fw_real)0.3;
