@@ -2605,7 +2605,9 @@ static const double fw__gl10_w[5] = {0.29552422471475287017, 0.26926671930999635
    (width wd[i]) within rad[i] of zc[i] for up to two features (wd[i] <= 0: none), coarse 2 elsewhere,
    a coarse panel cut where a fine region starts; half: [0, 8.5], weights doubled. */
 typedef struct fw__gauss_walk {
-    int panels, half, k, j;   /* trapezoid: node k, last node j; panels: node j (0..9) of the panel at z */
+    int panels, half;
+    int k, last;              /* trapezoid: node k of -last .. last (0 .. last when half) */
+    int j;                    /* panels: node j (0..9) of the panel at z */
     double h, z, len, zc[2], wd[2], rad[2];
 } fw__gauss_walk;
 
@@ -2615,8 +2617,8 @@ static void fw__walk_trapezoid(fw__gauss_walk *w, double s, int half)
     w->h = s > 0 ? FW__TANH_STEP / s : FW__GAUSS_STEP;
     w->h = w->h < FW__GAUSS_STEP ? w->h : FW__GAUSS_STEP;
     w->half = half;
-    w->j = (int)ceil(FW__GAUSS_ZMAX / w->h);   /* the last node index */
-    w->k = half ? 0 : -w->j;
+    w->last = (int)ceil(FW__GAUSS_ZMAX / w->h);
+    w->k = half ? 0 : -w->last;
 }
 
 static double fw__walk_panel_length(const fw__gauss_walk *w, double z)
@@ -2649,7 +2651,7 @@ static int fw__walk_next(fw__gauss_walk *w, double *z, double *weight)
 {
     if (!w->panels) {
         const double zz = w->k * w->h;
-        if (w->k > w->j) return 0;
+        if (w->k > w->last) return 0;
         *z = zz;
         *weight = w->h * exp(-zz * zz / 2) / 2.5066282746310002 * (w->half && w->k > 0 ? 2 : 1);
         ++w->k;
