@@ -25,21 +25,67 @@
      Link with -lm. With a CBLAS (e.g. Debian's libopenblas-dev), also define FW_USE_CBLAS in the
      implementation file and link -lopenblas: gemm, gemv and syrk then go to CBLAS (finwidth_blas.h).
 
-   Twenty lines
+   Twenty lines: what it is for (examples/purpose.c; the README shows its output)
+     The mean and the variance over initializations of a width-256 network's predictions after
+     20 GD steps, from the fluctuation theory, next to 1000 networks trained by the simulator:
      #define FINWIDTH_IMPLEMENTATION
      #include "finwidth.h"
      #include <stdio.h>
-     int main(void) {
-         fw_real A[4] = {4, 2, 2, 3}, b[2] = {1, 2};      // row-major 2 x 2, lda = 2
-         fw_rng rng;
-         fw_status s = fw_cholesky(2, A, 2);              // A = L L^T, L in the lower triangle
-         if (s != FW_OK) { printf("%s\n", fw_status_string(s)); return 1; }
-         s = fw_cholesky_solve(2, 1, A, 2, b, 1);         // b <- A^-1 b
-         printf("x = %g %g\n", b[0], b[1]);                // -0.125 0.75
-         fw_rng_init(&rng, 42, 0);                         // seed 42, stream 0
-         printf("z = %g\n", fw_rng_normal(&rng));          // same value on every platform
-         return s == FW_OK ? 0 : 1;
+     int main(void) { // a width-256 two-layer tanh net on 4 training points + 1 test point (D = 2), 20 GD steps
+         fw_real X[10] = {1, 0, 0, 1, -1, 0.5, 0.5, -1, 0.7, 0.7}, y[4] = {1, -1, 0.5, -0.5}, mean[14], m2[14];
+         fw_data data = {4, 1, 2, X, 0, y, NULL};
+         fw_dmft_desc net = {.act = FW_ACT_TANH, .gamma0 = 1, .lr = 0.5, .steps = 20, .every = 20};
+         fw_fluct_desc theory = {.dmft = net, .width = 256};
+         fw_ensemble_desc sim = {.net = {.input_dim = 2, .width = 256, .act = FW_ACT_TANH, .gamma0 = 1},
+                                 .lr = 0.5, .steps = 20, .every = 20};
+         fw_fluct_result res;
+         fw_stats st;
+         if (fw_fluct_run(&theory, &data, &res, NULL) != FW_OK) return 1;   // the theory: no network trained
+         fw_stats_init(&st, 14, mean, m2);                                 // records t = 0, 20: 5 f + 2 losses
+         if (fw_ensemble_run(&sim, &data, 0, 1000, &st, NULL, NULL) != FW_OK) return 1;  // 1000 real networks
+         printf("point  mean f: theory  networks   N Var f: theory  networks   (after 20 steps)\n");
+         for (int p = 0; p < 5; ++p)
+             printf("%5d  %14.3f  %8.3f  %17.3f  %8.3f\n", p, res.f[5 + p], mean[7 + p],
+                    256 * res.f_var[5 + p], 256 * fw_stats_var(&st, 7 + p));
+         fw_fluct_result_free(&res);
+         return 0;
      }
+     It prints, per point, the theory's mean and N Var f next to the networks' (0.121 against
+     0.126 on the first point; the networks' variance carries a 4.5% standard error).
+
+   What each solver computes (shapes and units in the comment above each function)
+     fw_ensemble_run   S networks trained from seeds; running mean and variance of f, losses,
+                       and optionally the kernels, at the recorded steps (fw_stats, mergeable)
+     fw_dmft_run       infinite-width training: mean predictions, losses, NTK, sharpness and
+                       two-time kernels Phi(l)(t,s), G(l)(t,s), with Monte Carlo standard errors
+     fw_lazy_predict   kernel gradient descent with the closed-form NTK (fw_kernels_infinite)
+     fw_fluct_run      two-layer nets at width N: Var and Cov of f, loss variances, NTK and Phi
+                       variances, the O(1/N) mean shift (bias), user observables
+     fw_online_run     online SGD at width N: held-out loss L_inf + c(t)/N, Var and mean shift
+     fw_kcov_init      deep nets at initialization: Var of every Phi(l), G(l), NTK entry and f(0)
+     fw_dlfluct_run    deep nets over training: Var of f, Phi(l), G(l), NTK (exact for linear nets;
+                       sampled single sites for tanh and erf)
+     fw_dln_simulate, fw_dln_theory, fw_dln_lazy, fw_dln_deep_limit
+                       deep linear nets on random data: networks, the proportional limit, the lazy
+                       closed form, the infinite-depth residual limit (train and test loss over t)
+     Every solver takes a desc struct (zero means the documented default), returns fw_status,
+     reports the offending field through desc.log, and has a _ws variant for a caller buffer.
+
+   Status codes (fw_status; fw_status_string gives the sentence)
+     FW_OK                  0, success
+     FW_ERR_NULL            a required pointer is NULL
+     FW_ERR_SIZE            a size is < 1, or a count or byte total cannot be represented
+                            (the same on 32- and 64-bit hosts)
+     FW_ERR_LD              a leading dimension is smaller than its row
+     FW_ERR_ARG             another argument is outside its documented range
+     FW_ERR_NONFINITE       an input holds NaN or Inf
+     FW_ERR_NOMEM           the allocator returned NULL (nothing leaks)
+     FW_ERR_WORKSPACE       the caller's buffer is smaller than the size query asked for
+     FW_ERR_NOT_PD          a matrix that must be positive definite is not
+     FW_ERR_SINGULAR        a matrix is singular to working precision
+     FW_ERR_DIVERGED        training or a solve blew up (NaN/Inf): lower the learning rate; solvers
+                            report the step (diverged_step) where they can
+     FW_ERR_NO_CONVERGENCE  an iteration hit its cap before its tolerance (residual reported)
 
    Config macros (define before including; each has a default)
      FW_REAL        the floating type, double by default; float works (tests run in both).

@@ -2,14 +2,14 @@
 
      finwidth simulate --data TRAIN.csv [--test TEST.csv] [--depth L] [--act tanh|relu|erf|linear]
                        [--width N] [--gamma0 G] [--ntk] [--lr ETA] [--steps T] [--seeds S]
-                       [--seed K] [--every k]
+                       [--seed K] [--every k] [--per-seed FILE.csv]
      finwidth dmft     --data TRAIN.csv [--test TEST.csv] [--depth L] [--act ...] [--gamma0 G]
                        [--ntk] [--lr ETA] [--steps T] [--seed K] [--every k] [--samples M]
                        [--replicates R] [--sampler mc|antithetic|quadrature|exact] [--kernels FILE.csv]
-                       [--iterate K [--damping B]] [--control-variate]
+                       [--iterate K [--damping B]] [--control-variate] [--losses FILE.csv]
      finwidth theory   --data TRAIN.csv [--test TEST.csv] [--act ...] [--width N] [--gamma0 G] [--ntk]
                        [--lr ETA] [--steps T] [--seed K] [--every k] [--samples M] [--replicates R]
-                       [--sampler mc|antithetic|quadrature] [--bias]
+                       [--sampler mc|antithetic|quadrature] [--bias] [--kernels FILE.csv]
      finwidth dln      --alpha A --nu V --depth L --gamma0 G [--ntk | --lazy] [--balanced] --lr ETA --steps T
                        [--residual B] [--batch-ratio b | --repeat] [--spectrum a,b] [--noise s]
                        [--simulate D --seeds S [--seed K] | --dim D | --deep-limit] [--every k]
@@ -23,6 +23,7 @@
    and point, training rows first, then test rows. dln --simulate prints "t,train_loss,test_loss,
    train_loss_sd,test_loss_sd" (the mean over seeds and its spread), the dln theory (without
    --simulate) "t,train_loss,test_loss" (with --deep-limit also train_err,test_err).
+   finwidth COMMAND --help lists that command's options with their defaults.
    Errors: one line on stderr and exit status 1 (2 for usage errors). */
 #define FINWIDTH_IMPLEMENTATION
 #include "../finwidth.h"
@@ -33,82 +34,136 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char usage[] =
-    "usage: finwidth simulate --data TRAIN.csv [options]\n"
-    "       finwidth dmft --data TRAIN.csv [options]\n"
-    "       finwidth dln --alpha A --nu V --depth L --gamma0 G --lr ETA --steps T --simulate D --seeds S [options]\n"
-    "       finwidth theory --data TRAIN.csv [options]\n"
+/* The help: an overview (finwidth --help) and one page per command (finwidth CMD --help) listing
+   every option that command takes, with its default. */
+enum { CMD_SIMULATE = 1, CMD_DMFT = 2, CMD_THEORY = 4, CMD_DLN = 8, CMD_DATA = 7 };
+
+static const char help_overview[] =
+    "usage: finwidth simulate --data TRAIN.csv [options]   train S networks, mean and variance over seeds\n"
+    "       finwidth dmft --data TRAIN.csv [options]       the infinite-width prediction (DMFT)\n"
+    "       finwidth theory --data TRAIN.csv [options]     the width-N mean and variance, no training\n"
+    "       finwidth dln --alpha A [options]               deep linear nets on random data\n"
+    "       finwidth COMMAND --help                        that command's options and their defaults\n"
     "\n"
-    "simulate trains S networks from independent seeds by full-batch gradient descent and prints the mean\n"
-    "and variance over seeds of the predictions on every point at the recorded steps, as CSV\n"
-    "with header t,point,mean,var (points: training rows first, then test rows).\n"
-    "dmft solves the same training at infinite width (the DMFT of Bordelon & Pehlevan 2022) and\n"
-    "prints t,point,mean,stderr: the prediction and its Monte Carlo standard error.\n"
+    "simulate trains S networks from independent seeds by full-batch gradient descent and prints the\n"
+    "mean and variance over seeds of the predictions on every point at the recorded steps.\n"
+    "dmft solves the same training at infinite width (the DMFT of Bordelon & Pehlevan 2022).\n"
     "theory predicts, without training, what simulate measures: the infinite-width mean and the\n"
-    "variance over initializations of a width-N two-layer network's predictions (finite-width\n"
-    "fluctuation theory of Bordelon & Pehlevan 2023), printed as t,point,mean,var,var_se (var_se:\n"
-    "the Monte Carlo standard error of var, 0 where it is exact).\n"
+    "variance over initializations of a width-N network's predictions (the finite-width\n"
+    "fluctuation theory of Bordelon & Pehlevan 2023).\n"
+    "dln trains or solves deep linear networks on random data in the proportional limit (Bordelon &\n"
+    "Pehlevan 2025).\n"
     "\n"
-    "Model (mean-field / muP): h1 = W0 x/sqrt(D), h(l+1) = W(l) phi(h(l))/sqrt(N),\n"
+    "Model (mean-field / muP; docs/model.md): h1 = W0 x/sqrt(D), h(l+1) = W(l) phi(h(l))/sqrt(N),\n"
     "f = w . phi(hL)/(gamma0 N), weights N(0,1); loss 1/2 sum (y - f)^2 over the training\n"
     "points; step eta gamma0^2 N on every weight.\n"
-    "\n"
-    "options:\n"
-    "  --data FILE      training CSV: x1..xD,y per row, no header (required)\n"
-    "  --test FILE      test CSV: x1..xD[,y] per row (optional)\n"
-    "  --depth L        hidden layers, L >= 1 (default 1)\n"
-    "  --act NAME       tanh, relu, erf or linear (default tanh)\n"
-    "  --width N        hidden width, N >= 1 (default 256)\n"
-    "  --gamma0 G       feature-learning strength, G > 0 (default 1)\n"
-    "  --ntk            NTK parameterization (gamma0 = 1/sqrt(N); --gamma0 is ignored)\n"
-    "  --lr ETA         learning rate eta > 0 (default 0.1)\n"
-    "  --steps T        gradient steps, T >= 0 (default 100)\n"
-    "  --seeds S        ensemble size, S >= 1 (default 1)\n"
-    "  --seed K         base seed; member s uses RNG stream s of seed K (default 0)\n"
-    "  --every k        record every k steps, k >= 1; the last step is always recorded (default 1)\n"
-    "dmft only (--width and --seeds do not apply; --ntk means the lazy kernel limit):\n"
-    "  --samples M      single-site samples in all, M >= 2 R (default 8192)\n"
-    "  --replicates R   independent replicates for the standard errors, R >= 2 (default 8)\n"
-    "  --sampler NAME   mc, antithetic, quadrature (depth 1, few points) or exact (linear act)\n"
-    "                   (default antithetic)\n"
-    "  --control-variate  subtract the same samples' lazy dynamics and add the closed-form lazy\n"
-    "                   result (depth 1, antithetic or quadrature; twice the cost; 20x smaller\n"
-    "                   standard errors at gamma0 0.1, 3x at 0.5; exact kernel GD as gamma0 -> 0)\n"
-    "  --kernels FILE   also write FILE (layer,t,s,i,j,Phi,Phi_se,G,G_se: two-time kernels at the\n"
-    "                   recorded steps; G empty on test points) and FILE_ntk.csv (t,i,j,NTK,NTK_se)\n"
-    "  --iterate K      solve by the damped fixed-point iteration over whole trajectories, at most\n"
-    "                   K sweeps, instead of marching (the same solution; a cross-check)\n"
-    "  --damping B      iteration step in (0, 1] (default 1)\n"
-    "theory: --width N as for simulate, --samples, --replicates and --sampler (mc, antithetic,\n"
-    "  quadrature) as for dmft; --ntk sets gamma0 = 1/sqrt(N); two-layer nets of any activation;\n"
-    "  deep nets (--depth L >= 2): exact for --act linear (docs/fluct.md section 11), sampled with\n"
-    "  --samples sites per layer for tanh and erf (section 12; ReLU not yet; few points and steps:\n"
-    "  (steps + 1)^2 P (P + Q) <= 1024)\n"
-    "  --bias           add the O(1/N) correction b/N to the mean (second-order fluctuations)\n"
-    ;
-static const char usage_dln[] =   /* the second half of the help (C99 caps a string literal at 4095) */
-    "dln: deep linear nets on random data (Bordelon & Pehlevan 2025; docs/model.md section 4): D inputs,\n"
-    "  width N = nu D, P = alpha D samples (--repeat , the default) or a fresh batch of batch-ratio D\n"
-    "  samples per step (--batch-ratio b); --residual B: branches scaled B/sqrt(L); --spectrum a,b:\n"
-    "  data eigenvalues ~ k^-a and teacher power ~ k^-b (0 = isotropic); --noise s: label noise.\n"
-    "  --simulate D --seeds S trains S members (new data, teacher and weights each) at input\n"
-    "  dimension D and prints the mean and sd over seeds. Without it: the theory of the proportional\n"
-    "  limit (D, N, P -> infinity at fixed alpha, nu; power-law spectra with --dim D modes),\n"
-    "  t,train_loss,test_loss;\n"
-    "  --lazy: the closed form of the lazy limit gamma0 -> 0 (also power-law one-pass SGD, with\n"
-    "  --dim D data modes, default 1024); --layers adds columns G1..GL, the diagonal of each layer's\n"
-    "  backward kernel g_l(t).g_l(t)/N (layer L: the readout |w|^2/N); --init-term --dim D adds the\n"
-    "  random initial function of width nu D (muP, repeated data; the leading finite-size term);\n"
-    "  --deep-limit (with --residual B): the residual net's L -> infinity limit, Richardson over the\n"
-    "  theory at L..8L (--depth L, e.g. 2), with columns train_err,test_err (error estimates);\n"
-    "  --balanced gives the balanced scaling (f = sqrt(D) w.h/(gamma0 N), step eta gamma0^2 N on every\n"
-    "  layer; --ntk: gamma0 = 1/sqrt(nu)), where the limit depends on nu (docs/dln.md section 7)\n"
-    "  --help           this text\n";
+    "CSV input: one row per point, columns x1..xD then y (test files may omit y), no header.\n"
+    "Errors: one line on stderr and exit status 1 (2 for usage errors).\n";
 
-static void print_usage(FILE *f)
+static const char *const help_head[] = {
+    /* simulate */
+    "usage: finwidth simulate --data TRAIN.csv [options]\n"
+    "Trains S networks of width N from independent seeds (member s: RNG stream s of --seed) by\n"
+    "full-batch gradient descent. Prints t,point,mean,var: the mean and unbiased variance over the\n"
+    "seeds of f at each recorded step t on every point (training rows first, then test rows).\n",
+    /* dmft */
+    "usage: finwidth dmft --data TRAIN.csv [options]\n"
+    "Solves the same training at infinite width (the DMFT, exact for discrete GD). Prints\n"
+    "t,point,mean,stderr: the prediction and its Monte Carlo standard error (from --replicates).\n",
+    /* theory */
+    "usage: finwidth theory --data TRAIN.csv [options]\n"
+    "Predicts, without training, what simulate measures for width N: prints\n"
+    "t,point,mean,var,var_se (the infinite-width mean, the variance over initializations at width\n"
+    "N, and the Monte Carlo standard error of var, 0 where it is exact). Two-layer nets: any\n"
+    "activation; deep nets (--depth L >= 2): exact for linear, sampled single sites for tanh and\n"
+    "erf (ReLU not yet; few points and steps: (steps + 1)^2 P (P + Q) <= 1024).\n",
+    /* dln */
+    "usage: finwidth dln --alpha A [options]            (the proportional-limit theory)\n"
+    "       finwidth dln --alpha A --simulate D [options]  (S networks at input dimension D)\n"
+    "Deep linear nets on random data (docs/model.md section 4, docs/dln.md): D inputs, width\n"
+    "N = nu D, P = alpha D samples (repeated data) or a fresh batch of b D samples per step.\n"
+    "The theory (D, N, P -> infinity at fixed alpha, nu) prints t,train_loss,test_loss;\n"
+    "--simulate prints t,train_loss,test_loss,train_loss_sd,test_loss_sd (mean and sd over seeds).\n",
+};
+
+typedef struct help_option { int cmds; const char *text; } help_option;
+static const help_option help_options[] = {
+    {CMD_DATA, "  --data FILE      training CSV: x1..xD,y per row, no header (required)\n"},
+    {CMD_DATA, "  --test FILE      test CSV: x1..xD[,y] per row (default: none)\n"},
+    {CMD_DATA | CMD_DLN, "  --depth L        hidden layers, L >= 1 (default 1)\n"},
+    {CMD_DATA, "  --act NAME       tanh, relu, erf or linear (default tanh)\n"},
+    {CMD_SIMULATE | CMD_THEORY, "  --width N        hidden width, N >= 1 (default 256)\n"},
+    {CMD_DATA | CMD_DLN, "  --gamma0 G       feature-learning strength, G > 0 (default 1)\n"},
+    {CMD_SIMULATE | CMD_THEORY, "  --ntk            NTK parameterization: gamma0 = 1/sqrt(N), --gamma0 ignored (default off)\n"},
+    {CMD_DMFT, "  --ntk            the NTK parameterization's infinite-width limit: kernel GD with the\n"
+               "                   closed-form NTK (lazy; no sampling) (default off)\n"},
+    {CMD_DATA | CMD_DLN, "  --lr ETA         learning rate eta > 0 (default 0.1)\n"},
+    {CMD_DATA | CMD_DLN, "  --steps T        gradient steps, T >= 0 (default 100)\n"},
+    {CMD_DATA | CMD_DLN, "  --every k        record every k steps, k >= 1; the last step is always recorded (default 1)\n"},
+    {CMD_SIMULATE | CMD_DLN, "  --seeds S        ensemble size, S >= 1 (default 1)\n"},
+    {CMD_SIMULATE | CMD_DLN, "  --seed K         base seed; member s uses RNG stream s of seed K (default 0)\n"},
+    {CMD_DMFT | CMD_THEORY, "  --seed K         seed of the single-site samples (default 0)\n"},
+    {CMD_SIMULATE, "  --per-seed FILE  also write every member's predictions: seed,t,point,f (default: none)\n"},
+    {CMD_DMFT | CMD_THEORY, "  --samples M      single-site samples in all (theory, depth >= 2: per layer), M >= 2 R\n"
+                            "                   (default 8192)\n"},
+    {CMD_DMFT | CMD_THEORY, "  --replicates R   independent replicates for the standard errors, R >= 2 (default 8)\n"},
+    {CMD_DMFT, "  --sampler NAME   mc, antithetic, quadrature (depth 1, few points) or exact (linear act)\n"
+               "                   (default antithetic)\n"},
+    {CMD_THEORY, "  --sampler NAME   mc, antithetic or quadrature (depth 1, few points) (default antithetic)\n"},
+    {CMD_DMFT, "  --control-variate  subtract the same samples' lazy dynamics and add the closed-form lazy\n"
+               "                   result (depth 1, antithetic or quadrature; twice the cost; 20x smaller\n"
+               "                   standard errors at gamma0 0.1, 3x at 0.5; exact kernel GD as gamma0 -> 0)\n"
+               "                   (default off)\n"},
+    {CMD_DMFT, "  --kernels FILE   also write FILE (layer,t,s,i,j,Phi,Phi_se,G,G_se: two-time kernels at the\n"
+               "                   recorded steps; G empty on test points) and FILE_ntk.csv (t,i,j,NTK,NTK_se)\n"
+               "                   (default: none)\n"},
+    {CMD_DMFT, "  --losses FILE    also write FILE: t,train_loss,train_loss_se,test_loss,test_loss_se,\n"
+               "                   sharpness,sharpness_se (the NTK's top eigenvalue on the training points;\n"
+               "                   eta * sharpness -> 2 is the edge of stability) (default: none)\n"},
+    {CMD_DMFT, "  --iterate K      solve by the damped fixed-point iteration over whole trajectories, at most\n"
+               "                   K sweeps, instead of marching (the same solution; a cross-check) (default 0)\n"},
+    {CMD_DMFT, "  --damping B      iteration step in (0, 1] (default 1)\n"},
+    {CMD_THEORY, "  --kernels FILE   also write FILE (layer,t,i,j,Phi,Phi_var,Phi_var_se,G,G_var,G_var_se: the\n"
+                 "                   equal-time kernels at the recorded steps and their variance at width N;\n"
+                 "                   G on training points, empty for depth 1) and FILE_ntk.csv\n"
+                 "                   (t,i,j,NTK,NTK_var,NTK_var_se) (default: none)\n"},
+    {CMD_THEORY, "  --bias           add the O(1/N) correction b/N to the mean (second-order fluctuations;\n"
+                 "                   depth 1) (default off)\n"},
+    {CMD_DLN, "  --alpha A        samples per input dimension, P = alpha D (required without --batch-ratio)\n"},
+    {CMD_DLN, "  --nu V           width per input dimension, N = nu D (default 1)\n"},
+    {CMD_DLN, "  --ntk            NTK parameterization (default off: muP with --gamma0)\n"},
+    {CMD_DLN, "  --repeat         full-batch GD on the same P = alpha D samples (default: on unless --batch-ratio)\n"},
+    {CMD_DLN, "  --batch-ratio b  one-pass SGD: a fresh batch of b D samples per step (default: off)\n"},
+    {CMD_DLN, "  --residual B     residual branches scaled B/sqrt(L) (default 0: plain)\n"},
+    {CMD_DLN, "  --spectrum a,b   data eigenvalues ~ k^-a, teacher power ~ k^-b (default 0,0: isotropic)\n"},
+    {CMD_DLN, "  --noise s        label noise standard deviation (default 0)\n"},
+    {CMD_DLN, "  --simulate D     train --seeds networks at input dimension D instead of the theory\n"
+              "                   (default: the theory)\n"},
+    {CMD_DLN, "  --dim D          data modes of a power-law spectrum in the theory (default 1024)\n"},
+    {CMD_DLN, "  --lazy           the closed form of the lazy limit gamma0 -> 0 (default off)\n"},
+    {CMD_DLN, "  --layers         add columns G1..GL: each layer's backward-kernel diagonal g_l(t).g_l(t)/N\n"
+              "                   (layer L: the readout |w|^2/N) (default off)\n"},
+    {CMD_DLN, "  --init-term      add the random initial function of width nu --dim (muP, repeated data; the\n"
+              "                   leading finite-size term) (default off)\n"},
+    {CMD_DLN, "  --deep-limit     with --residual B: the L -> infinity limit, Richardson over the theory at\n"
+              "                   L..8L (--depth L), columns train_err,test_err added (default off)\n"},
+    {CMD_DLN, "  --balanced       the balanced scaling: f = sqrt(D) w.h/(gamma0 N), step eta gamma0^2 N on\n"
+              "                   every layer, --ntk means gamma0 = 1/sqrt(nu); the limit depends on nu\n"
+              "                   (docs/dln.md section 7) (default off)\n"},
+    {CMD_DATA | CMD_DLN, "  --help           this text\n"},
+};
+
+/* cmd: 0 for the overview, else one CMD_* bit. */
+static void print_help(FILE *f, int cmd)
 {
-    fputs(usage, f);
-    fputs(usage_dln, f);
+    size_t i;
+    int c;
+    if (cmd == 0) { fputs(help_overview, f); return; }
+    for (c = 0; c < 4; ++c)
+        if (cmd == 1 << c) fputs(help_head[c], f);
+    fputs("\noptions:\n", f);
+    for (i = 0; i < sizeof help_options / sizeof help_options[0]; ++i)
+        if (help_options[i].cmds & cmd) fputs(help_options[i].text, f);
 }
 
 typedef struct table { int rows, cols; double *v; } table;
@@ -296,7 +351,7 @@ static fw_data problem_data(const problem *pb)
 
 /* Options of the commands; `dmft` selects which set is accepted: 0 simulate, 1 dmft, 2 theory. */
 typedef struct options {
-    const char *train, *test, *kernels;
+    const char *train, *test, *kernels, *per_seed, *losses;
     int depth, width, steps, seeds, every, ntk, samples, replicates, dmft, iterate, bias, control_variate;
     double gamma0, lr, damping;
     long long seed;
@@ -324,7 +379,7 @@ static int parse_options(int argc, char **argv, int dmft, options *o)
     for (i = 0; i < argc; ++i) {
         const char *k = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         int ok = 1, known = 1;
-        if (strcmp(k, "--help") == 0) { print_usage(stdout); return 1; }
+        if (strcmp(k, "--help") == 0) { print_help(stdout, dmft == 0 ? CMD_SIMULATE : dmft == 1 ? CMD_DMFT : CMD_THEORY); return 1; }
         if (strcmp(k, "--ntk") == 0) { o->ntk = 1; continue; }
         if (dmft == 2 && strcmp(k, "--bias") == 0) { o->bias = 1; continue; }
         if (dmft == 1 && strcmp(k, "--control-variate") == 0) { o->control_variate = 1; continue; }
@@ -342,7 +397,9 @@ static int parse_options(int argc, char **argv, int dmft, options *o)
         else if (dmft && strcmp(k, "--samples") == 0) { if (v) ok = parse_int(v, &o->samples) && o->samples >= 1; }
         else if (dmft && strcmp(k, "--replicates") == 0) { if (v) ok = parse_int(v, &o->replicates) && o->replicates >= 2; }
         else if (dmft && strcmp(k, "--sampler") == 0) { if (v) ok = parse_sampler(v, &o->sampler); }
-        else if (dmft == 1 && strcmp(k, "--kernels") == 0) { if (v) o->kernels = v; }
+        else if (dmft && strcmp(k, "--kernels") == 0) { if (v) o->kernels = v; }
+        else if (dmft == 1 && strcmp(k, "--losses") == 0) { if (v) o->losses = v; }
+        else if (!dmft && strcmp(k, "--per-seed") == 0) { if (v) o->per_seed = v; }
         else if (dmft == 1 && strcmp(k, "--iterate") == 0) { if (v) ok = parse_int(v, &o->iterate) && o->iterate >= 1; }
         else if (dmft == 1 && strcmp(k, "--damping") == 0) { if (v) ok = parse_real(v, &o->damping) && o->damping > 0 && o->damping <= 1; }
         else known = 0;
@@ -406,7 +463,27 @@ static int simulate(int argc, char **argv)
     mem = (fw_real *)malloc(sizeof(fw_real) * 2 * (size_t)nrec * (size_t)len);
     if (mem == NULL) { free_problem(&pb); return fail("out of memory", NULL); }
     fw_stats_init(&st, nrec * len, mem, mem + (size_t)nrec * len);
-    s = fw_ensemble_run(&ed, &data, 0, (uint64_t)o.seeds, &st, &bad_step, NULL);
+    if (o.per_seed == NULL) {
+        s = fw_ensemble_run(&ed, &data, 0, (uint64_t)o.seeds, &st, &bad_step, NULL);
+    } else {   /* one member at a time: its record is the mean of a one-member ensemble, pushed as
+                  fw_ensemble_run would push it (the totals are bitwise the same) */
+        FILE *fp = fopen(o.per_seed, "w");
+        fw_real *one = (fw_real *)malloc(sizeof(fw_real) * 2 * (size_t)nrec * (size_t)len);
+        fw_stats st1;
+        int m;
+        s = fp == NULL || one == NULL ? FW_ERR_NOMEM : FW_OK;
+        if (fp != NULL) fprintf(fp, "seed,t,point,f\n");
+        for (m = 0; s == FW_OK && m < o.seeds; ++m) {
+            fw_stats_init(&st1, nrec * len, one, one + (size_t)nrec * len);
+            s = fw_ensemble_run(&ed, &data, (uint64_t)m, (uint64_t)m + 1, &st1, &bad_step, NULL);
+            if (s == FW_OK) s = fw_stats_push(&st, st1.mean);
+            for (r = 0; s == FW_OK && r < nrec; ++r)
+                for (pt = 0; pt < pb.P + pb.Q; ++pt)
+                    fprintf(fp, "%d,%d,%d,%.10g\n", m, fw_ensemble_record_time(&ed, r), pt, (double)st1.mean[(size_t)r * len + pt]);
+        }
+        free(one);
+        if (fp == NULL || fclose(fp) != 0) { free_problem(&pb); free(mem); return fail("cannot write the per-seed file", o.per_seed); }
+    }
     if (s != FW_OK) {
         free_problem(&pb); free(mem);
         return s == FW_ERR_DIVERGED ? diverged(bad_step, o.lr) : fail(fw_status_string(s), NULL);
@@ -468,6 +545,61 @@ static int write_kernels(const options *o, const fw_dmft_desc *d, const fw_dmft_
                 fprintf(fp, "%d,%d,%d,%.10g,%.10g\n", fw_dmft_record_time(d, a), i, j,
                         (double)res->ntk[((size_t)a * P + i) * P + j], (double)res->ntk_se[((size_t)a * P + i) * P + j]);
     if (fclose(fp) != 0) return fail("cannot write the NTK file", path);
+    return 0;
+}
+
+/* dmft --losses FILE: the losses and the sharpness at the recorded steps, with standard errors. */
+static int write_losses(const char *path, const fw_dmft_desc *d, const fw_dmft_result *res)
+{
+    FILE *fp = fopen(path, "w");
+    int r;
+    if (fp == NULL) return fail("cannot write the losses file", path);
+    fprintf(fp, "t,train_loss,train_loss_se,test_loss,test_loss_se,sharpness,sharpness_se\n");
+    for (r = 0; r < res->n_records; ++r)
+        fprintf(fp, "%d,%.10g,%.3g,%.10g,%.3g,%.10g,%.3g\n", fw_dmft_record_time(d, r),
+                (double)res->train_loss[r], (double)res->train_loss_se[r], (double)res->test_loss[r],
+                (double)res->test_loss_se[r], (double)res->sharpness[r], (double)res->sharpness_se[r]);
+    if (fclose(fp) != 0) return fail("cannot write the losses file", path);
+    return 0;
+}
+
+/* theory --kernels FILE: per layer and recorded step, Phi(l) (all points) and G(l) (training
+   points; absent for depth 1) with their width-N variances, and the NTK in FILE_ntk.csv.
+   Arrays: phi* L x R x n x n, g* L x R x P x P (NULL: empty columns), ntk* R x P x P. */
+static int write_kernel_vars(const char *path, int L, int R, const int *times, int n, int P,
+                             const fw_real *phi, const fw_real *phi_var, const fw_real *phi_se,
+                             const fw_real *g, const fw_real *g_var, const fw_real *g_se,
+                             const fw_real *ntk, const fw_real *ntk_var, const fw_real *ntk_se)
+{
+    char npath[4096];
+    FILE *fp = fopen(path, "w");
+    int l, r, i, j;
+    if (fp == NULL) return fail("cannot write the kernels file", path);
+    fprintf(fp, "layer,t,i,j,Phi,Phi_var,Phi_var_se,G,G_var,G_var_se\n");
+    for (l = 0; l < L; ++l)
+        for (r = 0; r < R; ++r)
+            for (i = 0; i < n; ++i)
+                for (j = 0; j < n; ++j) {
+                    size_t e = (((size_t)l * R + r) * n + i) * n + j;
+                    fprintf(fp, "%d,%d,%d,%d,%.10g,%.10g,%.3g", l + 1, times[r], i, j, (double)phi[e], (double)phi_var[e], (double)phi_se[e]);
+                    if (g != NULL && i < P && j < P) {
+                        size_t eg = (((size_t)l * R + r) * P + i) * P + j;
+                        fprintf(fp, ",%.10g,%.10g,%.3g\n", (double)g[eg], (double)g_var[eg], (double)g_se[eg]);
+                    } else {
+                        fprintf(fp, ",,,\n");
+                    }
+                }
+    if (fclose(fp) != 0) return fail("cannot write the kernels file", path);
+    ntk_path(path, npath, sizeof npath);
+    if ((fp = fopen(npath, "w")) == NULL) return fail("cannot write the NTK file", npath);
+    fprintf(fp, "t,i,j,NTK,NTK_var,NTK_var_se\n");
+    for (r = 0; r < R; ++r)
+        for (i = 0; i < P; ++i)
+            for (j = 0; j < P; ++j) {
+                size_t e = ((size_t)r * P + i) * P + j;
+                fprintf(fp, "%d,%d,%d,%.10g,%.10g,%.3g\n", times[r], i, j, (double)ntk[e], (double)ntk_var[e], (double)ntk_se[e]);
+            }
+    if (fclose(fp) != 0) return fail("cannot write the NTK file", npath);
     return 0;
 }
 
@@ -548,6 +680,7 @@ static int dmft(int argc, char **argv)
             printf("%d,%d,%.10g,%.10g\n", fw_dmft_record_time(&d, r), pt,
                    (double)res.f[(size_t)r * res.n_points + pt], (double)res.f_se[(size_t)r * res.n_points + pt]);
     rc = o.kernels != NULL ? write_kernels(&o, &d, &res) : 0;
+    if (rc == 0 && o.losses != NULL) rc = write_losses(o.losses, &d, &res);
     fw_dmft_result_free(&res);
     free_problem(&pb);
     return rc;
@@ -562,9 +695,9 @@ static int theory_deep(const options *o)
     fw_dlfluct_out out;
     fw_data data;
     fw_status s;
-    fw_real *f, *fv, *fse;
+    fw_real *f, *fv, *fse, *kmem = NULL;
     char why[256] = "";
-    int t, pt, n;
+    int t, pt, n, rc = 0;
     if (o->bias) return fail("--bias is for two-layer nets (--depth 1) so far", NULL);
     if (load_problem(o->train, o->test, &pb)) return 1;
     data = problem_data(&pb);
@@ -580,6 +713,14 @@ static int theory_deep(const options *o)
     fse = (fw_real *)calloc((size_t)(o->steps + 1) * n, sizeof(fw_real));   /* stays 0 on the exact (linear) path */
     if (f == NULL || fv == NULL || fse == NULL) { free(f); free(fv); free(fse); free_problem(&pb); return fail("out of memory", NULL); }
     out.f = f; out.f_var = fv; out.f_var_se = fse;
+    if (o->kernels != NULL) {   /* every step t = 0..T; the recorded ones are kept below */
+        const size_t T1 = (size_t)o->steps + 1, L = (size_t)o->depth, P = (size_t)data.P;
+        kmem = (fw_real *)calloc(3 * L * T1 * ((size_t)n * n + P * P) + 3 * T1 * P * P, sizeof(fw_real));
+        if (kmem == NULL) { free(f); free(fv); free(fse); free_problem(&pb); return fail("out of memory", NULL); }
+        out.phi = kmem; out.phi_var = out.phi + L * T1 * n * n; out.phi_var_se = out.phi_var + L * T1 * n * n;
+        out.g = out.phi_var_se + L * T1 * n * n; out.g_var = out.g + L * T1 * P * P; out.g_var_se = out.g_var + L * T1 * P * P;
+        out.ntk = out.g_var_se + L * T1 * P * P; out.ntk_var = out.ntk + T1 * P * P; out.ntk_var_se = out.ntk_var + T1 * P * P;
+    }
     s = fw_dlfluct_run(&d, &data, &out, NULL);
     if (s == FW_OK) {
         printf("t,point,mean,var,var_se\n");
@@ -588,7 +729,29 @@ static int theory_deep(const options *o)
                 for (pt = 0; pt < n; ++pt)
                     printf("%d,%d,%.10g,%.10g,%.3g\n", t, pt, (double)f[t * n + pt], (double)fv[t * n + pt], (double)fse[t * n + pt]);
     }
-    free(f); free(fv); free(fse); free_problem(&pb);
+    if (s == FW_OK && kmem != NULL) {
+        const int T1 = o->steps + 1, P = data.P;
+        int *tm = (int *)malloc(sizeof(int) * (size_t)T1), R = 0, l;
+        if (tm == NULL) rc = fail("out of memory", NULL);
+        else {
+            for (t = 0; t <= o->steps; ++t) if (t % o->every == 0 || t == o->steps) tm[R++] = t;
+            /* keep the recorded steps: block (l, t) -> (l, r), in place (r <= t, increasing) */
+            fw_real *arr[9];
+            int a, blk[9], nl[9];
+            arr[0] = out.phi; arr[1] = out.phi_var; arr[2] = out.phi_var_se; arr[3] = out.g; arr[4] = out.g_var;
+            arr[5] = out.g_var_se; arr[6] = out.ntk; arr[7] = out.ntk_var; arr[8] = out.ntk_var_se;
+            for (a = 0; a < 9; ++a) { blk[a] = a < 3 ? n * n : P * P; nl[a] = a < 6 ? o->depth : 1; }
+            for (a = 0; a < 9; ++a)
+                for (l = 0; l < nl[a]; ++l)
+                    for (t = 0; t < R; ++t)
+                        memmove(arr[a] + ((size_t)l * R + t) * blk[a], arr[a] + ((size_t)l * T1 + tm[t]) * blk[a], sizeof(fw_real) * (size_t)blk[a]);
+            rc = write_kernel_vars(o->kernels, o->depth, R, tm, n, P, out.phi, out.phi_var, out.phi_var_se,
+                                   out.g, out.g_var, out.g_var_se, out.ntk, out.ntk_var, out.ntk_var_se);
+            free(tm);
+        }
+    }
+    free(f); free(fv); free(fse); free(kmem); free_problem(&pb);
+    if (rc != 0) return rc;
     if (s == FW_ERR_DIVERGED) return fail("the infinite-width dynamics blew up: learning rate too large", why[0] ? why : NULL);
     return s == FW_OK ? 0 : fail(fw_status_string(s), why[0] ? why : NULL);
 }
@@ -613,7 +776,7 @@ static int theory(int argc, char **argv)
     d.dmft.gamma0 = o.ntk ? 1 / (fw_real)sqrt((double)o.width) : (fw_real)o.gamma0;
     d.dmft.every = o.every; d.dmft.sampler = o.sampler; d.dmft.samples = o.samples; d.dmft.replicates = o.replicates;
     d.dmft.seed = (uint64_t)o.seed; d.dmft.log.fn = log_to_stderr; d.dmft.log.user = why;
-    d.width = o.width; d.bias = o.bias;
+    d.width = o.width; d.bias = o.bias; d.kernels = o.kernels != NULL;
     s = fw_fluct_run(&d, &data, &res, NULL);
     if (s != FW_OK) {
         free_problem(&pb);
@@ -626,9 +789,19 @@ static int theory(int argc, char **argv)
             printf("%d,%d,%.10g,%.10g,%.3g\n", fw_dmft_record_time(&d.dmft, r), pt,
                    (double)res.f[(size_t)r * res.n_points + pt] + (o.bias ? (double)res.f_bias[(size_t)r * res.n_points + pt] : 0),
                    (double)res.f_var[(size_t)r * res.n_points + pt], (double)res.f_var_se[(size_t)r * res.n_points + pt]);
+    rc = 0;
+    if (o.kernels != NULL) {
+        int *times = (int *)malloc(sizeof(int) * (size_t)res.n_records);
+        if (times == NULL) rc = fail("out of memory", NULL);
+        for (r = 0; times != NULL && r < res.n_records; ++r) times[r] = fw_dmft_record_time(&d.dmft, r);
+        if (times != NULL)
+            rc = write_kernel_vars(o.kernels, 1, res.n_records, times, res.n_points, res.P, res.phi, res.phi_var,
+                                   res.phi_var_se, NULL, NULL, NULL, res.ntk, res.ntk_var, res.ntk_var_se);
+        free(times);
+    }
     fw_fluct_result_free(&res);
     free_problem(&pb);
-    return 0;
+    return rc;
 }
 
 /* finwidth dln: the deep linear network theory (the proportional limit, or its lazy closed form
@@ -645,7 +818,7 @@ static int dln(int argc, char **argv)
     for (i = 0; i < argc; ++i) {
         const char *k = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         int ok = 1;
-        if (strcmp(k, "--help") == 0) { print_usage(stdout); return 0; }
+        if (strcmp(k, "--help") == 0) { print_help(stdout, CMD_DLN); return 0; }
         if (strcmp(k, "--ntk") == 0) { ntk = 1; continue; }
         if (strcmp(k, "--repeat") == 0) { repeat = 1; continue; }
         if (strcmp(k, "--lazy") == 0) { lazy = 1; continue; }
@@ -750,7 +923,7 @@ static int dln(int argc, char **argv)
 int main(int argc, char **argv)
 {
     if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "help") == 0) {
-        print_usage(argc < 2 ? stderr : stdout);
+        print_help(argc < 2 ? stderr : stdout, 0);
         return argc < 2 ? 2 : 0;
     }
     if (strcmp(argv[1], "simulate") == 0) return simulate(argc - 2, argv + 2);

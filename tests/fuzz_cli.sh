@@ -68,6 +68,14 @@ for ((i = 0; i < runs; i++)); do
     [ $((RANDOM % 3)) -eq 0 ] && args+=(--act "${acts[RANDOM % ${#acts[@]}]}")
     [ "$c" = dmft ] && [ $((RANDOM % 3)) -eq 0 ] && args+=(--sampler "${samplers[RANDOM % ${#samplers[@]}]}")
     [ $((RANDOM % 4)) -eq 0 ] && args+=("${flags[RANDOM % ${#flags[@]}]}")
+    # the file outputs, into the scratch folder
+    if [ $((RANDOM % 4)) -eq 0 ]; then
+        case $c in
+            simulate) args+=(--per-seed "$tmp/per_seed.csv") ;;
+            dmft) args+=(--losses "$tmp/losses.csv" --kernels "$tmp/kernels.csv") ;;
+            theory) args+=(--kernels "$tmp/kernels.csv") ;;
+        esac
+    fi
     timeout 10 "$bin" "${args[@]}" >"$tmp/out" 2>"$tmp/err"
     rc=$?
     if [ "$rc" -eq 124 ]; then slow=$((slow + 1)); continue; fi

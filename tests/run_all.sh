@@ -40,6 +40,8 @@ suite clang-c99 "$b/test_clang"
 suite float "$b/test_float"
 suite gcc-m32 "$b/test_gcc32"
 suite mcu-example bash tests/test_mcu.sh "$b"
+suite readme-example bash tests/test_readme.sh "$b/purpose"
+suite python python3 tests/test_python.py "$b"
 
 # launch I: runs suite I in the background; its log, exit status and seconds go to $b/logs.
 launch() {

@@ -42,15 +42,65 @@ if awk -F, 'NR > 1 && $4 != 0 { exit 1 }' "$tmp/a"; then ok; else bad "one seed 
 # Test files may carry y (then D+1 columns).
 if "$bin" simulate --data "$tmp/train.csv" --test "$tmp/test_y.csv" --width 8 --steps 2 >/dev/null 2>&1; then ok; else bad "test file with y"; fi
 
-# --help documents every option.
+# Each command's --help lists every option it takes, each with its default (or "required"), and
+# every option it lists is one the command accepts; the overview names every command.
 "$bin" --help >"$tmp/help"
 missing=""
-for o in --data --test --depth --act --width --gamma0 --ntk --lr --steps --seeds --seed --every \
-         --samples --replicates --sampler --kernels --iterate --damping --bias --alpha --nu --residual \
-         --batch-ratio --repeat --spectrum --noise --simulate --balanced; do
-    grep -q -- "$o " "$tmp/help" || missing="$missing $o"
+for c in simulate dmft theory dln "COMMAND --help"; do grep -q -- "finwidth $c" "$tmp/help" || missing="$missing $c"; done
+if [ -z "$missing" ]; then ok; else bad "--help misses commands:$missing"; fi
+common="--data --test --depth --act --gamma0 --ntk --lr --steps --every --help"
+declare -A want
+want[simulate]="$common --width --seeds --seed --per-seed"
+want[dmft]="$common --seed --samples --replicates --sampler --control-variate --kernels --losses --iterate --damping"
+want[theory]="$common --width --seed --samples --replicates --sampler --kernels --bias"
+want[dln]="--alpha --nu --depth --gamma0 --ntk --lr --steps --every --seeds --seed --repeat --batch-ratio --residual \
+    --spectrum --noise --simulate --dim --lazy --layers --init-term --deep-limit --balanced --help"
+for c in simulate dmft theory dln; do
+    "$bin" $c --help >"$tmp/help_$c" 2>&1 || bad "$c --help exit status"
+    missing=""
+    for o in ${want[$c]}; do grep -q -- "^  $o " "$tmp/help_$c" || missing="$missing $o"; done
+    if [ -z "$missing" ]; then ok; else bad "$c --help misses:$missing"; fi
+    # every option line (two spaces, --name) carries a default or says required; continuation lines
+    # (deeper indent) belong to the option above
+    nodefault=$(awk '/^  --/ { if (o != "" && !d) printf " %s", o; split($1, a, " "); o = a[1]; d = 0 }
+                     /\(default|\(required|required without/ { d = 1 }
+                     END { if (o != "" && !d) printf " %s", o }' "$tmp/help_$c" | sed 's/ --help//')
+    if [ -z "$nodefault" ]; then ok; else bad "$c --help: no default for$nodefault"; fi
+    rejected=""
+    for o in $(grep -o -- '^  --[a-z0-9-]*' "$tmp/help_$c"); do
+        [ "$o" = --help ] && continue
+        "$bin" $c $o 1 >/dev/null 2>"$tmp/err" </dev/null
+        grep -q "unknown option $o for" "$tmp/err" && rejected="$rejected $o"
+    done
+    if [ -z "$rejected" ]; then ok; else bad "$c rejects options its --help lists:$rejected"; fi
 done
-if [ -z "$missing" ]; then ok; else bad "--help misses:$missing"; fi
+if "$bin" simulate --alpha 1 >/dev/null 2>"$tmp/err"; then bad "simulate accepted --alpha"; else
+    grep -q 'unknown option --alpha' "$tmp/err" && ok || bad "simulate --alpha: $(cat "$tmp/err")"; fi
+
+# The new outputs: simulate --per-seed (the totals unchanged, each member's rows), dmft --losses,
+# theory --kernels (two-layer and deep).
+"$bin" simulate --data "$tmp/train.csv" --width 8 --steps 2 --seeds 3 >"$tmp/s0"
+"$bin" simulate --data "$tmp/train.csv" --width 8 --steps 2 --seeds 3 --per-seed "$tmp/ps.csv" >"$tmp/s1"
+if cmp -s "$tmp/s0" "$tmp/s1"; then ok; else bad "--per-seed changed the ensemble statistics"; fi
+# the per-seed rows reproduce the printed mean and variance (first record, point 0)
+mv=$(awk -F, 'NR > 1 && $2 == 0 && $3 == 0 { n++; s += $4; q += $4 * $4 } END { m = s / n; printf "%.6g %.6g", m, (q - n * m * m) / (n - 1) }' "$tmp/ps.csv")
+pv=$(awk -F, 'NR == 2 { printf "%.6g %.6g", $3, $4 }' "$tmp/s0")
+if [ "$mv" = "$pv" ]; then ok; else bad "per-seed rows give $mv, the summary $pv"; fi
+if [ "$(head -n 1 "$tmp/ps.csv")" = "seed,t,point,f" ] && [ "$(wc -l <"$tmp/ps.csv")" -eq $((1 + 3 * 3 * $(wc -l <"$tmp/train.csv"))) ]; then ok; else bad "per-seed file shape"; fi
+"$bin" dmft --data "$tmp/train.csv" --steps 3 --samples 512 --losses "$tmp/l.csv" >/dev/null
+if [ "$(head -n 1 "$tmp/l.csv")" = "t,train_loss,train_loss_se,test_loss,test_loss_se,sharpness,sharpness_se" ] &&
+   [ "$(wc -l <"$tmp/l.csv")" -eq 5 ] && awk -F, 'NR > 1 && !($6 > 0) { exit 1 }' "$tmp/l.csv"; then ok; else bad "dmft --losses file"; fi
+# the loss at t = 0 is 1/(2P) sum y^2 (f(0) = 0 at infinite width)
+l0=$(awk -F, '{ s += $NF * $NF; n++ } END { printf "%.6g", s / (2 * n) }' "$tmp/train.csv")
+l1=$(awk -F, 'NR == 2 { printf "%.6g", $2 }' "$tmp/l.csv")
+if [ "$l0" = "$l1" ]; then ok; else bad "dmft --losses t = 0: $l1, expected $l0"; fi
+for depth in 1 2; do
+    "$bin" theory --data "$tmp/train.csv" --test "$tmp/test.csv" --depth $depth --steps 2 --samples 800 \
+        --replicates 2 --kernels "$tmp/k$depth.csv" >/dev/null 2>"$tmp/err" || bad "theory --kernels depth $depth: $(cat "$tmp/err")"
+    n=$(( $(wc -l <"$tmp/train.csv") + $(wc -l <"$tmp/test.csv") )); P=$(wc -l <"$tmp/train.csv")
+    if [ "$(wc -l <"$tmp/k$depth.csv")" -eq $((1 + depth * 3 * n * n)) ] && [ "$(wc -l <"$tmp/k${depth}_ntk.csv")" -eq $((1 + 3 * P * P)) ] &&
+       awk -F, 'NR > 1 && !($6 > 0) { exit 1 }' "$tmp/k$depth.csv"; then ok; else bad "theory --kernels depth $depth files"; fi
+done
 
 # dmft: the same columns with stderr; the kernels files; the lazy limit (--ntk) is exact.
 "$bin" dmft --data "$tmp/train.csv" --test "$tmp/test.csv" --depth 2 --act relu --gamma0 0.5 --lr 0.2 \
