@@ -27,6 +27,7 @@
    Errors: one line on stderr and exit status 1 (2 for usage errors). */
 #define FINWIDTH_IMPLEMENTATION
 #include "../finwidth.h"
+#include "svgplot.h"
 #include <ctype.h>
 #include <errno.h>
 #include <math.h>
@@ -36,13 +37,15 @@
 
 /* The help: an overview (finwidth --help) and one page per command (finwidth CMD --help) listing
    every option that command takes, with its default. */
-enum { CMD_SIMULATE = 1, CMD_DMFT = 2, CMD_THEORY = 4, CMD_DLN = 8, CMD_DATA = 7 };
+enum { CMD_SIMULATE = 1, CMD_DMFT = 2, CMD_THEORY = 4, CMD_DLN = 8, CMD_COMPARE = 16, CMD_PLOT = 32, CMD_DATA = 23 };
 
 static const char help_overview[] =
     "usage: finwidth simulate --data TRAIN.csv [options]   train S networks, mean and variance over seeds\n"
     "       finwidth dmft --data TRAIN.csv [options]       the infinite-width prediction (DMFT)\n"
     "       finwidth theory --data TRAIN.csv [options]     the width-N mean and variance, no training\n"
     "       finwidth dln --alpha A [options]               deep linear nets on random data\n"
+    "       finwidth compare --data TRAIN.csv [options]    simulate and theory side by side, with z-scores\n"
+    "       finwidth plot FILE.csv -o FIG.svg [options]    draw any of these CSV outputs as an SVG figure\n"
     "       finwidth COMMAND --help                        that command's options and their defaults\n"
     "\n"
     "simulate trains S networks from independent seeds by full-batch gradient descent and prints the\n"
@@ -53,6 +56,8 @@ static const char help_overview[] =
     "fluctuation theory of Bordelon & Pehlevan 2023).\n"
     "dln trains or solves deep linear networks on random data in the proportional limit (Bordelon &\n"
     "Pehlevan 2025).\n"
+    "compare runs simulate and theory on the same flags and prints both with z-scores; plot draws\n"
+    "a CSV with a header row (any output above) with the demo's plotter.\n"
     "\n"
     "Model (mean-field / muP; docs/model.md): h1 = W0 x/sqrt(D), h(l+1) = W(l) phi(h(l))/sqrt(N),\n"
     "f = w . phi(hL)/(gamma0 N), weights N(0,1); loss 1/2 sum (y - f)^2 over the training\n"
@@ -84,32 +89,56 @@ static const char *const help_head[] = {
     "N = nu D, P = alpha D samples (repeated data) or a fresh batch of b D samples per step.\n"
     "The theory (D, N, P -> infinity at fixed alpha, nu) prints t,train_loss,test_loss;\n"
     "--simulate prints t,train_loss,test_loss,train_loss_sd,test_loss_sd (mean and sd over seeds).\n",
+    /* compare */
+    "usage: finwidth compare --data TRAIN.csv --seeds S [options]\n"
+    "Runs simulate (S networks) and theory on the same flags and prints, per recorded step and point,\n"
+    "t,point,mean_sim,mean_theory,z_mean,var_sim,var_theory,var_se_theory,z_var. z_mean divides the\n"
+    "gap by sqrt(var_sim/S + the theory's Monte Carlo error^2), z_var by sqrt(var_theory^2 2/(S-1) +\n"
+    "var_se_theory^2); stderr gets the share of variance cells within 3 standard errors. The theory is\n"
+    "leading order in 1/N: at small widths expect O(1/N) relative gaps.\n",
+    /* plot */
+    "usage: finwidth plot FILE.csv -o FIG.svg [options]\n"
+    "Draws a CSV file with a header row (the output of simulate, dmft, theory, compare, dln or the\n"
+    "files of --kernels, --losses, --per-seed) as an SVG figure: one line per column of --y and per\n"
+    "value of --by, points with error bars for --points and --err.\n",
 };
 
 typedef struct help_option { int cmds; const char *text; } help_option;
 static const help_option help_options[] = {
+    {CMD_PLOT, "  -o FIG.svg       the figure to write (required)\n"},
+    {CMD_PLOT, "  --x COLUMN       the x axis (default t, else the first column)\n"},
+    {CMD_PLOT, "  --y A[,B...]     columns drawn as lines (default: mean (or the third column) when the file\n"
+               "                   has a point column, else every column but x and those ending _se, _sd, _err)\n"},
+    {CMD_PLOT, "  --points COLUMN  a column drawn as points (default: none)\n"},
+    {CMD_PLOT, "  --err COLUMN     error bars of the points: a standard error or, for a var_sim column of\n"
+               "                   compare, any column (default: none)\n"},
+    {CMD_PLOT, "  --by COLUMN      one series per value of this column (default point, when there is one)\n"},
+    {CMD_PLOT, "  --logy           logarithmic y axis (default linear)\n"},
+    {CMD_PLOT, "  --title TEXT     the figure's title (default: the file name)\n"},
     {CMD_DATA, "  --data FILE      training CSV: x1..xD,y per row, no header (required)\n"},
     {CMD_DATA, "  --test FILE      test CSV: x1..xD[,y] per row (default: none)\n"},
     {CMD_DATA | CMD_DLN, "  --depth L        hidden layers, L >= 1 (default 1)\n"},
     {CMD_DATA, "  --act NAME       tanh, relu, erf or linear (default tanh)\n"},
-    {CMD_SIMULATE | CMD_THEORY, "  --width N        hidden width, N >= 1 (default 256)\n"},
+    {CMD_SIMULATE | CMD_THEORY | CMD_COMPARE, "  --width N        hidden width, N >= 1 (default 256)\n"},
     {CMD_DATA | CMD_DLN, "  --gamma0 G       feature-learning strength, G > 0 (default 1)\n"},
-    {CMD_SIMULATE | CMD_THEORY, "  --ntk            NTK parameterization: gamma0 = 1/sqrt(N), --gamma0 ignored (default off)\n"},
+    {CMD_SIMULATE | CMD_THEORY | CMD_COMPARE, "  --ntk            NTK parameterization: gamma0 = 1/sqrt(N), --gamma0 ignored (default off)\n"},
     {CMD_DMFT, "  --ntk            the NTK parameterization's infinite-width limit: kernel GD with the\n"
                "                   closed-form NTK (lazy; no sampling) (default off)\n"},
     {CMD_DATA | CMD_DLN, "  --lr ETA         learning rate eta > 0 (default 0.1)\n"},
     {CMD_DATA | CMD_DLN, "  --steps T        gradient steps, T >= 0 (default 100)\n"},
     {CMD_DATA | CMD_DLN, "  --every k        record every k steps, k >= 1; the last step is always recorded (default 1)\n"},
     {CMD_SIMULATE | CMD_DLN, "  --seeds S        ensemble size, S >= 1 (default 1)\n"},
+    {CMD_COMPARE, "  --seeds S        ensemble size, S >= 2 (required)\n"},
     {CMD_SIMULATE | CMD_DLN, "  --seed K         base seed; member s uses RNG stream s of seed K (default 0)\n"},
+    {CMD_COMPARE, "  --seed K         base seed of the networks and seed of the theory's samples (default 0)\n"},
     {CMD_DMFT | CMD_THEORY, "  --seed K         seed of the single-site samples (default 0)\n"},
-    {CMD_SIMULATE, "  --per-seed FILE  also write every member's predictions: seed,t,point,f (default: none)\n"},
-    {CMD_DMFT | CMD_THEORY, "  --samples M      single-site samples in all (theory, depth >= 2: per layer), M >= 2 R\n"
+    {CMD_SIMULATE | CMD_COMPARE, "  --per-seed FILE  also write every member's predictions: seed,t,point,f (default: none)\n"},
+    {CMD_DMFT | CMD_THEORY | CMD_COMPARE, "  --samples M      single-site samples in all (theory, depth >= 2: per layer), M >= 2 R\n"
                             "                   (default 8192)\n"},
-    {CMD_DMFT | CMD_THEORY, "  --replicates R   independent replicates for the standard errors, R >= 2 (default 8)\n"},
+    {CMD_DMFT | CMD_THEORY | CMD_COMPARE, "  --replicates R   independent replicates for the standard errors, R >= 2 (default 8)\n"},
     {CMD_DMFT, "  --sampler NAME   mc, antithetic, quadrature (depth 1, few points) or exact (linear act)\n"
                "                   (default antithetic)\n"},
-    {CMD_THEORY, "  --sampler NAME   mc, antithetic or quadrature (depth 1, few points) (default antithetic)\n"},
+    {CMD_THEORY | CMD_COMPARE, "  --sampler NAME   mc, antithetic or quadrature (depth 1, few points) (default antithetic)\n"},
     {CMD_DMFT, "  --control-variate  subtract the same samples' lazy dynamics and add the closed-form lazy\n"
                "                   result (depth 1, antithetic or quadrature; twice the cost; 20x smaller\n"
                "                   standard errors at gamma0 0.1, 3x at 0.5; exact kernel GD as gamma0 -> 0)\n"
@@ -127,7 +156,7 @@ static const help_option help_options[] = {
                  "                   equal-time kernels at the recorded steps and their variance at width N;\n"
                  "                   G on training points, empty for depth 1) and FILE_ntk.csv\n"
                  "                   (t,i,j,NTK,NTK_var,NTK_var_se) (default: none)\n"},
-    {CMD_THEORY, "  --bias           add the O(1/N) correction b/N to the mean (second-order fluctuations;\n"
+    {CMD_THEORY | CMD_COMPARE, "  --bias           add the O(1/N) correction b/N to the mean (second-order fluctuations;\n"
                  "                   depth 1) (default off)\n"},
     {CMD_DLN, "  --alpha A        samples per input dimension, P = alpha D (required without --batch-ratio)\n"},
     {CMD_DLN, "  --nu V           width per input dimension, N = nu D (default 1)\n"},
@@ -150,7 +179,7 @@ static const help_option help_options[] = {
     {CMD_DLN, "  --balanced       the balanced scaling: f = sqrt(D) w.h/(gamma0 N), step eta gamma0^2 N on\n"
               "                   every layer, --ntk means gamma0 = 1/sqrt(nu); the limit depends on nu\n"
               "                   (docs/dln.md section 7) (default off)\n"},
-    {CMD_DATA | CMD_DLN, "  --help           this text\n"},
+    {CMD_DATA | CMD_DLN | CMD_PLOT, "  --help           this text\n"},
 };
 
 /* cmd: 0 for the overview, else one CMD_* bit. */
@@ -159,7 +188,7 @@ static void print_help(FILE *f, int cmd)
     size_t i;
     int c;
     if (cmd == 0) { fputs(help_overview, f); return; }
-    for (c = 0; c < 4; ++c)
+    for (c = 0; c < 6; ++c)
         if (cmd == 1 << c) fputs(help_head[c], f);
     fputs("\noptions:\n", f);
     for (i = 0; i < sizeof help_options / sizeof help_options[0]; ++i)
@@ -379,9 +408,9 @@ static int parse_options(int argc, char **argv, int dmft, options *o)
     for (i = 0; i < argc; ++i) {
         const char *k = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         int ok = 1, known = 1;
-        if (strcmp(k, "--help") == 0) { print_help(stdout, dmft == 0 ? CMD_SIMULATE : dmft == 1 ? CMD_DMFT : CMD_THEORY); return 1; }
+        if (strcmp(k, "--help") == 0) { print_help(stdout, dmft == 0 ? CMD_SIMULATE : dmft == 1 ? CMD_DMFT : dmft == 2 ? CMD_THEORY : CMD_COMPARE); return 1; }
         if (strcmp(k, "--ntk") == 0) { o->ntk = 1; continue; }
-        if (dmft == 2 && strcmp(k, "--bias") == 0) { o->bias = 1; continue; }
+        if (dmft >= 2 && strcmp(k, "--bias") == 0) { o->bias = 1; continue; }
         if (dmft == 1 && strcmp(k, "--control-variate") == 0) { o->control_variate = 1; continue; }
         if (strcmp(k, "--data") == 0) { if (v) o->train = v; }
         else if (strcmp(k, "--test") == 0) { if (v) o->test = v; }
@@ -393,18 +422,18 @@ static int parse_options(int argc, char **argv, int dmft, options *o)
         else if (strcmp(k, "--every") == 0) { if (v) ok = parse_int(v, &o->every) && o->every >= 1; }
         else if (strcmp(k, "--seed") == 0) { int s = 0; if (v) { ok = parse_int(v, &s) && s >= 0; o->seed = s; } }
         else if (dmft != 1 && strcmp(k, "--width") == 0) { if (v) ok = parse_int(v, &o->width) && o->width >= 1; }
-        else if (!dmft && strcmp(k, "--seeds") == 0) { if (v) ok = parse_int(v, &o->seeds) && o->seeds >= 1; }
+        else if ((!dmft || dmft == 3) && strcmp(k, "--seeds") == 0) { if (v) ok = parse_int(v, &o->seeds) && o->seeds >= 1; }
         else if (dmft && strcmp(k, "--samples") == 0) { if (v) ok = parse_int(v, &o->samples) && o->samples >= 1; }
         else if (dmft && strcmp(k, "--replicates") == 0) { if (v) ok = parse_int(v, &o->replicates) && o->replicates >= 2; }
         else if (dmft && strcmp(k, "--sampler") == 0) { if (v) ok = parse_sampler(v, &o->sampler); }
-        else if (dmft && strcmp(k, "--kernels") == 0) { if (v) o->kernels = v; }
+        else if ((dmft == 1 || dmft == 2) && strcmp(k, "--kernels") == 0) { if (v) o->kernels = v; }
         else if (dmft == 1 && strcmp(k, "--losses") == 0) { if (v) o->losses = v; }
-        else if (!dmft && strcmp(k, "--per-seed") == 0) { if (v) o->per_seed = v; }
+        else if ((!dmft || dmft == 3) && strcmp(k, "--per-seed") == 0) { if (v) o->per_seed = v; }
         else if (dmft == 1 && strcmp(k, "--iterate") == 0) { if (v) ok = parse_int(v, &o->iterate) && o->iterate >= 1; }
         else if (dmft == 1 && strcmp(k, "--damping") == 0) { if (v) ok = parse_real(v, &o->damping) && o->damping > 0 && o->damping <= 1; }
         else known = 0;
         if (!known) {
-            fprintf(stderr, "finwidth: unknown option %s for %s (see --help)\n", k, dmft == 2 ? "theory" : dmft ? "dmft" : "simulate");
+            fprintf(stderr, "finwidth: unknown option %s for %s (see --help)\n", k, dmft == 3 ? "compare" : dmft == 2 ? "theory" : dmft ? "dmft" : "simulate");
             return 2;
         }
         if (v == NULL) { fprintf(stderr, "finwidth: %s needs a value (see --help)\n", k); return 2; }
@@ -441,67 +470,102 @@ static int diverged(int step, double lr)
     return fail(msg, NULL);
 }
 
-static int simulate(int argc, char **argv)
+/* The ensemble of `simulate` (and `compare`): S networks' mean and variance of f, R x n each
+   (times[r] the recorded steps; free all three). Returns 0, or the exit status after a message. */
+static int ensemble_stats(const options *o, const problem *pb, int *R, int **times, double **mean, double **var)
 {
-    options o;
-    problem pb;
     fw_ensemble_desc ed;
-    fw_data data;
+    fw_data data = problem_data(pb);
     fw_stats st;
     fw_status s;
     fw_real *mem;
-    int nrec, len, r, pt, bad_step = -1, rc;
-    if ((rc = parse_options(argc, argv, 0, &o)) != 0) return rc == 1 ? 0 : rc;
-    if (load_problem(o.train, o.test, &pb)) return 1;
-    data = problem_data(&pb);
+    const int n = pb->P + pb->Q;
+    int nrec, len, r, pt, bad_step = -1;
+    *times = NULL; *mean = *var = NULL;
     memset(&ed, 0, sizeof ed);
-    ed.net.input_dim = pb.D; ed.net.width = o.width; ed.net.depth = o.depth; ed.net.act = o.act;
-    ed.net.gamma0 = (fw_real)o.gamma0; ed.net.ntk = o.ntk; ed.net.seed = (uint64_t)o.seed;
-    ed.lr = (fw_real)o.lr; ed.steps = o.steps; ed.every = o.every;
+    ed.net.input_dim = pb->D; ed.net.width = o->width; ed.net.depth = o->depth; ed.net.act = o->act;
+    ed.net.gamma0 = (fw_real)o->gamma0; ed.net.ntk = o->ntk; ed.net.seed = (uint64_t)o->seed;
+    ed.lr = (fw_real)o->lr; ed.steps = o->steps; ed.every = o->every;
     s = fw_ensemble_shape(&ed, &data, &nrec, &len);
-    if (s != FW_OK) { free_problem(&pb); return fail(fw_status_string(s), NULL); }
+    if (s != FW_OK) return fail(fw_status_string(s), NULL);
     mem = (fw_real *)malloc(sizeof(fw_real) * 2 * (size_t)nrec * (size_t)len);
-    if (mem == NULL) { free_problem(&pb); return fail("out of memory", NULL); }
+    if (mem == NULL) return fail("out of memory", NULL);
     fw_stats_init(&st, nrec * len, mem, mem + (size_t)nrec * len);
-    if (o.per_seed == NULL) {
-        s = fw_ensemble_run(&ed, &data, 0, (uint64_t)o.seeds, &st, &bad_step, NULL);
+    if (o->per_seed == NULL) {
+        s = fw_ensemble_run(&ed, &data, 0, (uint64_t)o->seeds, &st, &bad_step, NULL);
     } else {   /* one member at a time: its record is the mean of a one-member ensemble, pushed as
                   fw_ensemble_run would push it (the totals are bitwise the same) */
-        FILE *fp = fopen(o.per_seed, "w");
+        FILE *fp = fopen(o->per_seed, "w");
         fw_real *one = (fw_real *)malloc(sizeof(fw_real) * 2 * (size_t)nrec * (size_t)len);
         fw_stats st1;
         int m;
         s = fp == NULL || one == NULL ? FW_ERR_NOMEM : FW_OK;
         if (fp != NULL) fprintf(fp, "seed,t,point,f\n");
-        for (m = 0; s == FW_OK && m < o.seeds; ++m) {
+        for (m = 0; s == FW_OK && m < o->seeds; ++m) {
             fw_stats_init(&st1, nrec * len, one, one + (size_t)nrec * len);
             s = fw_ensemble_run(&ed, &data, (uint64_t)m, (uint64_t)m + 1, &st1, &bad_step, NULL);
             if (s == FW_OK) s = fw_stats_push(&st, st1.mean);
             for (r = 0; s == FW_OK && r < nrec; ++r)
-                for (pt = 0; pt < pb.P + pb.Q; ++pt)
+                for (pt = 0; pt < n; ++pt)
                     fprintf(fp, "%d,%d,%d,%.10g\n", m, fw_ensemble_record_time(&ed, r), pt, (double)st1.mean[(size_t)r * len + pt]);
         }
         free(one);
-        if (fp == NULL || fclose(fp) != 0) { free_problem(&pb); free(mem); return fail("cannot write the per-seed file", o.per_seed); }
+        if (fp == NULL || fclose(fp) != 0) { free(mem); return fail("cannot write the per-seed file", o->per_seed); }
     }
     if (s != FW_OK) {
-        free_problem(&pb); free(mem);
-        return s == FW_ERR_DIVERGED ? diverged(bad_step, o.lr) : fail(fw_status_string(s), NULL);
+        free(mem);
+        return s == FW_ERR_DIVERGED ? diverged(bad_step, o->lr) : fail(fw_status_string(s), NULL);
     }
-    printf("t,point,mean,var\n");
+    *times = (int *)malloc(sizeof(int) * (size_t)nrec);
+    *mean = (double *)malloc(sizeof(double) * (size_t)nrec * n);
+    *var = (double *)malloc(sizeof(double) * (size_t)nrec * n);
+    if (*times == NULL || *mean == NULL || *var == NULL) {
+        free(mem); free(*times); free(*mean); free(*var);
+        *times = NULL; *mean = *var = NULL;
+        return fail("out of memory", NULL);
+    }
     for (r = 0; r < nrec; ++r) {
-        for (pt = 0; pt < pb.P + pb.Q; ++pt)
-            if (!isfinite((double)st.mean[(size_t)r * len + pt]) || !isfinite((double)fw_stats_var(&st, r * len + pt))) {
-                fflush(stdout);
-                free_problem(&pb); free(mem);
-                return stats_overflow(fw_ensemble_record_time(&ed, r), o.lr);
-            }
-        for (pt = 0; pt < pb.P + pb.Q; ++pt)
-            printf("%d,%d,%.10g,%.10g\n", fw_ensemble_record_time(&ed, r), pt,
-                   (double)st.mean[(size_t)r * len + pt], (double)fw_stats_var(&st, r * len + pt));
+        (*times)[r] = fw_ensemble_record_time(&ed, r);
+        for (pt = 0; pt < n; ++pt) {
+            (*mean)[(size_t)r * n + pt] = (double)st.mean[(size_t)r * len + pt];
+            (*var)[(size_t)r * n + pt] = (double)fw_stats_var(&st, r * len + pt);
+        }
     }
-    free_problem(&pb); free(mem);
+    free(mem);
+    *R = nrec;
     return 0;
+}
+
+/* The first record with a non-finite mean or variance (the statistics overflowed), or -1. */
+static int first_nonfinite(int R, int n, const double *a, const double *b)
+{
+    int r, pt;
+    for (r = 0; r < R; ++r)
+        for (pt = 0; pt < n; ++pt)
+            if (!isfinite(a[(size_t)r * n + pt]) || !isfinite(b[(size_t)r * n + pt])) return r;
+    return -1;
+}
+
+static int simulate(int argc, char **argv)
+{
+    options o;
+    problem pb;
+    double *mean, *var;
+    int *times, R = 0, r, pt, rc, n, bad;
+    if ((rc = parse_options(argc, argv, 0, &o)) != 0) return rc == 1 ? 0 : rc;
+    if (load_problem(o.train, o.test, &pb)) return 1;
+    n = pb.P + pb.Q;
+    rc = ensemble_stats(&o, &pb, &R, &times, &mean, &var);
+    free_problem(&pb);
+    if (rc != 0) return rc;
+    bad = first_nonfinite(R, n, mean, var);
+    printf("t,point,mean,var\n");
+    for (r = 0; r < (bad < 0 ? R : bad); ++r)
+        for (pt = 0; pt < n; ++pt)
+            printf("%d,%d,%.10g,%.10g\n", times[r], pt, mean[(size_t)r * n + pt], var[(size_t)r * n + pt]);
+    if (bad >= 0) { fflush(stdout); rc = stats_overflow(times[bad], o.lr); }
+    free(times); free(mean); free(var);
+    return rc;
 }
 
 /* FILE.csv -> FILE_ntk.csv (or FILE_ntk.csv appended when FILE has no .csv ending). */
@@ -686,21 +750,46 @@ static int dmft(int argc, char **argv)
     return rc;
 }
 
-/* finwidth theory --depth L >= 2: fw_dlfluct_run, exact for --act linear, the sampled deep
-   propagator (--samples sites per layer) for tanh and erf. */
-static int theory_deep(const options *o)
+/* What `theory` predicts at the recorded steps: R x n tables (training points first). */
+typedef struct theory_table {
+    int R, n;
+    int *times;
+    double *mean, *mean_se, *var, *var_se;   /* mean_se: 0 where the solver gives none (deep nets) */
+} theory_table;
+
+static void theory_table_free(theory_table *t)
 {
-    problem pb;
+    free(t->times); free(t->mean); free(t->mean_se); free(t->var); free(t->var_se);
+    memset(t, 0, sizeof *t);
+}
+
+static int theory_table_alloc(theory_table *t, int R, int n)
+{
+    const size_t c = (size_t)R * (size_t)n;
+    memset(t, 0, sizeof *t);
+    t->R = R; t->n = n;
+    t->times = (int *)malloc(sizeof(int) * (size_t)R);
+    t->mean = (double *)calloc(c, sizeof(double)); t->mean_se = (double *)calloc(c, sizeof(double));
+    t->var = (double *)calloc(c, sizeof(double)); t->var_se = (double *)calloc(c, sizeof(double));
+    if (t->times == NULL || t->mean == NULL || t->mean_se == NULL || t->var == NULL || t->var_se == NULL) {
+        theory_table_free(t);
+        return fail("out of memory", NULL);
+    }
+    return 0;
+}
+
+/* Deep nets (--depth L >= 2): fw_dlfluct_run, exact for --act linear, the sampled deep
+   propagator (--samples sites per layer) for tanh and erf. */
+static int theory_deep(const options *o, const problem *pb, theory_table *tt)
+{
     fw_dlfluct_desc d;
     fw_dlfluct_out out;
-    fw_data data;
+    fw_data data = problem_data(pb);
     fw_status s;
     fw_real *f, *fv, *fse, *kmem = NULL;
     char why[256] = "";
-    int t, pt, n, rc = 0;
+    int t, pt, n, rc = 0, R = 0;
     if (o->bias) return fail("--bias is for two-layer nets (--depth 1) so far", NULL);
-    if (load_problem(o->train, o->test, &pb)) return 1;
-    data = problem_data(&pb);
     n = data.P + data.Q;
     memset(&d, 0, sizeof d);
     memset(&out, 0, sizeof out);
@@ -711,97 +800,156 @@ static int theory_deep(const options *o)
     f = (fw_real *)malloc(sizeof(fw_real) * (size_t)(o->steps + 1) * n);
     fv = (fw_real *)malloc(sizeof(fw_real) * (size_t)(o->steps + 1) * n);
     fse = (fw_real *)calloc((size_t)(o->steps + 1) * n, sizeof(fw_real));   /* stays 0 on the exact (linear) path */
-    if (f == NULL || fv == NULL || fse == NULL) { free(f); free(fv); free(fse); free_problem(&pb); return fail("out of memory", NULL); }
+    if (f == NULL || fv == NULL || fse == NULL) { free(f); free(fv); free(fse); return fail("out of memory", NULL); }
     out.f = f; out.f_var = fv; out.f_var_se = fse;
     if (o->kernels != NULL) {   /* every step t = 0..T; the recorded ones are kept below */
         const size_t T1 = (size_t)o->steps + 1, L = (size_t)o->depth, P = (size_t)data.P;
         kmem = (fw_real *)calloc(3 * L * T1 * ((size_t)n * n + P * P) + 3 * T1 * P * P, sizeof(fw_real));
-        if (kmem == NULL) { free(f); free(fv); free(fse); free_problem(&pb); return fail("out of memory", NULL); }
+        if (kmem == NULL) { free(f); free(fv); free(fse); return fail("out of memory", NULL); }
         out.phi = kmem; out.phi_var = out.phi + L * T1 * n * n; out.phi_var_se = out.phi_var + L * T1 * n * n;
         out.g = out.phi_var_se + L * T1 * n * n; out.g_var = out.g + L * T1 * P * P; out.g_var_se = out.g_var + L * T1 * P * P;
         out.ntk = out.g_var_se + L * T1 * P * P; out.ntk_var = out.ntk + T1 * P * P; out.ntk_var_se = out.ntk_var + T1 * P * P;
     }
     s = fw_dlfluct_run(&d, &data, &out, NULL);
-    if (s == FW_OK) {
-        printf("t,point,mean,var,var_se\n");
+    for (t = 0; t <= o->steps; ++t) R += t % o->every == 0 || t == o->steps;
+    if (s == FW_OK && (rc = theory_table_alloc(tt, R, n)) == 0) {
+        int r = 0;
         for (t = 0; t <= o->steps; ++t)
-            if (t % o->every == 0 || t == o->steps)
-                for (pt = 0; pt < n; ++pt)
-                    printf("%d,%d,%.10g,%.10g,%.3g\n", t, pt, (double)f[t * n + pt], (double)fv[t * n + pt], (double)fse[t * n + pt]);
+            if (t % o->every == 0 || t == o->steps) {
+                tt->times[r] = t;
+                for (pt = 0; pt < n; ++pt) {
+                    tt->mean[(size_t)r * n + pt] = (double)f[t * n + pt];
+                    tt->var[(size_t)r * n + pt] = (double)fv[t * n + pt];
+                    tt->var_se[(size_t)r * n + pt] = (double)fse[t * n + pt];
+                }
+                ++r;
+            }
     }
-    if (s == FW_OK && kmem != NULL) {
+    if (s == FW_OK && rc == 0 && kmem != NULL) {
+        /* keep the recorded steps: block (l, t) -> (l, r), in place (r <= t, increasing) */
         const int T1 = o->steps + 1, P = data.P;
-        int *tm = (int *)malloc(sizeof(int) * (size_t)T1), R = 0, l;
-        if (tm == NULL) rc = fail("out of memory", NULL);
-        else {
-            for (t = 0; t <= o->steps; ++t) if (t % o->every == 0 || t == o->steps) tm[R++] = t;
-            /* keep the recorded steps: block (l, t) -> (l, r), in place (r <= t, increasing) */
-            fw_real *arr[9];
-            int a, blk[9], nl[9];
-            arr[0] = out.phi; arr[1] = out.phi_var; arr[2] = out.phi_var_se; arr[3] = out.g; arr[4] = out.g_var;
-            arr[5] = out.g_var_se; arr[6] = out.ntk; arr[7] = out.ntk_var; arr[8] = out.ntk_var_se;
-            for (a = 0; a < 9; ++a) { blk[a] = a < 3 ? n * n : P * P; nl[a] = a < 6 ? o->depth : 1; }
-            for (a = 0; a < 9; ++a)
-                for (l = 0; l < nl[a]; ++l)
-                    for (t = 0; t < R; ++t)
-                        memmove(arr[a] + ((size_t)l * R + t) * blk[a], arr[a] + ((size_t)l * T1 + tm[t]) * blk[a], sizeof(fw_real) * (size_t)blk[a]);
-            rc = write_kernel_vars(o->kernels, o->depth, R, tm, n, P, out.phi, out.phi_var, out.phi_var_se,
-                                   out.g, out.g_var, out.g_var_se, out.ntk, out.ntk_var, out.ntk_var_se);
-            free(tm);
-        }
+        fw_real *arr[9];
+        int a, l, blk[9], nl[9];
+        arr[0] = out.phi; arr[1] = out.phi_var; arr[2] = out.phi_var_se; arr[3] = out.g; arr[4] = out.g_var;
+        arr[5] = out.g_var_se; arr[6] = out.ntk; arr[7] = out.ntk_var; arr[8] = out.ntk_var_se;
+        for (a = 0; a < 9; ++a) { blk[a] = a < 3 ? n * n : P * P; nl[a] = a < 6 ? o->depth : 1; }
+        for (a = 0; a < 9; ++a)
+            for (l = 0; l < nl[a]; ++l)
+                for (t = 0; t < R; ++t)
+                    memmove(arr[a] + ((size_t)l * R + t) * blk[a], arr[a] + ((size_t)l * T1 + tt->times[t]) * blk[a], sizeof(fw_real) * (size_t)blk[a]);
+        rc = write_kernel_vars(o->kernels, o->depth, R, tt->times, n, P, out.phi, out.phi_var, out.phi_var_se,
+                               out.g, out.g_var, out.g_var_se, out.ntk, out.ntk_var, out.ntk_var_se);
     }
-    free(f); free(fv); free(fse); free(kmem); free_problem(&pb);
-    if (rc != 0) return rc;
+    free(f); free(fv); free(fse); free(kmem);
+    if (rc != 0) { theory_table_free(tt); return rc; }
     if (s == FW_ERR_DIVERGED) return fail("the infinite-width dynamics blew up: learning rate too large", why[0] ? why : NULL);
     return s == FW_OK ? 0 : fail(fw_status_string(s), why[0] ? why : NULL);
+}
+
+/* Two-layer nets: fw_fluct_run (with --bias, the mean includes the O(1/N) shift b/N). */
+static int theory_two_layer(const options *o, const problem *pb, theory_table *tt)
+{
+    fw_fluct_desc d;
+    fw_fluct_result res;
+    fw_data data = problem_data(pb);
+    fw_status s;
+    char why[256] = "";
+    int r, pt, rc;
+    size_t e;
+    if (o->sampler == FW_SAMPLER_EXACT) return fail("--sampler exact has no single-site covariance: use mc, antithetic or quadrature", NULL);
+    memset(&d, 0, sizeof d);
+    d.dmft.depth = 1; d.dmft.act = o->act; d.dmft.lr = (fw_real)o->lr; d.dmft.steps = o->steps;
+    d.dmft.gamma0 = o->ntk ? 1 / (fw_real)sqrt((double)o->width) : (fw_real)o->gamma0;
+    d.dmft.every = o->every; d.dmft.sampler = o->sampler; d.dmft.samples = o->samples; d.dmft.replicates = o->replicates;
+    d.dmft.seed = (uint64_t)o->seed; d.dmft.log.fn = log_to_stderr; d.dmft.log.user = why;
+    d.width = o->width; d.bias = o->bias; d.kernels = o->kernels != NULL;
+    s = fw_fluct_run(&d, &data, &res, NULL);
+    if (s != FW_OK) {
+        if (s == FW_ERR_DIVERGED) return fail("the infinite-width dynamics blew up: learning rate too large", why[0] ? why : NULL);
+        return fail(fw_status_string(s), why[0] ? why : NULL);
+    }
+    if ((rc = theory_table_alloc(tt, res.n_records, res.n_points)) != 0) { fw_fluct_result_free(&res); return rc; }
+    for (r = 0; r < res.n_records; ++r) {
+        tt->times[r] = fw_dmft_record_time(&d.dmft, r);
+        for (pt = 0; pt < res.n_points; ++pt) {
+            e = (size_t)r * res.n_points + pt;
+            tt->mean[e] = (double)res.f[e] + (o->bias ? (double)res.f_bias[e] : 0);
+            tt->mean_se[e] = (double)res.f_se[e];
+            tt->var[e] = (double)res.f_var[e];
+            tt->var_se[e] = (double)res.f_var_se[e];
+        }
+    }
+    if (o->kernels != NULL)
+        rc = write_kernel_vars(o->kernels, 1, res.n_records, tt->times, res.n_points, res.P, res.phi, res.phi_var,
+                               res.phi_var_se, NULL, NULL, NULL, res.ntk, res.ntk_var, res.ntk_var_se);
+    fw_fluct_result_free(&res);
+    if (rc != 0) theory_table_free(tt);
+    return rc;
 }
 
 static int theory(int argc, char **argv)
 {
     options o;
     problem pb;
-    fw_fluct_desc d;
-    fw_fluct_result res;
-    fw_data data;
-    fw_status s;
-    char why[256] = "";
+    theory_table tt;
     int r, pt, rc;
     if ((rc = parse_options(argc, argv, 2, &o)) != 0) return rc == 1 ? 0 : rc;
-    if (o.depth != 1) return theory_deep(&o);
-    if (o.sampler == FW_SAMPLER_EXACT) return fail("--sampler exact has no single-site covariance: use mc, antithetic or quadrature", NULL);
     if (load_problem(o.train, o.test, &pb)) return 1;
-    data = problem_data(&pb);
-    memset(&d, 0, sizeof d);
-    d.dmft.depth = 1; d.dmft.act = o.act; d.dmft.lr = (fw_real)o.lr; d.dmft.steps = o.steps;
-    d.dmft.gamma0 = o.ntk ? 1 / (fw_real)sqrt((double)o.width) : (fw_real)o.gamma0;
-    d.dmft.every = o.every; d.dmft.sampler = o.sampler; d.dmft.samples = o.samples; d.dmft.replicates = o.replicates;
-    d.dmft.seed = (uint64_t)o.seed; d.dmft.log.fn = log_to_stderr; d.dmft.log.user = why;
-    d.width = o.width; d.bias = o.bias; d.kernels = o.kernels != NULL;
-    s = fw_fluct_run(&d, &data, &res, NULL);
-    if (s != FW_OK) {
-        free_problem(&pb);
-        if (s == FW_ERR_DIVERGED) return fail("the infinite-width dynamics blew up: learning rate too large", why[0] ? why : NULL);
-        return fail(fw_status_string(s), why[0] ? why : NULL);
-    }
-    printf("t,point,mean,var,var_se\n");
-    for (r = 0; r < res.n_records; ++r)
-        for (pt = 0; pt < res.n_points; ++pt)
-            printf("%d,%d,%.10g,%.10g,%.3g\n", fw_dmft_record_time(&d.dmft, r), pt,
-                   (double)res.f[(size_t)r * res.n_points + pt] + (o.bias ? (double)res.f_bias[(size_t)r * res.n_points + pt] : 0),
-                   (double)res.f_var[(size_t)r * res.n_points + pt], (double)res.f_var_se[(size_t)r * res.n_points + pt]);
-    rc = 0;
-    if (o.kernels != NULL) {
-        int *times = (int *)malloc(sizeof(int) * (size_t)res.n_records);
-        if (times == NULL) rc = fail("out of memory", NULL);
-        for (r = 0; times != NULL && r < res.n_records; ++r) times[r] = fw_dmft_record_time(&d.dmft, r);
-        if (times != NULL)
-            rc = write_kernel_vars(o.kernels, 1, res.n_records, times, res.n_points, res.P, res.phi, res.phi_var,
-                                   res.phi_var_se, NULL, NULL, NULL, res.ntk, res.ntk_var, res.ntk_var_se);
-        free(times);
-    }
-    fw_fluct_result_free(&res);
+    rc = o.depth != 1 ? theory_deep(&o, &pb, &tt) : theory_two_layer(&o, &pb, &tt);
     free_problem(&pb);
-    return rc;
+    if (rc != 0) return rc;
+    printf("t,point,mean,var,var_se\n");
+    for (r = 0; r < tt.R; ++r)
+        for (pt = 0; pt < tt.n; ++pt) {
+            const size_t e = (size_t)r * tt.n + pt;
+            printf("%d,%d,%.10g,%.10g,%.3g\n", tt.times[r], pt, tt.mean[e], tt.var[e], tt.var_se[e]);
+        }
+    theory_table_free(&tt);
+    return 0;
+}
+
+/* finwidth compare: simulate and theory on the same flags, side by side, with z-scores of the
+   mean (sim - theory over sqrt(var_sim / S + theory se^2)) and of the variance (over
+   sqrt(var_th^2 2 / (S - 1) + var_se^2): the sample variance's Gaussian standard error and the
+   theory's Monte Carlo error). */
+static int compare(int argc, char **argv)
+{
+    options o;
+    problem pb;
+    theory_table tt;
+    double *mean, *var, worst_m = 0, worst_v = 0;
+    int *times, R = 0, r, pt, rc, n, within = 0, cells = 0;
+    if ((rc = parse_options(argc, argv, 3, &o)) != 0) return rc == 1 ? 0 : rc;
+    if (o.seeds < 2) return fail("compare needs --seeds S >= 2 (the ensemble's variance)", NULL);
+    if (load_problem(o.train, o.test, &pb)) return 1;
+    n = pb.P + pb.Q;
+    rc = o.depth != 1 ? theory_deep(&o, &pb, &tt) : theory_two_layer(&o, &pb, &tt);
+    if (rc == 0) {
+        rc = ensemble_stats(&o, &pb, &R, &times, &mean, &var);
+        if (rc != 0) theory_table_free(&tt);
+    }
+    free_problem(&pb);
+    if (rc != 0) return rc;
+    if (R != tt.R || first_nonfinite(R, n, mean, var) >= 0) {
+        theory_table_free(&tt); free(times); free(mean); free(var);
+        return fail("the ensemble's statistics overflowed (the networks diverge): lower --lr", NULL);
+    }
+    printf("t,point,mean_sim,mean_theory,z_mean,var_sim,var_theory,var_se_theory,z_var\n");
+    for (r = 0; r < R; ++r)
+        for (pt = 0; pt < n; ++pt) {
+            const size_t e = (size_t)r * n + pt;
+            const double sm = sqrt(var[e] / o.seeds + tt.mean_se[e] * tt.mean_se[e]);
+            const double sv = sqrt(tt.var[e] * tt.var[e] * 2.0 / (o.seeds - 1) + tt.var_se[e] * tt.var_se[e]);
+            const double zm = sm > 0 ? (mean[e] - tt.mean[e]) / sm : 0, zv = sv > 0 ? (var[e] - tt.var[e]) / sv : 0;
+            printf("%d,%d,%.10g,%.10g,%.3f,%.10g,%.10g,%.3g,%.3f\n", times[r], pt, mean[e], tt.mean[e], zm, var[e], tt.var[e],
+                   tt.var_se[e], zv);
+            if (r > 0 || tt.var[e] > 0) { ++cells; within += fabs(zv) <= 3; }
+            worst_m = fmax(worst_m, fabs(zm)); worst_v = fmax(worst_v, fabs(zv));
+        }
+    fprintf(stderr, "finwidth compare: %d of %d variance cells within 3 standard errors; max |z| mean %.2f, variance %.2f "
+                    "(leading order in 1/N: expect gaps of O(1/N) relative at small widths)\n", within, cells, worst_m, worst_v);
+    theory_table_free(&tt); free(times); free(mean); free(var);
+    return 0;
 }
 
 /* finwidth dln: the deep linear network theory (the proportional limit, or its lazy closed form
@@ -920,6 +1068,200 @@ static int dln(int argc, char **argv)
     return 0;
 }
 
+/* finwidth plot: a CSV with a header row as an SVG figure (svgplot.h, the demo's plotter). */
+typedef struct csv_table { int rows, cols; char **names; double *v; } csv_table;   /* v: rows x cols */
+
+static void csv_table_free(csv_table *t)
+{
+    int c;
+    for (c = 0; c < t->cols && t->names != NULL; ++c) free(t->names[c]);
+    free(t->names); free(t->v);
+    memset(t, 0, sizeof *t);
+}
+
+/* Splits line (modified) at commas into at most cap fields; returns the count. */
+static int split_commas(char *line, char **f, int cap)
+{
+    int n = 0;
+    char *p = line;
+    line[strcspn(line, "\r\n")] = 0;
+    while (n < cap) {
+        f[n++] = p;
+        p = strchr(p, ',');
+        if (p == NULL) break;
+        *p++ = 0;
+    }
+    return n;
+}
+
+/* Reads a CSV with a header row from fp (closed here); path names it in messages. */
+static int read_csv_header_stream(FILE *fp, const char *path, csv_table *t)
+{
+    enum { MAXC = 64 };
+    char line[8192], *f[MAXC], msg[512];
+    int c, n, lineno = 1;
+    size_t cap = 0;
+    memset(t, 0, sizeof *t);
+    if (fgets(line, sizeof line, fp) == NULL) { fclose(fp); return fail("empty file", path); }
+    t->cols = split_commas(line, f, MAXC);
+    t->names = (char **)calloc((size_t)t->cols, sizeof(char *));
+    if (t->names == NULL) { fclose(fp); return fail("out of memory", NULL); }
+    for (c = 0; c < t->cols; ++c) {
+        if ((t->names[c] = (char *)malloc(strlen(f[c]) + 1)) == NULL) { fclose(fp); csv_table_free(t); return fail("out of memory", NULL); }
+        strcpy(t->names[c], f[c]);
+        if (f[c][0] == 0 || isdigit((unsigned char)f[c][0]) || f[c][0] == '-' || f[c][0] == '.') {
+            snprintf(msg, sizeof msg, "%s: the first row must name the columns (found '%s'; plot reads the CSV outputs of finwidth)", path, f[c]);
+            fclose(fp); csv_table_free(t);
+            return fail(msg, NULL);
+        }
+    }
+    while (fgets(line, sizeof line, fp) != NULL) {
+        ++lineno;
+        if (line[strspn(line, " \t\r\n")] == 0) continue;
+        n = split_commas(line, f, MAXC);
+        if (n != t->cols) {
+            snprintf(msg, sizeof msg, "%s line %d: %d fields, the header has %d", path, lineno, n, t->cols);
+            fclose(fp); csv_table_free(t);
+            return fail(msg, NULL);
+        }
+        if ((size_t)(t->rows + 1) * (size_t)t->cols > cap) {
+            double *nv;
+            cap = cap ? 2 * cap : 1024 * (size_t)t->cols;
+            if ((nv = (double *)realloc(t->v, cap * sizeof(double))) == NULL) { fclose(fp); csv_table_free(t); return fail("out of memory", NULL); }
+            t->v = nv;
+        }
+        for (c = 0; c < n; ++c) {
+            char *end;
+            double x = f[c][0] ? strtod(f[c], &end) : NAN;
+            if (f[c][0] && (end == f[c] || *end != 0)) {
+                snprintf(msg, sizeof msg, "%s line %d, column %s: '%.40s' is not a number", path, lineno, t->names[c], f[c]);
+                fclose(fp); csv_table_free(t);
+                return fail(msg, NULL);
+            }
+            t->v[(size_t)t->rows * t->cols + c] = x;
+        }
+        t->rows++;
+    }
+    fclose(fp);
+    if (t->rows == 0) { csv_table_free(t); return fail("no data rows", path); }
+    return 0;
+}
+
+static int read_csv_header(const char *path, csv_table *t)
+{
+    FILE *fp = fopen(path, "r");
+    memset(t, 0, sizeof *t);
+    if (fp == NULL) return fail("cannot open", path);
+    return read_csv_header_stream(fp, path, t);
+}
+
+static int csv_col(const csv_table *t, const char *name)
+{
+    int c;
+    for (c = 0; c < t->cols; ++c) if (strcmp(t->names[c], name) == 0) return c;
+    return -1;
+}
+
+static int ends_with(const char *s, const char *tail)
+{
+    size_t a = strlen(s), b = strlen(tail);
+    return a >= b && strcmp(s + a - b, tail) == 0;
+}
+
+static int plot(int argc, char **argv)
+{
+    enum { MAXS = SVG_MAX_SERIES };
+    const char *path = NULL, *outp = NULL, *xs = NULL, *ys = NULL, *ps = NULL, *es = NULL, *bys = NULL, *title = NULL;
+    csv_table t;
+    svg_panel pan;
+    char ycols_buf[1024], *ycol[32], names[MAXS][96], msg[256];
+    double *sx[MAXS], *sy[MAXS], *se[MAXS], groups[MAXS];
+    int i, cx, cby, cp = -1, ce = -1, ny = 0, ng = 0, logy = 0, ns = 0, dropped = 0, r, g, k;
+    for (i = 0; i < argc; ++i) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (strcmp(a, "--help") == 0) { print_help(stdout, CMD_PLOT); return 0; }
+        if (strcmp(a, "--logy") == 0) { logy = 1; continue; }
+        if (a[0] != '-' && path == NULL) { path = a; continue; }
+        if (v == NULL) { fprintf(stderr, "finwidth: %s needs a value (see plot --help)\n", a); return 2; }
+        if (strcmp(a, "-o") == 0) outp = v;
+        else if (strcmp(a, "--x") == 0) xs = v;
+        else if (strcmp(a, "--y") == 0) ys = v;
+        else if (strcmp(a, "--points") == 0) ps = v;
+        else if (strcmp(a, "--err") == 0) es = v;
+        else if (strcmp(a, "--by") == 0) bys = v;
+        else if (strcmp(a, "--title") == 0) title = v;
+        else { fprintf(stderr, "finwidth: unknown option %s for plot (see --help)\n", a); return 2; }
+        ++i;
+    }
+    if (path == NULL || outp == NULL) { fprintf(stderr, "finwidth: plot needs FILE.csv and -o FIG.svg (see plot --help)\n"); return 2; }
+    if (read_csv_header(path, &t)) return 1;
+    cx = xs ? csv_col(&t, xs) : csv_col(&t, "t") >= 0 ? csv_col(&t, "t") : 0;
+    cby = bys ? csv_col(&t, bys) : csv_col(&t, "point");
+    if (ps) cp = csv_col(&t, ps);
+    if (es) ce = csv_col(&t, es);
+    if (cx < 0 || (bys && cby < 0) || (ps && cp < 0) || (es && ce < 0)) {
+        snprintf(msg, sizeof msg, "no column %s in the header", cx < 0 ? xs : bys && cby < 0 ? bys : ps && cp < 0 ? ps : es);
+        csv_table_free(&t);
+        return fail(msg, path);
+    }
+    /* the line columns */
+    if (ys) {
+        snprintf(ycols_buf, sizeof ycols_buf, "%s", ys);
+        ny = split_commas(ycols_buf, ycol, 32);
+    } else if (cp < 0) {
+        if (cby >= 0) ycol[ny++] = csv_col(&t, "mean") >= 0 ? (char *)"mean" : t.names[t.cols > 2 ? 2 : t.cols - 1];
+        else
+            for (i = 0; i < t.cols && ny < 32; ++i)
+                if (i != cx && !ends_with(t.names[i], "_se") && !ends_with(t.names[i], "_sd") && !ends_with(t.names[i], "_err"))
+                    ycol[ny++] = t.names[i];
+    }
+    for (k = 0; k < ny; ++k)
+        if (csv_col(&t, ycol[k]) < 0) { snprintf(msg, sizeof msg, "no column %s in the header", ycol[k]); csv_table_free(&t); return fail(msg, path); }
+    /* the groups (values of --by, in order of appearance) */
+    if (cby < 0) { ng = 1; groups[0] = 0; }
+    else
+        for (r = 0; r < t.rows; ++r) {
+            const double gv = t.v[(size_t)r * t.cols + cby];
+            for (g = 0; g < ng && groups[g] != gv; ++g) {}
+            if (g == ng) { if (ng < MAXS) groups[ng++] = gv; else dropped = 1; }
+        }
+    svg_panel_init(&pan, title ? title : path, t.names[cx], ny == 1 && cp < 0 ? ycol[0] : ny == 0 && cp >= 0 ? t.names[cp] : "value");
+    pan.logy = logy;
+    for (k = 0; k <= ny && !dropped; ++k) {
+        const int cy = k < ny ? csv_col(&t, ycol[k]) : cp;
+        if (cy < 0) continue;
+        for (g = 0; g < ng; ++g) {
+            int m = 0;
+            if (ns == MAXS) { dropped = 1; break; }
+            sx[ns] = (double *)malloc(sizeof(double) * (size_t)t.rows);
+            sy[ns] = (double *)malloc(sizeof(double) * (size_t)t.rows);
+            se[ns] = (double *)malloc(sizeof(double) * (size_t)t.rows);
+            if (sx[ns] == NULL || sy[ns] == NULL || se[ns] == NULL) {
+                free(sx[ns]); free(sy[ns]); free(se[ns]);
+                for (i = 0; i < ns; ++i) { free(sx[i]); free(sy[i]); free(se[i]); }
+                csv_table_free(&t);
+                return fail("out of memory", NULL);
+            }
+            for (r = 0; r < t.rows; ++r) {
+                const double *row = t.v + (size_t)r * t.cols;
+                if (cby >= 0 && row[cby] != groups[g]) continue;
+                sx[ns][m] = row[cx]; sy[ns][m] = row[cy]; se[ns][m] = ce >= 0 ? row[ce] : 0;
+                ++m;
+            }
+            if (cby >= 0) snprintf(names[ns], sizeof names[ns], "%s, %s %g", t.names[cy], t.names[cby], groups[g]);
+            else snprintf(names[ns], sizeof names[ns], "%s", t.names[cy]);
+            svg_add(&pan, names[ns], k < ny ? SVG_LINE : SVG_POINTS, ng > 1 ? g : k, m, sx[ns], sy[ns], k < ny || ce < 0 ? NULL : se[ns]);
+            ++ns;
+        }
+    }
+    if (dropped) fprintf(stderr, "finwidth: plot draws at most %d series; the rest are left out (choose with --y, --by)\n", MAXS);
+    i = ns > 0 ? svg_write(outp, title ? title : path, &pan, 1) : 0;
+    for (k = 0; k < ns; ++k) { free(sx[k]); free(sy[k]); free(se[k]); }
+    csv_table_free(&t);
+    if (ns == 0) return fail("nothing to draw: name the columns with --y or --points", NULL);
+    return i == 0 ? 0 : fail("cannot write", outp);
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "help") == 0) {
@@ -930,6 +1272,8 @@ int main(int argc, char **argv)
     if (strcmp(argv[1], "dmft") == 0) return dmft(argc - 2, argv + 2);
     if (strcmp(argv[1], "theory") == 0) return theory(argc - 2, argv + 2);
     if (strcmp(argv[1], "dln") == 0) return dln(argc - 2, argv + 2);
-    fprintf(stderr, "finwidth: unknown command '%s' (commands: simulate, dmft, theory, dln; see --help)\n", argv[1]);
+    if (strcmp(argv[1], "compare") == 0) return compare(argc - 2, argv + 2);
+    if (strcmp(argv[1], "plot") == 0) return plot(argc - 2, argv + 2);
+    fprintf(stderr, "finwidth: unknown command '%s' (commands: simulate, dmft, theory, dln, compare, plot; see --help)\n", argv[1]);
     return 2;
 }

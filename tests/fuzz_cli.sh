@@ -45,13 +45,23 @@ mutate() {
 
 pass=0 fail=0 slow=0
 for ((i = 0; i < runs; i++)); do
-    cmd=(simulate dmft theory dln)
-    c=${cmd[RANDOM % 4]}
+    cmd=(simulate dmft theory dln compare plot)
+    c=${cmd[RANDOM % 6]}
     args=("$c")
     mutate "$tmp/base.csv" "$tmp/train.csv"
-    if [ "$c" != dln ]; then args+=(--data "$tmp/train.csv"); [ $((RANDOM % 2)) -eq 0 ] && args+=(--test "$tmp/test.csv"); fi
+    if [ "$c" = plot ]; then
+        # a mutated CSV output (header row, our columns) drawn with random columns and flags
+        printf 't,point,mean,var\n0,0,0.1,0.01\n0,1,-0.2,\n1,0,0.3,0.02\n1,1,1e308,0.5\n' >"$tmp/out.csv"
+        mutate "$tmp/out.csv" "$tmp/plot.csv"
+        cols=(t point mean var nosuch "" ,,, mean,var)
+        args+=("$tmp/plot.csv" -o "$tmp/plot.svg")
+        for ((k = 0; k < RANDOM % 3; k++)); do
+            p=(--x --y --points --err --by --title); args+=("${p[RANDOM % 6]}" "${cols[RANDOM % ${#cols[@]}]}")
+        done
+        [ $((RANDOM % 3)) -eq 0 ] && args+=(--logy)
+    elif [ "$c" != dln ]; then args+=(--data "$tmp/train.csv"); [ $((RANDOM % 2)) -eq 0 ] && args+=(--test "$tmp/test.csv"); fi
     case $c in
-        simulate|theory) pool=("${opts_net[@]}") ;;
+        simulate|theory|compare|plot) pool=("${opts_net[@]}") ;;
         dmft) pool=("${opts_dmft[@]}") ;;
         *) pool=("${opts_dln[@]}") ;;
     esac
@@ -60,9 +70,12 @@ for ((i = 0; i < runs; i++)); do
         dln) args+=(--alpha 1 --nu 1 --depth 1 --gamma0 1 --lr 0.1 --steps 4)
              [ $((RANDOM % 2)) -eq 0 ] && args+=(--simulate 16 --seeds 2) ;;
         dmft) args+=(--steps 3 --samples 64) ;;
+        compare) args+=(--steps 3 --width 8 --seeds 3 --samples 64) ;;
+        plot) ;;
         *) args+=(--steps 3 --width 8) ;;
     esac
     for ((k = 0; k < RANDOM % 3; k++)); do
+        [ "$c" = plot ] && break
         args+=("${pool[RANDOM % ${#pool[@]}]}" "${values[RANDOM % ${#values[@]}]}")
     done
     [ $((RANDOM % 3)) -eq 0 ] && args+=(--act "${acts[RANDOM % ${#acts[@]}]}")

@@ -3,11 +3,12 @@
 # ninja, gcc/g++ (with the 32-bit x86 libraries of gcc-multilib), clang with the wasm32-wasi libc
 # and runtime, node (runs the wasm tests),
 # the bare-metal ARM toolchain with newlib and qemu (runs the ARM tests), OpenBLAS, valgrind,
-# xmllint (the demo smoke test checks its SVG files), python3 (the Python bindings test).
+# xmllint (the demo smoke test checks its SVG files), python3 (the Python bindings test), chromium
+# (the report layout test renders the demo report headless).
 # Does nothing when everything is already there.
 set -eu
 pkgs="ninja-build gcc g++ gcc-multilib clang lld wasi-libc libclang-rt-14-dev-wasm32 nodejs
-      gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm libopenblas-dev valgrind libxml2-utils python3"
+      gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm libopenblas-dev valgrind libxml2-utils python3 chromium"
 missing=""
 for p in $pkgs; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

@@ -46,16 +46,18 @@ if "$bin" simulate --data "$tmp/train.csv" --test "$tmp/test_y.csv" --width 8 --
 # every option it lists is one the command accepts; the overview names every command.
 "$bin" --help >"$tmp/help"
 missing=""
-for c in simulate dmft theory dln "COMMAND --help"; do grep -q -- "finwidth $c" "$tmp/help" || missing="$missing $c"; done
+for c in simulate dmft theory dln compare plot "COMMAND --help"; do grep -q -- "finwidth $c" "$tmp/help" || missing="$missing $c"; done
 if [ -z "$missing" ]; then ok; else bad "--help misses commands:$missing"; fi
 common="--data --test --depth --act --gamma0 --ntk --lr --steps --every --help"
 declare -A want
 want[simulate]="$common --width --seeds --seed --per-seed"
 want[dmft]="$common --seed --samples --replicates --sampler --control-variate --kernels --losses --iterate --damping"
 want[theory]="$common --width --seed --samples --replicates --sampler --kernels --bias"
+want[compare]="$common --width --seeds --seed --samples --replicates --sampler --bias --per-seed"
+want[plot]="--x --y --points --err --by --logy --title --help"
 want[dln]="--alpha --nu --depth --gamma0 --ntk --lr --steps --every --seeds --seed --repeat --batch-ratio --residual \
     --spectrum --noise --simulate --dim --lazy --layers --init-term --deep-limit --balanced --help"
-for c in simulate dmft theory dln; do
+for c in simulate dmft theory dln compare plot; do
     "$bin" $c --help >"$tmp/help_$c" 2>&1 || bad "$c --help exit status"
     missing=""
     for o in ${want[$c]}; do grep -q -- "^  $o " "$tmp/help_$c" || missing="$missing $o"; done
@@ -76,6 +78,25 @@ for c in simulate dmft theory dln; do
 done
 if "$bin" simulate --alpha 1 >/dev/null 2>"$tmp/err"; then bad "simulate accepted --alpha"; else
     grep -q 'unknown option --alpha' "$tmp/err" && ok || bad "simulate --alpha: $(cat "$tmp/err")"; fi
+
+# compare = simulate and theory on the same flags: the same numbers as the two commands, and the
+# z-scores recomputed from the printed columns; plot draws it.
+flags=(--data "$tmp/train.csv" --test "$tmp/test.csv" --width 64 --gamma0 1 --lr 0.3 --steps 3 --samples 2048 --replicates 4)
+"$bin" compare "${flags[@]}" --seeds 40 >"$tmp/cmp" 2>"$tmp/cmp_err"
+"$bin" simulate "${flags[@]:0:12}" --seeds 40 >"$tmp/cmp_sim"
+"$bin" theory "${flags[@]}" >"$tmp/cmp_th"
+if [ "$(head -n 1 "$tmp/cmp")" = "t,point,mean_sim,mean_theory,z_mean,var_sim,var_theory,var_se_theory,z_var" ] &&
+   [ "$(cut -d, -f1,2,3,6 "$tmp/cmp" | tail -n +2)" = "$(tail -n +2 "$tmp/cmp_sim")" ] &&
+   [ "$(cut -d, -f1,2,4,7,8 "$tmp/cmp" | tail -n +2)" = "$(tail -n +2 "$tmp/cmp_th")" ]; then ok; else bad "compare columns differ from simulate and theory"; fi
+if awk -F, 'NR > 1 { s = sqrt($7 * $7 * 2 / 39 + $8 * $8); z = s > 0 ? ($6 - $7) / s : 0; if (z - $9 > 0.002 || $9 - z > 0.002) exit 1 }' "$tmp/cmp" &&
+   grep -q 'variance cells within 3 standard errors' "$tmp/cmp_err"; then ok; else bad "compare z_var"; fi
+if ! "$bin" compare "${flags[@]}" --seeds 1 >/dev/null 2>"$tmp/err" && grep -q 'seeds' "$tmp/err"; then ok; else bad "compare --seeds 1 accepted"; fi
+if "$bin" plot "$tmp/cmp" -o "$tmp/cmp.svg" --y var_theory --points var_sim --err var_se_theory && xmllint --noout "$tmp/cmp.svg" &&
+   [ "$(grep -c 'class="series"' "$tmp/cmp.svg")" -eq 10 ]; then ok; else bad "plot of compare output"; fi
+if "$bin" plot "$tmp/cmp_th" -o "$tmp/th.svg" && [ "$(grep -c 'data-name="mean, point' "$tmp/th.svg")" -eq 5 ]; then ok; else bad "plot default series"; fi
+if ! "$bin" plot "$tmp/train.csv" -o "$tmp/x.svg" 2>"$tmp/err" && grep -q 'first row must name the columns' "$tmp/err" && [ ! -e "$tmp/x.svg" ]; then ok; else bad "plot of a header-less file"; fi
+if ! "$bin" plot "$tmp/cmp" -o "$tmp/x.svg" --y nosuch 2>"$tmp/err" && grep -q 'no column nosuch' "$tmp/err"; then ok; else bad "plot --y nosuch"; fi
+if ! "$bin" plot "$tmp/cmp" 2>/dev/null; then ok; else bad "plot without -o"; fi
 
 # The new outputs: simulate --per-seed (the totals unchanged, each member's rows), dmft --losses,
 # theory --kernels (two-layer and deep).

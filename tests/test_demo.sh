@@ -7,17 +7,22 @@ bin=${1:-build/finwidth_demo}
 out=$tmp
 
 if "$bin" --quick --out "$out" >"$out/log" 2>&1; then ok; else bad "demo --quick exited non-zero: $(tail -n 3 "$out/log")"; fi
-if [ -s "$out/report.html" ] && grep -q '<img src="fig1.svg"' "$out/report.html" && grep -q '<img src="fig2.svg"' "$out/report.html" &&
-   grep -q '<img src="fig3.svg"' "$out/report.html" && grep -q '<img src="fig4.svg"' "$out/report.html" &&
-   grep -q '<img src="fig5.svg"' "$out/report.html" &&
-   grep -q '<img src="fig6.svg"' "$out/report.html" && grep -q '<img src="fig7.svg"' "$out/report.html" &&
-   grep -q '<img src="fig8.svg"' "$out/report.html" && grep -q '<img src="fig9.svg"' "$out/report.html" &&
-   grep -q '<img src="fig10.svg"' "$out/report.html"; then
-    ok
-else
-    bad "report.html with every figure"
-fi
-if [ "$(grep -c '^figure [0-9]* done' "$out/log")" -eq 10 ] && grep -q '^report: ' "$out/log"; then ok; else bad "one progress line per figure"; fi
+missing=""
+for k in 1 2 3 4 5 6 7 8 9 10; do
+    grep -q "<section id=\"fig$k\">" "$out/report.html" && grep -q "data-file=\"fig$k.svg\"" "$out/report.html" &&
+        [ -s "$out/fig$k.svg" ] || missing="$missing $k"
+done
+if [ -s "$out/report.html" ] && [ -z "$missing" ]; then ok; else bad "report.html misses figures:$missing"; fi
+# every figure's panels are inline SVG in the report (they wrap to the page width)
+if [ "$(grep -c '<svg class="panel"' "$out/report.html")" -ge 20 ]; then ok; else bad "inline panels in the report"; fi
+if [ "$(grep -c '^figure [0-9]* done (.*), [0-9]* s; elapsed [0-9]* s, about [0-9]* s left$' "$out/log")" -eq 10 ] &&
+   grep -q '^report: ' "$out/log"; then ok; else bad "one progress line per figure (with elapsed and estimate)"; fi
+# a preview says so: every verdict "preview", no z-score
+if [ "$(grep -cE '^[0-9]+ .* - +preview ' "$out/log")" -ge 10 ] && ! grep -qE ' (holds|FAILS) ' "$out/log"; then ok; else bad "quick verdicts say preview"; fi
+# the same figure in one process (--jobs 1, --only) as in the parallel run: identical
+mkdir -p "$out/one"
+if "$bin" --quick --only 3 --jobs 1 --out "$out/one" >"$out/one/log" 2>&1 && cmp -s "$out/fig3.svg" "$out/one/fig3.svg"; then ok; else bad "figure 3 differs between one process and several"; fi
+if ! "$bin" --only 11 --out "$out/one" >/dev/null 2>&1; then ok; else bad "--only 11 accepted"; fi
 
 # figure file, then the series it must hold
 check_svg() {
@@ -42,5 +47,9 @@ if xmllint --noout "$out/fig10.svg" 2>/dev/null && grep -qF 'data-name="rich (mu
    grep -qF 'data-name="rich (muP) simulation, t^-' "$out/fig10.svg" && grep -qF 'data-name="lazy (NTK) theory, t^-' "$out/fig10.svg" &&
    grep -qF 'data-name="lazy (NTK) simulation, t^-' "$out/fig10.svg"; then ok; else bad "fig10.svg: XML and the four series"; fi
 check_svg fig9.svg "theory alpha = 0.5" "theory alpha = 4" "simulation alpha = 0.5" "simulation alpha = 4"
+
+# the report's layout in a real browser (skips when chromium is missing)
+if bash "$(dirname "$0")/test_report_layout.sh" "$out" >"$out/layout.log" 2>&1; then ok; else bad "report layout: $(grep -E 'FAIL|SKIP' "$out/layout.log" | head -n 5 | tr '\n' ';')"; fi
+grep -q SKIPPED "$out/layout.log" && echo "report layout: SKIPPED (chromium is not installed)"
 
 summary

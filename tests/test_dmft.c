@@ -511,7 +511,7 @@ static void lazy_control_variate_rejects_what_it_cannot_do(void)
     fw_data data = dmft_data(P, Q, D, X, y, 43);
     fw_dmft_desc d = dmft_desc(1, FW_ACT_TANH, (fw_real)0.5, (fw_real)0.5, 4);
     fw_dmft_result res;
-    d.control_variate = 1;
+    d.control_variate = 1; d.sampler = FW_SAMPLER_MC;
     FW_CHECK_STATUS(fw_dmft_validate(&d, &data), FW_ERR_ARG);            /* MC */
     d.sampler = FW_SAMPLER_ANTITHETIC; d.depth = 2;
     FW_CHECK_STATUS(fw_dmft_validate(&d, &data), FW_ERR_ARG);            /* deep */
