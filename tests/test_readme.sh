@@ -18,6 +18,10 @@ code=$(block c)
 text=$(block text)
 check "README has the example's code" test -n "$code"
 check "README code block is examples/purpose.c" diff <(printf '%s\n' "$code") examples/purpose.c
+# the header's manual shows the same program (indented 5, comments as //)
+hdr=$(awk '/^   Twenty lines/ {s = 1; next} s && /^     It prints, per point/ {exit} s && /^     [^ ]/ && n++ >= 0 && c == 0 && /#define/ {c = 1}
+           c {print}' finwidth.h | sed 's/^     //; s|// \(.*\)$|/* \1 */|')
+check "the header's example is examples/purpose.c" diff <(printf '%s\n' "$hdr") examples/purpose.c
 out=$("$bin")
 rc=$?
 check "the example exits 0" test "$rc" -eq 0
