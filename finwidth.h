@@ -94,6 +94,9 @@
      FW_USE_CBLAS   dispatch gemm/gemv/syrk to CBLAS through finwidth_blas.h.
      FW_GEMM_KC     depth of the gemm packing block (default 256); the blocked gemm keeps
                     8 * FW_GEMM_KC reals on the stack, and only for products above 48^3.
+     FW_TANGENT_BLOCK  samples per block of the fluctuation theory's tangent pass (default 64, a
+                    multiple of 8); its workspace holds 5 (T+1) (P+Q) of these blocks of reals, so
+                    a microcontroller build may take 16.
 
    Conventions
      Matrices are row-major with an explicit leading dimension (the distance between rows):
@@ -2922,6 +2925,7 @@ typedef struct fw__dmft {
     /* two-layer (Markov) solver */
     fw_real *h, *wv, *tmp, *gg, *st_ph, *st_g;   /* wtraj and scr double as an m-vector and m x n scratch */
     fw_real *htr, *wtr;         /* optional (fluctuations): h(t) nt x m x n and w(t) nt x m */
+    fw_real *atr;               /* optional, with htr: phi(h(t)) nt x m x n */
     /* general solver */
     fw__dmft_layer *lay;
     fw_real *wtraj, *scr, *kh;
@@ -3368,6 +3372,7 @@ static fw_status fw__dmft_markov(fw__dmft *s, int *bad_step)
         if (s->htr != NULL) {
             memcpy(s->htr + (size_t)t * m * n, s->h, (size_t)m * n * sizeof(fw_real));
             memcpy(s->wtr + (size_t)t * m, s->wv, (size_t)m * sizeof(fw_real));
+            if (s->atr != NULL) memcpy(s->atr + (size_t)t * m * n, s->tmp, (size_t)m * n * sizeof(fw_real));
         }
         if (r < s->nrec && fw_dmft_record_time(&s->d, r) == t) {
             /* NTK = Phi(1) + G(1) o Kx on the training points */
@@ -3887,8 +3892,18 @@ static void fw__site_acts(const fw_site_info *in, int m, const fw_real *h, fw_re
         }
 }
 
-/* The solver's own observables, through the generic route. Scratch: 3 m n reals in user. */
-typedef struct fw__site_scratch { fw_real *a0, *a1, *a2; } fw__site_scratch;
+/* The solver's own observables, through the generic route. Scratch: 3 m n reals in user; when
+   pre0 is set (the tangent pass), pre0..pre2 already hold phi, phi', phi'' of the m sites. */
+typedef struct fw__site_scratch { fw_real *a0, *a1, *a2; const fw_real *pre0, *pre1, *pre2; } fw__site_scratch;
+
+/* The activations the built-in observables use: precomputed ones when the tangent pass has them. */
+static void fw__obs_acts(const fw__site_scratch *sc, const fw_site_info *in, int m, const fw_real *h, int second,
+                         const fw_real **p0, const fw_real **p1, const fw_real **p2)
+{
+    if (sc->pre0 != NULL) { *p0 = sc->pre0; *p1 = sc->pre1; *p2 = sc->pre2; return; }
+    fw__site_acts(in, m, h, sc->a0, sc->a1, second ? sc->a2 : NULL);
+    *p0 = sc->a0; *p1 = sc->a1; *p2 = sc->a2;
+}
 
 /* NTK on the training points: o_ab = phi_a phi_b + w^2 phi'_a phi'_b Kx_ab (k = P^2). */
 static void fw__obs_ntk(void *user, const fw_site_info *in, int m, const fw_real *h, const fw_real *w,
@@ -3896,10 +3911,11 @@ static void fw__obs_ntk(void *user, const fw_site_info *in, int m, const fw_real
 {
     const fw__site_scratch *sc = (const fw__site_scratch *)user;
     const int n = in->n, P = in->P;
+    const fw_real *q0, *q1, *q2;
     int i, a, b;
-    fw__site_acts(in, m, h, sc->a0, sc->a1, dh != NULL ? sc->a2 : NULL);
+    fw__obs_acts(sc, in, m, h, dh != NULL, &q0, &q1, &q2);
     for (i = 0; i < m; ++i) {
-        const fw_real *p0 = sc->a0 + (size_t)i * n, *p1 = sc->a1 + (size_t)i * n, *p2 = sc->a2 + (size_t)i * n;
+        const fw_real *p0 = q0 + (size_t)i * n, *p1 = q1 + (size_t)i * n, *p2 = q2 + (size_t)i * n;
         fw_real *o = out + (size_t)i * P * P, wi = w[i];
         if (dh == NULL) {
             for (a = 0; a < P; ++a)
@@ -3921,11 +3937,12 @@ static void fw__obs_phi(void *user, const fw_site_info *in, int m, const fw_real
 {
     const fw__site_scratch *sc = (const fw__site_scratch *)user;
     const int n = in->n;
+    const fw_real *q0, *q1, *q2;
     int i, a, b;
     (void)w; (void)dw;
-    fw__site_acts(in, m, h, sc->a0, sc->a1, NULL);
+    fw__obs_acts(sc, in, m, h, 0, &q0, &q1, &q2);
     for (i = 0; i < m; ++i) {
-        const fw_real *p0 = sc->a0 + (size_t)i * n, *p1 = sc->a1 + (size_t)i * n;
+        const fw_real *p0 = q0 + (size_t)i * n, *p1 = q1 + (size_t)i * n;
         fw_real *o = out + (size_t)i * n * n;
         if (dh == NULL) {
             for (a = 0; a < n; ++a)
@@ -3939,6 +3956,13 @@ static void fw__obs_phi(void *user, const fw_site_info *in, int m, const fw_real
 }
 
 #define FW__FLUCT_BLOCK 256   /* samples per block of the influence pass */
+#ifndef FW_TANGENT_BLOCK
+#define FW_TANGENT_BLOCK 64
+#endif
+/* sites per block of the tangent pass: their activations at every step and their tangents stay
+   in cache (a multiple of 8) */
+#define FW__TANGENT_BLOCK FW_TANGENT_BLOCK
+typedef char fw__tangent_block_is_a_multiple_of_8[(FW__TANGENT_BLOCK % 8 == 0 && FW__TANGENT_BLOCK > 0) ? 1 : -1];
 
 typedef struct fw__fluct {
     fw__dmft s;
@@ -3950,10 +3974,15 @@ typedef struct fw__fluct {
     fw_real *bw;
     fw_real *psi;            /* m x cn: psi(t, nu) - f(t, nu) */
     fw_real *jf, *pi, *pitr; /* J: cn x cp; (I + J E)^-1: cn x cn; its training rows: cp x cn */
-    fw_real *dh, *dw, *dh2, *dw2, *v;   /* tangents of P sources: P x m x n, P x m; v: P m x P */
-    fw_real *a0, *a1, *a2;   /* activations at one step, m x n */
+    fw_real *dh, *dw, *dh2, *dw2, *v;   /* tangents of P sources on one block of B sites, point-major: P x n x B, P x B; v: P x P x B */
+    fw_real *a0, *a1, *a2;   /* one block of B sites at every step, nt x n x B each: phi, phi', and (a2, 3 nt n B)
+                                wt phi, wt w phi', w phi'' (see fw__fluct_tangents) */
+    fw_real *wblk;           /* the block's readouts at every step: nt x B */
+    fw_real *dht;            /* one source's tangents site-major (B x n), for the observables */
     fw_real *jo, *co;        /* J_O: nrec ktot x cp; J_O E (I + J E)^-1: nrec ktot x cn */
-    fw_real *oval, *zo, *zf, *zs;   /* m x kmax; B x kmax; B x nrec n; B x n */
+    fw_real *oval, *zo, *zs; /* m x kmax; B x nrec ktot; B x n */
+    fw_real *pit, *cot;      /* the recorded rows of Pi and C_O, transposed: cn x nrec n, cn x nrec ktot */
+    fw_real *zt;             /* one block's influences at one record, transposed, times sqrt(wt): n x min(B, m) */
     int m, len;              /* samples of the current solve; length of the packed outputs */
     fw_real *pk, *pk_mean, *pk_m2;      /* packed outputs of one solve; Welford over replicates */
     fw_real *f, *f_var, *f_cov, *f_naive, *trl, *trl_var, *tel, *tel_var, *dfdy;   /* views into pk */
@@ -4021,31 +4050,36 @@ static void fw__fluct_lay(fw_arena *ar, fw__fluct *u)
 {
     const size_t m = (size_t)u->s.mtot, n = (size_t)u->s.n, P = (size_t)u->s.P, nt = (size_t)u->nt;
     const size_t cn = (size_t)u->cn, cp = (size_t)u->cp, R = (size_t)u->s.nrec, B = FW__FLUCT_BLOCK;
-    const size_t kt = (size_t)u->ktot, km = (size_t)u->kmax;
+    const size_t kt = (size_t)u->ktot, km = (size_t)u->kmax, TB = FW__TANGENT_BLOCK;
     fw__dmft_lay(ar, &u->s);
     u->s.htr = FW__PUSH(ar, nt * m * n);
     u->s.wtr = FW__PUSH(ar, nt * m);
+    u->s.atr = FW__PUSH(ar, nt * m * n);
     u->bw = FW__PUSH(ar, n);
     u->psi = FW__PUSH(ar, m * cn);
     u->jf = FW__PUSH(ar, cn * cp);
     u->pi = FW__PUSH(ar, cn * cn);
     u->pitr = FW__PUSH(ar, cp * cn);
-    u->dh = FW__PUSH(ar, P * m * n);
-    u->dh2 = FW__PUSH(ar, P * m * n);
-    u->dw = FW__PUSH(ar, P * m);
-    u->dw2 = FW__PUSH(ar, P * m);
-    u->v = FW__PUSH(ar, P * m * P);
-    u->a0 = FW__PUSH(ar, m * n);
-    u->a1 = FW__PUSH(ar, m * n);
-    u->a2 = FW__PUSH(ar, m * n);
+    u->dh = FW__PUSH(ar, P * TB * n);
+    u->dh2 = FW__PUSH(ar, P * TB * n);
+    u->dw = FW__PUSH(ar, P * TB);
+    u->dw2 = FW__PUSH(ar, P * TB);
+    u->v = FW__PUSH(ar, (P * P > 2 * n + 1 ? P * P : 2 * n + 1) * TB);   /* also x, y, c of the built-in J_O */
+    u->a0 = FW__PUSH(ar, nt * TB * n);
+    u->a1 = FW__PUSH(ar, nt * TB * n);
+    u->a2 = FW__PUSH(ar, 3 * nt * TB * n);
+    u->wblk = FW__PUSH(ar, nt * TB);
+    u->dht = FW__PUSH(ar, TB * n);
     u->sc.a0 = FW__PUSH(ar, m * n);
     u->sc.a1 = FW__PUSH(ar, m * n);
     u->sc.a2 = FW__PUSH(ar, m * n);
     u->jo = FW__PUSH(ar, R * kt * cp);
     u->co = FW__PUSH(ar, R * kt * cn);
     u->oval = FW__PUSH(ar, m * km);
-    u->zo = FW__PUSH(ar, B * km);
-    u->zf = FW__PUSH(ar, B * R * n);
+    u->zo = FW__PUSH(ar, B * R * kt);
+    u->pit = FW__PUSH(ar, cn * R * n);
+    u->zt = FW__PUSH(ar, n * (m < B ? m : B));
+    u->cot = FW__PUSH(ar, cn * R * kt);
     u->zs = FW__PUSH(ar, B * (n > km ? n : km));
     u->pk = FW__PUSH(ar, u->len);
     u->pk_mean = FW__PUSH(ar, u->len);
@@ -4108,72 +4142,185 @@ FW_API fw_status fw_fluct_workspace_size(const fw_fluct_desc *desc, const fw_dat
 
 /* J[(t, .), (s0, .)] for t > s0, and J_O at the recorded steps, by forward-mode tangents: the P
    sources Delta_mu(s0) enter the update at step s0 directly; then the tangents (dh, dw) follow
-   the linearised update with the common error Delta(t). */
-static void fw__fluct_tangents(fw__fluct *u, int s0)
+   the linearised update with the common error Delta(t). Each site's tangents are its own, so the
+   pass runs over blocks of B sites (i0 .. i0 + bm - 1): their activations are computed once for
+   every step and everything stays in cache. Adds the weighted sums over the block's sites to jf
+   (J gamma0; the caller divides) and jo, in site order. */
+/* The linearised step of one source's tangents on a block of FW__TANGENT_BLOCK sites (fixed
+   length and restrict: the loops vectorise at -O2): dw' = dw + eg sum_a Delta_a phi'_a dh_a,
+   dh'_nu = dh_nu + sum_a Kx[nu, a] v_a with v_a = eg Delta_a (dw phi'_a + w phi''_a dh_a). */
+static void fw__tangent_step(int n, int P, fw_real eg, const fw_real *dl, const fw_real *kx, const fw_real *FW_RESTRICT q1,
+                             const fw_real *FW_RESTRICT wq2, const fw_real *FW_RESTRICT dw, const fw_real *FW_RESTRICT dh,
+                             fw_real *FW_RESTRICT dw2, fw_real *FW_RESTRICT dh2, fw_real *FW_RESTRICT v)
 {
+    enum { B = FW__TANGENT_BLOCK };
+    int a, b, i;
+    for (i = 0; i < B; ++i) dw2[i] = 0;
+    for (a = 0; a < P; ++a) {
+        const fw_real *FW_RESTRICT p1 = q1 + (size_t)a * B, *FW_RESTRICT p2 = wq2 + (size_t)a * B, *FW_RESTRICT d = dh + (size_t)a * B;
+        fw_real *FW_RESTRICT va = v + (size_t)a * B;
+        const fw_real ea = eg * dl[a], da = dl[a];
+        for (i = 0; i < B; ++i) {
+            dw2[i] += da * p1[i] * d[i];
+            va[i] = ea * (dw[i] * p1[i] + p2[i] * d[i]);
+        }
+    }
+    for (i = 0; i < B; ++i) dw2[i] = dw[i] + eg * dw2[i];
+    for (a = 0; a < n; ++a) {
+        const fw_real *FW_RESTRICT d = dh + (size_t)a * B;
+        fw_real *FW_RESTRICT d2 = dh2 + (size_t)a * B;
+        for (i = 0; i < B; ++i) d2[i] = d[i];
+        for (b = 0; b + 4 <= P; b += 4) {   /* four sources a pass: one store per four products */
+            const fw_real k0 = kx[(size_t)b * n + a], k1 = kx[(size_t)(b + 1) * n + a];
+            const fw_real k2 = kx[(size_t)(b + 2) * n + a], k3 = kx[(size_t)(b + 3) * n + a];
+            const fw_real *FW_RESTRICT v0 = v + (size_t)b * B, *FW_RESTRICT v1 = v0 + B, *FW_RESTRICT v2 = v1 + B, *FW_RESTRICT v3 = v2 + B;
+            for (i = 0; i < B; ++i) d2[i] += (k0 * v0[i] + k1 * v1[i]) + (k2 * v2[i] + k3 * v3[i]);
+        }
+        for (; b < P; ++b) {
+            const fw_real kba = kx[(size_t)b * n + a], *FW_RESTRICT vb = v + (size_t)b * B;
+            for (i = 0; i < B; ++i) d2[i] += kba * vb[i];
+        }
+    }
+}
+
+/* sum_i x_i y_i + u_i v_i over one block of FW__TANGENT_BLOCK sites (eight partial sums, as fw__dot). */
+static fw_real fw__tangent_dot(const fw_real *FW_RESTRICT x, const fw_real *FW_RESTRICT y, const fw_real *FW_RESTRICT u,
+                               const fw_real *FW_RESTRICT v)
+{
+    fw_real acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    int i, k;
+    for (i = 0; i < FW__TANGENT_BLOCK; i += 8)
+        for (k = 0; k < 8; ++k) acc[k] += x[i + k] * y[i + k] + u[i + k] * v[i + k];
+    return ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
+}
+
+static void fw__fluct_tangents(fw__fluct *u, int i0, int bm)
+{
+    /* layout, point-major so that the inner loops run over the block's sites (FW__TANGENT_BLOCK,
+       the last block padded with zero-weight sites): per step t the activations A0, A1 [t][a][i],
+       the weighted ones used by J, WA0 = wt phi and WA1 = wt w phi', and WA2 = w phi'' for the
+       step; the readouts W[t][i]; tangents dh[mu][a][i], dw[mu][i], v[mu][b][i] */
+    enum { TB = FW__TANGENT_BLOCK };
     fw__dmft *s = &u->s;
     const int m = u->m, n = s->n, P = s->P, T = s->d.steps, cp = u->cp;
-    const fw_real eg = s->eta * s->gam, *wt = s->lay->wt;
-    int t, i, mu, a, r, j;
-    {
-        const fw_real *h = s->htr + (size_t)s0 * m * n, *w = s->wtr + (size_t)s0 * m;
-        fw__site_acts(&u->info, m, h, u->a0, u->a1, NULL);
-        for (mu = 0; mu < P; ++mu)
-            for (i = 0; i < m; ++i) {
-                fw_real *d = u->dh + ((size_t)mu * m + i) * n, c = eg * w[i] * u->a1[(size_t)i * n + mu];
-                u->dw[(size_t)mu * m + i] = eg * u->a0[(size_t)i * n + mu];
-                for (a = 0; a < n; ++a) d[a] = c * s->kx[(size_t)a * n + mu];
+    const size_t bn = (size_t)TB * n;
+    const fw_real eg = s->eta * s->gam, *kx = s->kx;
+    fw_real *sm0 = u->sc.a0, *sm1 = u->sc.a1, *sm2 = u->sc.a2;   /* site-major scratch (bm x n) */
+    fw_real *A0 = u->a0, *A1 = u->a1, *WA0 = u->a2, *WA1 = WA0 + (T + 1) * bn, *WA2 = WA1 + (T + 1) * bn;
+    fw_real *W = u->wblk, wt[TB];
+    int t, s0, i, mu, a, b, r, j;
+    for (i = 0; i < TB; ++i) wt[i] = i < bm ? s->lay->wt[i0 + i] : 0;
+    for (t = 0; t <= T; ++t) {
+        const fw_real *wr = s->wtr + (size_t)t * m + i0;
+        if (s->d.act == FW_ACT_TANH && s->atr != NULL) {   /* phi from the march: phi' and phi'' follow (as fw__site_acts) */
+            const fw_real *ph = s->atr + ((size_t)t * m + i0) * n;
+            for (i = 0; i < bm * n; ++i) { sm0[i] = ph[i]; sm1[i] = 1 - ph[i] * ph[i]; sm2[i] = -2 * sm0[i] * sm1[i]; }
+        } else {
+            fw__site_acts(&u->info, bm, s->htr + ((size_t)t * m + i0) * n, sm0, sm1, sm2);
+        }
+        for (i = 0; i < bm; ++i) {   /* the block's centred psi = w phi(h) / gamma0 - f */
+            fw_real *p = u->psi + (size_t)(i0 + i) * u->cn + (size_t)t * n;
+            const fw_real wg = wr[i] / s->gam;
+            for (a = 0; a < n; ++a) p[a] = wg * sm0[(size_t)i * n + a] - s->fh[(size_t)t * n + a];
+        }
+        for (i = 0; i < TB; ++i) W[t * TB + i] = i < bm ? wr[i] : 0;
+        for (a = 0; a < n; ++a)
+            for (i = 0; i < TB; ++i) {
+                const size_t e = t * bn + (size_t)a * TB + i;
+                const fw_real x0 = i < bm ? sm0[(size_t)i * n + a] : 0, x1 = i < bm ? sm1[(size_t)i * n + a] : 0;
+                const fw_real x2 = i < bm ? sm2[(size_t)i * n + a] : 0;
+                A0[e] = x0; A1[e] = x1;
+                WA0[e] = wt[i] * x0; WA1[e] = wt[i] * W[t * TB + i] * x1; WA2[e] = W[t * TB + i] * x2;
             }
     }
-    for (t = s0 + 1, r = 0; t <= T; ++t) {
-        const fw_real *h = s->htr + (size_t)t * m * n, *w = s->wtr + (size_t)t * m, *dl = s->delta + (size_t)t * P;
-        fw_real *tmp;
-        fw__site_acts(&u->info, m, h, u->a0, u->a1, u->a2);
-        /* J(t, s0): E[dw phi(h) + w phi'(h) dh] / gamma0 */
-        for (mu = 0; mu < P; ++mu) {
-            fw_real *col = u->zs;
-            for (a = 0; a < n; ++a) col[a] = 0;
-            for (i = 0; i < m; ++i) {
-                const fw_real *d = u->dh + ((size_t)mu * m + i) * n, *p0 = u->a0 + (size_t)i * n, *p1 = u->a1 + (size_t)i * n;
-                const fw_real c0 = wt[i] * u->dw[(size_t)mu * m + i], c1 = wt[i] * w[i];
-                for (a = 0; a < n; ++a) col[a] += c0 * p0[a] + c1 * p1[a] * d[a];
+    for (s0 = 0; s0 < T; ++s0) {
+        {
+            const fw_real *w = W + s0 * TB, *p0 = A0 + s0 * bn, *p1 = A1 + s0 * bn;
+            for (mu = 0; mu < P; ++mu) {
+                fw_real *dw = u->dw + (size_t)mu * TB, *dh = u->dh + (size_t)mu * bn;
+                for (i = 0; i < TB; ++i) dw[i] = eg * p0[(size_t)mu * TB + i];
+                for (a = 0; a < n; ++a)
+                    for (i = 0; i < TB; ++i) dh[(size_t)a * TB + i] = eg * w[i] * p1[(size_t)mu * TB + i] * kx[(size_t)a * n + mu];
             }
-            for (a = 0; a < n; ++a) u->jf[(size_t)(t * n + a) * cp + (size_t)s0 * P + mu] = col[a] / s->gam;
         }
-        /* J_O at recorded steps */
-        while (r < s->nrec && fw_dmft_record_time(&s->d, r) < t) ++r;
-        if (r < s->nrec && fw_dmft_record_time(&s->d, r) == t) {
-            int koff = 0;
-            for (j = 0; j < u->nobs; ++j) {
-                fw_fluct_observable *o = fw__fluct_obs(u, j);
-                const int k = o->k;
+        for (t = s0 + 1, r = 0; t <= T; ++t) {
+            const fw_real *dl = s->delta + (size_t)t * P;
+            const fw_real *w0 = WA0 + t * bn, *w1 = WA1 + t * bn;
+            fw_real *tmp;
+            /* J(t, s0) gamma0 += sum_i wt_i (dw phi(h) + w phi'(h) dh) */
+            for (mu = 0; mu < P; ++mu) {
+                const fw_real *dw = u->dw + (size_t)mu * TB, *dh = u->dh + (size_t)mu * bn;
+                fw_real *dst = u->jf + (size_t)(t * n) * cp + (size_t)s0 * P + mu;
+                for (a = 0; a < n; ++a) dst[(size_t)a * cp] += fw__tangent_dot(w0 + (size_t)a * TB, dw, w1 + (size_t)a * TB, dh + (size_t)a * TB);
+            }
+            /* J_O at recorded steps: the built-in NTK and Phi as sums over the block of products of
+               point-major rows; user observables through their callback (site-major arrays) */
+            while (r < s->nrec && fw_dmft_record_time(&s->d, r) < t) ++r;
+            if (r < s->nrec && fw_dmft_record_time(&s->d, r) == t && u->nobs > 0) {
+                const fw_real *h = s->htr + ((size_t)t * m + i0) * n, *w = s->wtr + (size_t)t * m + i0;
+                const fw_real *q1 = A1 + t * bn, *wq2 = WA2 + t * bn;
+                int koff;
                 for (mu = 0; mu < P; ++mu) {
-                    fw_real *dst = u->jo + ((size_t)r * u->ktot + koff) * cp + (size_t)s0 * P + mu;
-                    o->fn(o->user, &u->info, m, h, w, u->dh + (size_t)mu * m * n, u->dw + (size_t)mu * m, u->oval);
-                    fw__gemv(FW_TRANS, m, k, 1, u->oval, k, wt, 0, u->zs);
-                    for (a = 0; a < k; ++a) dst[(size_t)a * cp] = u->zs[a];
+                    const fw_real *dh = u->dh + (size_t)mu * bn, *dw = u->dw + (size_t)mu * TB;
+                    fw_real *x = u->v, *y = u->v + bn, *c = u->v + 2 * bn;   /* phi' dh, w phi'' dh, 2 dw */
+                    int transposed = 0;
+                    for (a = 0; a < n; ++a)
+                        for (i = 0; i < TB; ++i) {
+                            x[(size_t)a * TB + i] = q1[(size_t)a * TB + i] * dh[(size_t)a * TB + i];
+                            y[(size_t)a * TB + i] = wq2[(size_t)a * TB + i] * dh[(size_t)a * TB + i];
+                        }
+                    for (i = 0; i < TB; ++i) c[i] = 2 * dw[i];
+                    for (j = 0, koff = 0; j < u->nobs; koff += fw__fluct_obs(u, j)->k, ++j) {
+                        fw_fluct_observable *o = fw__fluct_obs(u, j);
+                        const int k = o->k;
+                        fw_real *dst = u->jo + ((size_t)r * u->ktot + koff) * cp + (size_t)s0 * P + mu;
+                        if (j < u->nb && o->fn == fw__obs_phi) {
+                            /* d(phi_a phi_b) = x_a phi_b + phi_a x_b: sums of wt x_a phi_b */
+                            for (a = 0; a < n; ++a)
+                                for (b = 0; b < n; ++b)
+                                    u->zs[a * n + b] = fw__dot(TB, x + (size_t)a * TB, w0 + (size_t)b * TB);
+                            for (a = 0; a < n; ++a)
+                                for (b = 0; b < n; ++b) dst[(size_t)(a * n + b) * cp] += u->zs[a * n + b] + u->zs[b * n + a];
+                        } else if (j < u->nb && o->fn == fw__obs_ntk) {
+                            /* d(phi_a phi_b + w^2 phi'_a phi'_b Kx_ab) = x_a phi_b + phi_a x_b
+                               + Kx_ab (2 w dw phi'_a phi'_b + w^2 phi''_a dh_a phi'_b + w^2 phi'_a phi''_b dh_b);
+                               with w1 = wt w phi': sums of wt x phi, of w1_a c phi'_b, of y_a w1_b */
+                            for (a = 0; a < P; ++a) {   /* c phi'_b per b, into scratch rows */
+                                fw_real *cb = u->dht + (size_t)a * TB;
+                                for (i = 0; i < TB; ++i) cb[i] = c[i] * q1[(size_t)a * TB + i];
+                            }
+                            for (a = 0; a < P; ++a)
+                                for (b = 0; b < P; ++b) {
+                                    const fw_real g = fw__dot(TB, x + (size_t)a * TB, w0 + (size_t)b * TB)
+                                                    + fw__dot(TB, w0 + (size_t)a * TB, x + (size_t)b * TB);
+                                    const fw_real e = fw__dot(TB, w1 + (size_t)a * TB, u->dht + (size_t)b * TB);
+                                    const fw_real f = fw__dot(TB, y + (size_t)a * TB, w1 + (size_t)b * TB)
+                                                    + fw__dot(TB, w1 + (size_t)a * TB, y + (size_t)b * TB);
+                                    dst[(size_t)(a * P + b) * cp] += g + kx[(size_t)a * n + b] * (e + f);
+                                }
+                        } else {
+                            if (!transposed) {
+                                fw__site_acts(&u->info, bm, h, sm0, sm1, sm2);
+                                for (a = 0; a < n; ++a)
+                                    for (i = 0; i < bm; ++i) u->dht[(size_t)i * n + a] = dh[(size_t)a * TB + i];
+                                transposed = 1;
+                            }
+                            u->sc.pre0 = sm0; u->sc.pre1 = sm1; u->sc.pre2 = sm2;
+                            o->fn(o->user, &u->info, bm, h, w, u->dht, dw, u->oval);
+                            u->sc.pre0 = u->sc.pre1 = u->sc.pre2 = NULL;
+                            fw__gemv(FW_TRANS, bm, k, 1, u->oval, k, wt, 0, u->zs);
+                            for (a = 0; a < k; ++a) dst[(size_t)a * cp] += u->zs[a];
+                        }
+                    }
                 }
-                koff += k;
             }
+            if (t == T) break;
+            for (mu = 0; mu < P; ++mu)
+                fw__tangent_step(n, P, eg, dl, kx, A1 + t * bn, WA2 + t * bn, u->dw + (size_t)mu * TB, u->dh + (size_t)mu * bn,
+                                 u->dw2 + (size_t)mu * TB, u->dh2 + (size_t)mu * bn, u->v + (size_t)mu * P * TB);
+            tmp = u->dh; u->dh = u->dh2; u->dh2 = tmp;
+            tmp = u->dw; u->dw = u->dw2; u->dw2 = tmp;
         }
-        if (t == T) break;
-        /* the linearised step: dw += eg sum_a Delta_a phi'_a dh_a;
-           dh_nu += eg sum_a Kx[nu, a] Delta_a (dw phi'_a + w phi''_a dh_a) */
-        for (mu = 0; mu < P; ++mu)
-            for (i = 0; i < m; ++i) {
-                const size_t e = (size_t)mu * m + i;
-                const fw_real *d = u->dh + e * n, *p1 = u->a1 + (size_t)i * n, *p2 = u->a2 + (size_t)i * n;
-                fw_real *vv = u->v + e * P, acc = 0, dwv = u->dw[e];
-                for (a = 0; a < P; ++a) {
-                    acc += dl[a] * p1[a] * d[a];
-                    vv[a] = eg * dl[a] * (dwv * p1[a] + w[i] * p2[a] * d[a]);
-                }
-                u->dw2[e] = dwv + eg * acc;
-            }
-        memcpy(u->dh2, u->dh, (size_t)P * m * n * sizeof(fw_real));
-        fw__gemm(FW_NO_TRANS, FW_NO_TRANS, P * m, n, P, 1, u->v, P, s->kx, n, 1, u->dh2, n);
-        tmp = u->dh; u->dh = u->dh2; u->dh2 = tmp;
-        tmp = u->dw; u->dw = u->dw2; u->dw2 = tmp;
     }
 }
 
@@ -4192,14 +4339,25 @@ static void fw__fluct_propagator(fw__fluct *u)
     }
 }
 
-/* Means, then variances of the influences: f: Pi psi; observable: o - mean - C_O psi. */
+/* Means, then variances of the influences: f: Pi psi; observable: o - mean - C_O psi. The rows
+   of Pi and C_O at the recorded steps are transposed once (pit: cn x R n, cot: cn x R ktot), so
+   each block of B samples takes one product psi_block x pit (and x cot). */
 static void fw__fluct_influence(fw__fluct *u)
 {
     fw__dmft *s = &u->s;
-    const int m = u->m, n = s->n, cn = u->cn, R = s->nrec, B = FW__FLUCT_BLOCK;
+    const int m = u->m, n = s->n, cn = u->cn, R = s->nrec, B = FW__FLUCT_BLOCK, kt = u->ktot;
+    const int ldz = s->mtot < B ? s->mtot : B;
+    const int rn = R * n, rk = R * kt;
     const fw_real *wt = s->lay->wt;
-    int r, j, i0, i, a, b, koff;
+    int r, j, i0, i, a, b, koff, k;
     memset(u->f_cov, 0, (size_t)R * n * n * sizeof(fw_real));
+    for (r = 0; r < R; ++r) {
+        const int t = fw_dmft_record_time(&s->d, r);
+        for (a = 0; a < n; ++a)
+            for (k = 0; k < cn; ++k) u->pit[(size_t)k * rn + r * n + a] = u->pi[((size_t)t * n + a) * cn + k];
+        for (a = 0; a < kt; ++a)
+            for (k = 0; k < cn; ++k) u->cot[(size_t)k * rk + r * kt + a] = u->co[((size_t)r * kt + a) * cn + k];
+    }
     for (j = 0, koff = 0; j < u->nobs; koff += fw__fluct_obs(u, j)->k, ++j) {
         fw_fluct_observable *o = fw__fluct_obs(u, j);
         for (r = 0; r < R; ++r) {
@@ -4212,29 +4370,39 @@ static void fw__fluct_influence(fw__fluct *u)
     for (i0 = 0; i0 < m; i0 += B) {
         const int bm = m - i0 < B ? m - i0 : B;
         const fw_real *ps = u->psi + (size_t)i0 * cn, *wb = wt + i0;
+        /* per record, the block's influences transposed, Z^T = Pi(t, <= t) psi_block^T (rows: points,
+           columns: samples; Pi is block lower-triangular in time), scaled by sqrt(wt) (the weights
+           are >= 0), then Cov += Z^T diag(wt) Z */
+        for (i = 0; i < bm; ++i) u->zs[i] = fw__sqrt(wb[i]);
         for (r = 0; r < R; ++r) {
-            const int t = fw_dmft_record_time(&s->d, r);
+            const int kr = (fw_dmft_record_time(&s->d, r) + 1) * n;
             fw_real *c = u->f_cov + (size_t)r * n * n;
-            fw__gemm(FW_NO_TRANS, FW_TRANS, bm, n, cn, 1, ps, cn, u->pi + (size_t)t * n * cn, cn, 0, u->zf, n);
-            for (i = 0; i < bm; ++i)
-                for (a = 0; a < n; ++a) {
-                    const fw_real za = wb[i] * u->zf[(size_t)i * n + a];
-                    for (b = 0; b < n; ++b) c[a * n + b] += za * u->zf[(size_t)i * n + b];
-                }
+            /* the packed kernel even for n < 8 rows: the plain loops of small products are slow here */
+            memset(u->zt, 0, (size_t)n * ldz * sizeof(fw_real));
+            fw__gemm_blocked(FW_TRANS, FW_TRANS, n, bm, kr, 1, u->pit + (size_t)r * n, rn, ps, cn, u->zt, ldz, 0);
+            for (a = 0; a < n; ++a)
+                for (i = 0; i < bm; ++i) u->zt[(size_t)a * ldz + i] *= u->zs[i];
+            for (a = 0; a < n; ++a)
+                for (b = 0; b < n; ++b) c[a * n + b] += fw__dot(bm, u->zt + (size_t)a * ldz, u->zt + (size_t)b * ldz);
         }
+        if (kt == 0) continue;
+        /* zo = o - mean - C_O psi, for every observable component and record */
+        fw__gemm(FW_NO_TRANS, FW_NO_TRANS, bm, rk, cn, -1, ps, cn, u->cot, rk, 0, u->zo, rk);
         for (j = 0, koff = 0; j < u->nobs; koff += fw__fluct_obs(u, j)->k, ++j) {
             fw_fluct_observable *o = fw__fluct_obs(u, j);
-            const int k = o->k;
+            k = o->k;
             for (r = 0; r < R; ++r) {
                 const int t = fw_dmft_record_time(&s->d, r);
                 const fw_real *mu = u->om[j] + (size_t)r * k;
                 fw_real *var = u->ov[j] + (size_t)r * k;
-                o->fn(o->user, &u->info, bm, s->htr + ((size_t)t * m + i0) * n, s->wtr + (size_t)t * m + i0, NULL, NULL, u->zo);
-                for (i = 0; i < bm; ++i)
-                    for (a = 0; a < k; ++a) u->zo[(size_t)i * k + a] -= mu[a];
-                fw__gemm(FW_NO_TRANS, FW_TRANS, bm, k, cn, -1, ps, cn, u->co + ((size_t)r * u->ktot + koff) * cn, cn, 1, u->zo, k);
-                for (i = 0; i < bm; ++i)
-                    for (a = 0; a < k; ++a) var[a] += wb[i] * u->zo[(size_t)i * k + a] * u->zo[(size_t)i * k + a];
+                o->fn(o->user, &u->info, bm, s->htr + ((size_t)t * m + i0) * n, s->wtr + (size_t)t * m + i0, NULL, NULL, u->oval);
+                for (i = 0; i < bm; ++i) {
+                    const fw_real *z = u->zo + (size_t)i * rk + r * kt + koff, *ov = u->oval + (size_t)i * k;
+                    for (a = 0; a < k; ++a) {
+                        const fw_real e = ov[a] - mu[a] + z[a];
+                        var[a] += wb[i] * e * e;
+                    }
+                }
             }
         }
     }
@@ -4256,7 +4424,7 @@ static void fw__site_d3(const fw__fluct *u, int m, const fw_real *h)
     for (i = 0; i < m; ++i)
         for (a = 0; a < n; ++a) {
             const size_t e = (size_t)i * n + a;
-            const fw_real x = h[e], p1 = u->a1[e], t = u->a0[e], bw = u->bw[a];
+            const fw_real x = h[e], p1 = u->sc.a1[e], t = u->sc.a0[e], bw = u->bw[a];
             switch (u->s.d.act) {
             case FW_ACT_TANH: u->a3[e] = p1 * (4 * t * t - 2 * p1); break;
             case FW_ACT_ERF: u->a3[e] = (4 * x * x - 2) * p1; break;
@@ -4282,15 +4450,15 @@ static void fw__fluct_dir_pass(fw__fluct *u, const fw_real *dir, int per_sample,
     memset(u->tw2, 0, (size_t)m * sizeof(fw_real));
     for (t = 0; t <= T; ++t) {
         const fw_real *h = s->htr + (size_t)t * m * n, *w = s->wtr + (size_t)t * m, *dl = s->delta + (size_t)t * P;
-        fw__site_acts(&u->info, m, h, u->a0, u->a1, u->a2);
+        fw__site_acts(&u->info, m, h, u->sc.a0, u->sc.a1, u->sc.a2);
         if (second) fw__site_d3(u, m, h);
         /* the derivative of psi = w phi(h) / gamma0 */
         for (a = 0; a < n; ++a) u->zs[a] = 0;
         for (i = 0; i < m; ++i) {
             const size_t r = (size_t)i * n;
             for (a = 0; a < n; ++a) {
-                const fw_real p0 = u->a0[r + a], p1 = u->a1[r + a], hd = u->th1[r + a];
-                const fw_real v = second ? u->tw2[i] * p0 + 2 * u->tw1[i] * p1 * hd + w[i] * (u->a2[r + a] * hd * hd + p1 * u->th2[r + a])
+                const fw_real p0 = u->sc.a0[r + a], p1 = u->sc.a1[r + a], hd = u->th1[r + a];
+                const fw_real v = second ? u->tw2[i] * p0 + 2 * u->tw1[i] * p1 * hd + w[i] * (u->sc.a2[r + a] * hd * hd + p1 * u->th2[r + a])
                                          : u->tw1[i] * p0 + w[i] * p1 * hd;
                 u->zs[a] += wt[i] * v;
             }
@@ -4307,7 +4475,7 @@ static void fw__fluct_dir_pass(fw__fluct *u, const fw_real *dir, int per_sample,
             const size_t r = (size_t)i * n;
             fw_real acc1 = 0, acc2 = 0;
             for (a = 0; a < P; ++a) {
-                const fw_real p0 = u->a0[r + a], p1 = u->a1[r + a], p2 = u->a2[r + a], hd = u->th1[r + a];
+                const fw_real p0 = u->sc.a0[r + a], p1 = u->sc.a1[r + a], p2 = u->sc.a2[r + a], hd = u->th1[r + a];
                 const fw_real da = d[a], D = dl[a];
                 acc1 += da * p0 + D * p1 * hd;
                 u->tv1[(size_t)i * P + a] = eg * (da * wi * p1 + D * (w1 * p1 + wi * p2 * hd));
@@ -4371,7 +4539,7 @@ static fw_status fw__fluct_solve(fw__fluct *u, int rep)
 {
     fw__dmft *s = &u->s;
     const int pooled = rep >= s->R, m = pooled ? s->mtot : s->m;
-    const int n = s->n, P = s->P, Q = s->Q, nt = u->nt, cn = u->cn, R = s->nrec;
+    const int n = s->n, P = s->P, Q = s->Q, cn = u->cn, R = s->nrec;
     fw__dmft_layer *y = s->lay;
     fw_status st;
     int i, t, a, b, r, bad = -1;
@@ -4381,13 +4549,6 @@ static fw_status fw__fluct_solve(fw__fluct *u, int rep)
     else for (i = 0; i < s->R; ++i) fw__dmft_draw(s, y, i, 0, i * s->m, s->m);
     memset(s->rec, 0, (size_t)s->len * sizeof(fw_real));
     if ((st = fw__dmft_markov(s, &bad)) != FW_OK) return st;
-    /* centred psi, and the naive variance */
-    for (i = 0; i < m; ++i)
-        for (t = 0; t < nt; ++t) {
-            const fw_real *h = s->htr + ((size_t)t * m + i) * n, w = s->wtr[(size_t)t * m + i] / s->gam;
-            fw_real *p = u->psi + (size_t)i * cn + (size_t)t * n;
-            for (a = 0; a < n; ++a) p[a] = w * fw_act(s->d.act, h[a]) - s->fh[(size_t)t * n + a];
-        }
     c = u->fd->relu_bw > 0 ? u->fd->relu_bw : (fw_real)(1.06 * pow((double)m, -0.2));
     for (a = 0; a < n; ++a) u->bw[a] = c * fw__sqrt(s->kx[(size_t)a * n + a] > 0 ? s->kx[(size_t)a * n + a] : 1);
     u->info.n = n; u->info.P = P; u->info.act = s->d.act; u->info.gamma0 = s->gam; u->info.kx = s->kx; u->info.bw = u->bw;
@@ -4395,7 +4556,15 @@ static fw_status fw__fluct_solve(fw__fluct *u, int rep)
     /* J and J_O, the propagator, C_O = J_O E Pi */
     memset(u->jf, 0, (size_t)cn * u->cp * sizeof(fw_real));
     memset(u->jo, 0, (size_t)R * u->ktot * u->cp * sizeof(fw_real));
-    for (t = 0; t < nt - 1; ++t) fw__fluct_tangents(u, t);
+    for (i = 0; i < m; i += FW__TANGENT_BLOCK) fw__fluct_tangents(u, i, m - i < FW__TANGENT_BLOCK ? m - i : FW__TANGENT_BLOCK);
+    /* the naive variance Var psi / N (sums in sample order, row by row of psi) */
+    memset(u->f_naive, 0, (size_t)R * n * sizeof(fw_real));
+    for (i = 0; i < m; ++i)
+        for (r = 0; r < R; ++r) {
+            const fw_real *p = u->psi + (size_t)i * cn + (size_t)fw_dmft_record_time(&s->d, r) * n;
+            for (a = 0; a < n; ++a) u->f_naive[(size_t)r * n + a] += y->wt[i] * p[a] * p[a];
+        }
+    for (i = 0; i < cn * u->cp; ++i) u->jf[i] /= s->gam;
     fw__fluct_propagator(u);
     if (u->ktot > 0)
         fw__gemm(FW_NO_TRANS, FW_NO_TRANS, R * u->ktot, cn, u->cp, 1, u->jo, u->cp, u->pitr, cn, 0, u->co, cn);
@@ -4404,12 +4573,11 @@ static fw_status fw__fluct_solve(fw__fluct *u, int rep)
     for (r = 0; r < R; ++r) {
         const int tr = fw_dmft_record_time(&s->d, r);
         const fw_real *cv = u->f_cov + (size_t)r * n * n, *f = s->fh + (size_t)tr * n;
-        fw_real vt = 0, ve = 0, nv;
+        fw_real vt = 0, ve = 0;
         for (a = 0; a < n; ++a) {
             u->f[(size_t)r * n + a] = f[a];
             u->f_var[(size_t)r * n + a] = cv[a * n + a];
-            for (i = 0, nv = 0; i < m; ++i) nv += y->wt[i] * u->psi[(size_t)i * cn + (size_t)tr * n + a] * u->psi[(size_t)i * cn + (size_t)tr * n + a];
-            u->f_naive[(size_t)r * n + a] = nv / (fw_real)u->N;
+            u->f_naive[(size_t)r * n + a] /= (fw_real)u->N;
             for (b = 0; b < P; ++b) {
                 fw_real acc = a == b ? 1 : 0;
                 for (t = 0; t <= tr; ++t) acc -= u->pi[(size_t)(tr * n + a) * cn + t * n + b];

@@ -12,6 +12,7 @@
    (tests/arm holds the minimal vector table and linker script for qemu's mps2 boards.)
    Prints the workspace the solver asked for, then t,point,mean,var. */
 #define FINWIDTH_IMPLEMENTATION
+#define FW_TANGENT_BLOCK 16            /* the tangent pass in blocks of 16 samples: a smaller workspace */
 #include "../../finwidth.h"
 #include <stdio.h>
 
