@@ -1114,13 +1114,13 @@ static void figure10(demo *d)
 /* cost, quick: seconds of the full-size and of the quick figure on one core (measured), for the
    order in which the processes start (longest first) and the estimate of the time left. */
 static const struct { int fig; void (*run)(demo *); const char *what; double cost, quick; } figures[] = {
-    {1, figure1, "prediction variance along training", 15, 1},
-    {2, figure2, "final NTK and test variance vs gamma0", 76, 6},
-    {3, figure3, "the O(1/N) shift of the mean", 28, 2},
-    {4, figure4, "online SGD slowdown", 54, 4},
-    {5, figure5, "deep nets: kernel variance per layer, t = 0 and training", 94, 10},
-    {6, figure6, "deep linear nets: width ratio", 2, 0.3},
-    {7, figure7, "learning-rate sweeps, muP and NTK", 66, 1},
+    {1, figure1, "prediction variance along training", 9, 1},
+    {2, figure2, "final NTK and test variance vs gamma0", 29, 3},
+    {3, figure3, "the O(1/N) shift of the mean", 25, 2},
+    {4, figure4, "online SGD slowdown", 51, 4},
+    {5, figure5, "deep nets: kernel variance per layer, t = 0 and training", 93, 10},
+    {6, figure6, "deep linear nets: width ratio", 3, 0.3},
+    {7, figure7, "learning-rate sweeps, muP and NTK", 63, 1},
     {8, figure8, "residual nets over depth", 1, 0.3},
     {9, figure9, "one-pass SGD vs repeated data", 15, 0.3},
     {10, figure10, "power-law data, rich vs lazy", 1, 0.3},
