@@ -238,7 +238,10 @@ static int read_csv_stream(FILE *fp, const char *name, table *t)
         int cols = 0;
         ++lineno;
         if (strchr(line, '\n') == NULL && !feof(fp)) {
-            snprintf(msg, sizeof msg, "%s:%d: line longer than %d bytes (or a NUL byte in it)", name, lineno, (int)sizeof line - 1);
+            if (strlen(line) < sizeof line - 1)   /* fgets went on past a NUL byte */
+                snprintf(msg, sizeof msg, "%s:%d: a NUL byte at column %d: not a text file (CSV expected)", name, lineno, (int)strlen(line) + 1);
+            else
+                snprintf(msg, sizeof msg, "%s:%d: line longer than %d bytes", name, lineno, (int)sizeof line - 1);
             return csv_fail(fp, t, msg);
         }
         if (lineno == 1 && (unsigned char)p[0] == 0xEF && (unsigned char)p[1] == 0xBB && (unsigned char)p[2] == 0xBF) p += 3;
@@ -466,7 +469,11 @@ static int stats_overflow(int step, double lr)
 static int diverged(int step, double lr)
 {
     char msg[256];
-    snprintf(msg, sizeof msg, "training diverged at step %d (loss or outputs became NaN/Inf): learning rate %g is too large", step, lr);
+    if (step <= 0)   /* nothing trained yet: the untrained network's outputs are already not finite */
+        snprintf(msg, sizeof msg, "the network's outputs are not finite before any training step: the inputs are too large "
+                                  "(rescale the data; the learning rate plays no part yet)");
+    else
+        snprintf(msg, sizeof msg, "training diverged at step %d (loss or outputs became NaN/Inf): learning rate %g is too large", step, lr);
     return fail(msg, NULL);
 }
 
@@ -487,6 +494,13 @@ static int ensemble_stats(const options *o, const problem *pb, int *R, int **tim
     ed.net.gamma0 = (fw_real)o->gamma0; ed.net.ntk = o->ntk; ed.net.seed = (uint64_t)o->seed;
     ed.lr = (fw_real)o->lr; ed.steps = o->steps; ed.every = o->every;
     s = fw_ensemble_shape(&ed, &data, &nrec, &len);
+    if (s == FW_ERR_SIZE) {
+        char msg[256];
+        snprintf(msg, sizeof msg, "the network (--width %d, --depth %d, %d inputs, %d points, %d steps) has more weights or "
+                                  "recorded values than can be indexed: use a smaller --width or --depth, or fewer points",
+                 o->width, o->depth, pb->D, pb->P + pb->Q, o->steps);
+        return fail(msg, NULL);
+    }
     if (s != FW_OK) return fail(fw_status_string(s), NULL);
     mem = (fw_real *)malloc(sizeof(fw_real) * 2 * (size_t)nrec * (size_t)len);
     if (mem == NULL) return fail("out of memory", NULL);
@@ -694,11 +708,37 @@ static int dmft_lazy(const options *o, const problem *pb, const fw_dmft_desc *d)
     return s == FW_OK ? 0 : fail(fw_status_string(s), NULL);
 }
 
+/* The command-line option behind a library field ("fw_dmft_desc.samples" -> "--samples"), so
+   that messages speak the user's terms; NULL when the field has no option of its own. */
+static const char *option_of(const char *where)
+{
+    static const char *const map[][2] = {
+        {"samples", "--samples"}, {"replicates", "--replicates"}, {"sampler", "--sampler"}, {"gamma0", "--gamma0"},
+        {"lr", "--lr"}, {"steps", "--steps"}, {"every", "--every"}, {"depth", "--depth"}, {"act", "--act"},
+        {"iterations", "--iterate"}, {"damping", "--damping"}, {"control_variate", "--control-variate"},
+        {"width", "--width"}, {"alpha", "--alpha"}, {"batch_ratio", "--batch-ratio"}, {"residual", "--residual"},
+        {"noise", "--noise"}, {"spectrum", "--spectrum"}, {"task", "--spectrum"}, {"balanced", "--balanced"},
+        {"init_term", "--init-term"}, {"D", "--simulate or --dim"}, {"ntk", "--ntk"}, {"bias", "--bias"},
+        {"kernels", "--kernels"}, {"seed", "--seed"}, {"y", "--data (the targets)"}, {"X", "--data"},
+    };
+    const char *dot = strrchr(where, '.');
+    size_t k;
+    if (dot == NULL) return NULL;
+    for (k = 0; k < sizeof map / sizeof map[0]; ++k)
+        if (strcmp(dot + 1, map[k][0]) == 0) return map[k][1];
+    return NULL;
+}
+
+/* The library's log line, in the user's terms: the option it concerns (or "this problem" for a
+   limit of the solver as a whole), then the library's sentence. */
 static void log_to_stderr(void *user, fw_status s, const char *where, const char *what)
 {
     char *buf = (char *)user;
+    const char *opt = option_of(where);
     (void)s;
-    snprintf(buf, 256, "%s: %s", where, what);
+    if (opt != NULL) snprintf(buf, 256, "%s: %s", opt, what);
+    else if (strncmp(where, "fw_data", 7) == 0) snprintf(buf, 256, "the data: %s", what);
+    else snprintf(buf, 256, "this problem: %s", what);
 }
 
 static int dmft(int argc, char **argv)

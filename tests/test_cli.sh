@@ -98,6 +98,25 @@ if ! "$bin" plot "$tmp/train.csv" -o "$tmp/x.svg" 2>"$tmp/err" && grep -q 'first
 if ! "$bin" plot "$tmp/cmp" -o "$tmp/x.svg" --y nosuch 2>"$tmp/err" && grep -q 'no column nosuch' "$tmp/err"; then ok; else bad "plot --y nosuch"; fi
 if ! "$bin" plot "$tmp/cmp" 2>/dev/null; then ok; else bad "plot without -o"; fi
 
+# Messages that say what is wrong: a NUL byte, a network too large to index, inputs that overflow
+# before any step (not "the learning rate is too large").
+printf '1,0\0,1\n0,1,-1\n' >"$tmp/nul.csv"
+if ! "$bin" simulate --data "$tmp/nul.csv" --steps 1 2>"$tmp/err" && grep -q 'a NUL byte at column 4' "$tmp/err"; then ok; else bad "NUL byte message: $(cat "$tmp/err")"; fi
+if ! "$bin" simulate --data "$tmp/train.csv" --steps 1 --width 1000 --depth 3000 2>"$tmp/err" &&
+   grep -q 'more weights or recorded values than can be indexed' "$tmp/err"; then ok; else bad "too-large network message: $(cat "$tmp/err")"; fi
+printf '1e308,1e308,1\n-1e308,1,-1\n' >"$tmp/big.csv"
+if ! "$bin" simulate --data "$tmp/big.csv" --steps 2 2>"$tmp/err" && grep -q 'before any training step' "$tmp/err" &&
+   ! grep -q 'learning rate .* is too large' "$tmp/err"; then ok; else bad "step-0 overflow message: $(cat "$tmp/err")"; fi
+
+# Library errors reach the user in option terms, never as internal struct names.
+for args in "theory --depth 2 --act relu --steps 2" "dmft --depth 2 --sampler quadrature --steps 2" \
+            "dmft --control-variate --sampler mc --steps 2" "theory --depth 2 --act tanh --steps 40"; do
+    # shellcheck disable=SC2086
+    if ! "$bin" $args --data "$tmp/train.csv" >/dev/null 2>"$tmp/err" && ! grep -q 'fw_[a-z_]*\(desc\|data\)' "$tmp/err" &&
+       grep -qE '(--[a-z-]+|this problem|the data): ' "$tmp/err"; then ok; else bad "message of '$args': $(cat "$tmp/err")"; fi
+done
+if "$bin" theory --depth 2 --act relu --steps 2 --data "$tmp/train.csv" 2>&1 >/dev/null | grep -q -- '--act: '; then ok; else bad "the ReLU refusal names --act"; fi
+
 # The new outputs: simulate --per-seed (the totals unchanged, each member's rows), dmft --losses,
 # theory --kernels (two-layer and deep).
 "$bin" simulate --data "$tmp/train.csv" --width 8 --steps 2 --seeds 3 >"$tmp/s0"

@@ -897,6 +897,50 @@ static void residual_deep_limit_is_the_limit_of_the_finite_depth_theory(void)
     }
 }
 
+/* The deep linear solvers under a failing allocator (issue: allocation failure at every call):
+   the simulator (repeated data and one-pass SGD), the theory (plain, balanced, power-law repeated
+   data) and the lazy form (power-law one-pass SGD): each run allocates once, so failing the first
+   call gives FW_ERR_NOMEM and nothing left live (test_nomem_runs checks both). */
+typedef struct dln_nomem { fw_dln_desc d; int kind; fw_real mean[20], m2[20], tr[5], te[5]; } dln_nomem;
+
+static fw_status dln_nomem_run(void *user, const fw_allocator *al)
+{
+    dln_nomem *c = (dln_nomem *)user;
+    if (c->kind == 0) {
+        fw_stats st;
+        fw_stats_init(&st, 2 * fw_dln_record_count(&c->d), c->mean, c->m2);
+        return fw_dln_simulate(&c->d, 0, 2, &st, NULL, al);
+    }
+    return c->kind == 1 ? fw_dln_theory(&c->d, c->tr, c->te, NULL, al) : fw_dln_lazy(&c->d, c->tr, c->te, al);
+}
+
+static void dln_nomem_free(void *user) { (void)user; }
+
+static void deep_linear_solvers_fail_cleanly_without_memory(void)
+{
+    dln_nomem c;
+    size_t need;
+    int v;
+    for (v = 0; v < 6; ++v) {
+        memset(&c, 0, sizeof c);
+        c.d.D = 16; c.d.width = 16; c.d.depth = 2; c.d.lr = (fw_real)0.1; c.d.steps = 4; c.d.alpha = 1;
+        switch (v) {
+        case 0: c.kind = 0; break;                                                 /* simulator, repeated data */
+        case 1: c.kind = 0; c.d.alpha = 0; c.d.batch_ratio = 1; break;             /* simulator, one-pass SGD */
+        case 2: c.kind = 1; break;                                                 /* theory */
+        case 3: c.kind = 1; c.d.balanced = 1; break;                               /* theory, balanced scaling */
+        case 4: c.kind = 1; c.d.spectrum = (fw_real)1.5; c.d.task = (fw_real)1.2; break;   /* theory, power law */
+        default: c.kind = 2; c.d.alpha = 0; c.d.batch_ratio = 1; c.d.spectrum = (fw_real)1.5; c.d.task = (fw_real)1.2; break;
+        }
+        need = 0;
+        if (c.kind == 0) FW_CHECK_STATUS(fw_dln_workspace_size(&c.d, &need), FW_OK);
+        else if (c.kind == 1) FW_CHECK_STATUS(fw_dln_theory_workspace_size(&c.d, &need), FW_OK);
+        else FW_CHECK_STATUS(fw_dln_lazy_workspace_size(&c.d, &need), FW_OK);
+        FW_CHECK(need > 0);   /* so the run does call the allocator */
+        FW_CHECK(test_nomem_runs(1, dln_nomem_run, dln_nomem_free, &c) == 1);
+    }
+}
+
 static void sizes_that_cannot_be_represented_are_size_errors(void)
 {
     /* Hostile sizes: each of these once returned FW_OK with a wrapped size or overflowed a count.
@@ -982,6 +1026,7 @@ static void record_counts_survive_extreme_steps_and_intervals(void)
 }
 
 const fw_test_case fw_tests_net[] = {
+    FW_TEST(deep_linear_solvers_fail_cleanly_without_memory),
     FW_TEST(sizes_that_cannot_be_represented_are_size_errors),
     FW_TEST(record_counts_survive_extreme_steps_and_intervals),
     FW_TEST(deep_linear_theories_refuse_a_negative_width),
