@@ -327,6 +327,8 @@ typedef struct fw_net_desc {
     uint64_t stream;
     int max_points;       /* most rows one forward pass takes (P + Q, or the SGD batch); >= 1 */
     fw_log log;           /* optional: told which field was bad */
+    int no_kernels;       /* nonzero: no kernel scratch (saves 2 max_points^2 reals); fw_net_kernels
+                             then returns FW_ERR_ARG. Ensembles set it when they record no kernels. */
 } fw_net_desc;
 
 /* The network and its buffers, laid out in one block (caller workspace or allocator).
@@ -343,7 +345,7 @@ typedef struct fw_net {
     fw_real *f;           /* max_points */
     fw_real *delta;       /* max_points: the scaled errors of the last gradient */
     fw_real *scratch;     /* max_points x N */
-    fw_real *kx, *kt;     /* max_points x max_points scratch for the kernels */
+    fw_real *kx, *kt;     /* max_points x max_points scratch for the kernels (NULL with no_kernels) */
     fw_real *batch_x, *batch_y; /* SGD batch: max_points x D and max_points */
     int n_rows;           /* rows of the last forward pass */
     void *owned;          /* the block fw_net_create allocated (NULL with a caller workspace) */
@@ -2023,8 +2025,8 @@ static void fw__net_lay(fw_arena *ar, const fw_net_desc *d, fw_net *net)
     net->f = (fw_real *)fw_arena_push(ar, fw__size_mul(M, R));
     net->delta = (fw_real *)fw_arena_push(ar, fw__size_mul(M, R));
     net->scratch = (fw_real *)fw_arena_push(ar, fw__size_mul3(M, N, R));
-    net->kx = (fw_real *)fw_arena_push(ar, fw__size_mul3(M, M, R));
-    net->kt = (fw_real *)fw_arena_push(ar, fw__size_mul3(M, M, R));
+    net->kx = d->no_kernels ? NULL : (fw_real *)fw_arena_push(ar, fw__size_mul3(M, M, R));
+    net->kt = d->no_kernels ? NULL : (fw_real *)fw_arena_push(ar, fw__size_mul3(M, M, R));
     net->batch_x = (fw_real *)fw_arena_push(ar, fw__size_mul3(M, (size_t)d->input_dim, R));
     net->batch_y = (fw_real *)fw_arena_push(ar, fw__size_mul(M, R));
 }
@@ -2306,6 +2308,10 @@ FW_API fw_status fw_net_kernels(fw_net *net, int n, const fw_real *X, int ldx, f
     size_t i;
     if ((s = fw__check_net(net)) != FW_OK) return s;
     if (phi == NULL && g == NULL && ntk == NULL) return FW_ERR_NULL;
+    if (net->desc.no_kernels) {
+        fw__report(&net->desc.log, FW_ERR_ARG, "fw_net_desc.no_kernels", "this network was laid out without kernel scratch");
+        return FW_ERR_ARG;
+    }
     if ((s = fw__check_rows(net, n, X, ldx)) != FW_OK) return s;
     fw__net_forward(net, n, X, ldx);
     fw__net_backward(net);
@@ -2413,6 +2419,7 @@ static fw_status fw__ensemble_net_desc(const fw_ensemble_desc *desc, const fw_da
     if (data->P < 1 || data->Q < 0) return FW_ERR_SIZE;
     *nd = desc->net;
     nd->max_points = data->P + data->Q;
+    nd->no_kernels = !desc->record_kernels;   /* memory for the kernels only when they are recorded */
     return fw_net_validate(nd);
 }
 

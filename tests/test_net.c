@@ -941,6 +941,38 @@ static void deep_linear_solvers_fail_cleanly_without_memory(void)
     }
 }
 
+static void ensembles_reserve_kernel_memory_only_when_they_record_kernels(void)
+{
+    /* 20,000 rows once needed two 20,000^2 kernel buffers (6.4 GB) for a run recording none. The
+       workspace with record_kernels = 0 is below 100 MB for 20,000 rows at width 8, and (600 rows)
+       smaller than with 1 by at least the two buffers; a net without the scratch refuses
+       fw_net_kernels. */
+    enum { P = 20000, D = 2 };
+    static fw_real X[P * D], y[P];
+    fw_data data;
+    fw_ensemble_desc ed;
+    fw_net_desc nd;
+    fw_net net;
+    fw_real k[16];
+    size_t without = 0, with = 0;
+    memset(&data, 0, sizeof data);
+    data.P = P; data.D = D; data.X = X; data.y = y;
+    memset(&ed, 0, sizeof ed);
+    ed.net.input_dim = D; ed.net.width = 8; ed.lr = (fw_real)0.1; ed.steps = 1;
+    FW_CHECK_STATUS(fw_ensemble_workspace_size(&ed, &data, &without), FW_OK);
+    FW_CHECK(without < (size_t)100 << 20);
+    data.P = 600;   /* with kernels at 20,000 rows the record itself is too long to index */
+    FW_CHECK_STATUS(fw_ensemble_workspace_size(&ed, &data, &without), FW_OK);
+    ed.record_kernels = 1;
+    FW_CHECK_STATUS(fw_ensemble_workspace_size(&ed, &data, &with), FW_OK);
+    FW_CHECK(with - without >= 2 * (size_t)600 * 600 * sizeof(fw_real));
+    memset(&nd, 0, sizeof nd);
+    nd.input_dim = D; nd.width = 4; nd.max_points = 2; nd.no_kernels = 1;
+    FW_CHECK_STATUS(fw_net_create(&net, &nd, NULL), FW_OK);
+    FW_CHECK_STATUS(fw_net_kernels(&net, 2, X, D, k, NULL, NULL), FW_ERR_ARG);
+    fw_net_destroy(&net);
+}
+
 static void sizes_that_cannot_be_represented_are_size_errors(void)
 {
     /* Hostile sizes: each of these once returned FW_OK with a wrapped size or overflowed a count.
@@ -1027,6 +1059,7 @@ static void record_counts_survive_extreme_steps_and_intervals(void)
 
 const fw_test_case fw_tests_net[] = {
     FW_TEST(deep_linear_solvers_fail_cleanly_without_memory),
+    FW_TEST(ensembles_reserve_kernel_memory_only_when_they_record_kernels),
     FW_TEST(sizes_that_cannot_be_represented_are_size_errors),
     FW_TEST(record_counts_survive_extreme_steps_and_intervals),
     FW_TEST(deep_linear_theories_refuse_a_negative_width),
