@@ -561,7 +561,8 @@ typedef struct fw_dmft_desc {
      f:          R x n     mean predictions f(t_r) = E[w phi(hL)] / gamma0
      train_loss, test_loss: R   1/(2P) sum (y - f)^2, 1/(2Q) sum over the test points (0 without y_test)
      ntk:        R x P x P  NTK(t_r) on the training points
-     sharpness:  R          its largest eigenvalue (edge of stability: eta * sharpness -> 2)
+     sharpness:  R          its largest eigenvalue (edge of stability: eta * sharpness -> 2); a full
+                           eigendecomposition up to 64 training points, Lanczos above (1e-12 residual)
      phi:        two_time: L x R x R x n x n   Phi(l)(t_a, t_b), l = 1..L (NULL otherwise)
      g:          two_time: L x R x R x P x P   G(l)(t_a, t_b), l = 1..L, training points */
 typedef struct fw_dmft_result {
@@ -2574,6 +2575,10 @@ FW_API fw_status fw_ensemble_run(const fw_ensemble_desc *desc, const fw_data *da
 
 // ==== DMFT implementation =======================================================================
 
+#define FW__EIGH_MAX 64      /* sharpness by a full eigendecomposition up to this many training points */
+#define FW__LANCZOS_MAX 128  /* Lanczos steps at most above it */
+
+
 static fw_real fw__asin(fw_real x) { return FW__IS_FLOAT ? (fw_real)asinf((float)x) : (fw_real)asin((double)x); }
 static fw_real fw__acos(fw_real x) { return FW__IS_FLOAT ? (fw_real)acosf((float)x) : (fw_real)acos((double)x); }
 
@@ -2928,6 +2933,7 @@ typedef struct fw__dmft {
     fw_real resid;              /* iteration: the largest final residual over the solves */
     int sweeps;                 /* iteration: the most sweeps of any solve */
     fw_real *eig_a, *eig_v, *eig_w;
+    fw_real *lz_t, *lz_v, *lz_u, *lz_w, *lz_x;   /* sharpness by Lanczos above FW__EIGH_MAX points: K x K (3), K, P */
     fw_real *gh_x, *gh_w;       /* quadrature rule */
     /* two-layer (Markov) solver */
     fw_real *h, *wv, *tmp, *gg, *st_ph, *st_g;   /* wtraj and scr double as an m-vector and m x n scratch */
@@ -3072,6 +3078,14 @@ static void fw__dmft_lay(fw_arena *ar, fw__dmft *s)
     s->eig_a = FW__PUSH(ar, P * P);
     s->eig_v = FW__PUSH(ar, P * P);
     s->eig_w = FW__PUSH(ar, P);
+    if (P > FW__EIGH_MAX) {
+        const size_t K = P < FW__LANCZOS_MAX ? P : FW__LANCZOS_MAX;
+        s->lz_t = FW__PUSH(ar, K * K);
+        s->lz_v = FW__PUSH(ar, K * K);
+        s->lz_u = FW__PUSH(ar, K * K);
+        s->lz_w = FW__PUSH(ar, K);
+        s->lz_x = FW__PUSH(ar, P);
+    }
     s->gh_x = FW__PUSH(ar, 64);
     s->gh_w = FW__PUSH(ar, 64);
     if (s->cv) {
@@ -3338,6 +3352,56 @@ static void fw__dmft_record_predictions(const fw__dmft *s, const fw_real *fh, fw
 static void fw__dmft_record_basic(fw__dmft *s) { fw__dmft_record_predictions(s, s->fh, s->rec); }
 
 /* Stores the training-point NTK of record r (in s->eig_a on entry) and its top eigenvalue. */
+/* The largest eigenvalue of the symmetric n x n matrix A (n > FW__EIGH_MAX) by Lanczos with full
+   reorthogonalisation: K = min(n, FW__LANCZOS_MAX) steps at most, stopping when the Ritz residual
+   beta |s_last| falls below 1e-12 of the Ritz value (its error is then of the order of the
+   residual squared over the gap). Q: K x n basis (the caller's n x n scratch), T, V, U: K x K,
+   w: K, x: n. O(K n^2) instead of the O(n^3) sweeps of a full eigendecomposition. */
+static fw_status fw__top_eigenvalue(int n, const fw_real *A, fw_real *Q, fw_real *T, fw_real *V, fw_real *U, fw_real *w,
+                                    fw_real *x, fw_real *top)
+{
+    const int K = n < FW__LANCZOS_MAX ? n : FW__LANCZOS_MAX;
+    fw_real beta_prev = 0, nrm = 0;
+    fw_status st;
+    int j, i, k, pass;
+    for (i = 0; i < n; ++i) { Q[i] = 1 + (fw_real)0.5 * fw__sin((fw_real)i); nrm += Q[i] * Q[i]; }   /* deterministic start */
+    for (i = 0; i < n; ++i) Q[i] /= fw__sqrt(nrm);
+    for (i = 0; i < K * K; ++i) T[i] = 0;
+    *top = 0;
+    for (j = 0; j < K; ++j) {
+        fw_real *q = Q + (size_t)j * n, alpha, beta;
+        fw__gemv(FW_NO_TRANS, n, n, 1, A, n, q, 0, x);
+        alpha = fw__dot(n, q, x);
+        for (i = 0; i < n; ++i) x[i] -= alpha * q[i] + (j > 0 ? beta_prev * Q[(size_t)(j - 1) * n + i] : 0);
+        for (pass = 0; pass < 2; ++pass)   /* full reorthogonalisation, twice */
+            for (k = 0; k <= j; ++k) {
+                const fw_real c = fw__dot(n, Q + (size_t)k * n, x);
+                for (i = 0; i < n; ++i) x[i] -= c * Q[(size_t)k * n + i];
+            }
+        beta = fw__sqrt(fw__dot(n, x, x));
+        T[(size_t)j * K + j] = alpha;
+        if (j > 0) T[(size_t)j * K + j - 1] = T[(size_t)(j - 1) * K + j] = beta_prev;
+        if (j == K - 1 || j % 4 == 3 || !(beta > 0)) {
+            /* Ritz values of the (j+1) x (j+1) tridiagonal block (copied: fw_eigh overwrites) */
+            const int m = j + 1;
+            for (i = 0; i < m; ++i)
+                for (k = 0; k < m; ++k) V[(size_t)i * m + k] = T[(size_t)i * K + k];
+            if ((st = fw_eigh(m, V, m, w, U, m)) != FW_OK) return st;
+            *top = w[m - 1];
+            if (!(beta > 0) || j == K - 1) break;
+            {
+                /* residual of the top Ritz pair: beta |last component of its eigenvector| */
+                const fw_real sl = U[(size_t)(m - 1) * m + (m - 1)];   /* row and column m - 1 */
+                if (beta * fw__abs(sl) <= (fw_real)1e-12 * fw__abs(*top)) break;
+            }
+        }
+        if (!(beta > 0)) break;
+        for (i = 0; i < n; ++i) Q[(size_t)(j + 1) * n + i] = x[i] / beta;
+        beta_prev = beta;
+    }
+    return FW_OK;
+}
+
 static fw_status fw__dmft_record_ntk(fw__dmft *s, int r)
 {
     const int P = s->P;
@@ -3346,6 +3410,8 @@ static fw_status fw__dmft_record_ntk(fw__dmft *s, int r)
     memcpy(dst, s->eig_a, (size_t)P * P * sizeof(fw_real));
     /* an NTK that overflowed while the predictions were still finite: the run is blowing up */
     if (!fw__all_finite(P, P, dst, P)) return FW_ERR_DIVERGED;
+    if (P > FW__EIGH_MAX)
+        return fw__top_eigenvalue(P, dst, s->eig_v, s->lz_t, s->lz_v, s->lz_u, s->lz_w, s->lz_x, &s->rec[fw__dmft_off(s, 4) + r]);
     if ((st = fw_eigh(P, s->eig_a, P, s->eig_w, s->eig_v, P)) != FW_OK) return st;
     s->rec[fw__dmft_off(s, 4) + r] = s->eig_w[P - 1];
     return FW_OK;
