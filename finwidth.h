@@ -3965,18 +3965,9 @@ static void fw__site_acts(const fw_site_info *in, int m, const fw_real *h, fw_re
         }
 }
 
-/* The solver's own observables, through the generic route. Scratch: 3 m n reals in user; when
-   pre0 is set (the tangent pass), pre0..pre2 already hold phi, phi', phi'' of the m sites. */
-typedef struct fw__site_scratch { fw_real *a0, *a1, *a2; const fw_real *pre0, *pre1, *pre2; } fw__site_scratch;
-
-/* The activations the built-in observables use: precomputed ones when the tangent pass has them. */
-static void fw__obs_acts(const fw__site_scratch *sc, const fw_site_info *in, int m, const fw_real *h, int second,
-                         const fw_real **p0, const fw_real **p1, const fw_real **p2)
-{
-    if (sc->pre0 != NULL) { *p0 = sc->pre0; *p1 = sc->pre1; *p2 = sc->pre2; return; }
-    fw__site_acts(in, m, h, sc->a0, sc->a1, second ? sc->a2 : NULL);
-    *p0 = sc->a0; *p1 = sc->a1; *p2 = sc->a2;
-}
+/* The solver's own observables, through the generic route (the influence pass; the tangent pass
+   computes their tangents directly, fw__fluct_tangents). Scratch: 3 m n reals in user. */
+typedef struct fw__site_scratch { fw_real *a0, *a1, *a2; } fw__site_scratch;
 
 /* NTK on the training points: o_ab = phi_a phi_b + w^2 phi'_a phi'_b Kx_ab (k = P^2). */
 static void fw__obs_ntk(void *user, const fw_site_info *in, int m, const fw_real *h, const fw_real *w,
@@ -3984,11 +3975,10 @@ static void fw__obs_ntk(void *user, const fw_site_info *in, int m, const fw_real
 {
     const fw__site_scratch *sc = (const fw__site_scratch *)user;
     const int n = in->n, P = in->P;
-    const fw_real *q0, *q1, *q2;
     int i, a, b;
-    fw__obs_acts(sc, in, m, h, dh != NULL, &q0, &q1, &q2);
+    fw__site_acts(in, m, h, sc->a0, sc->a1, dh != NULL ? sc->a2 : NULL);
     for (i = 0; i < m; ++i) {
-        const fw_real *p0 = q0 + (size_t)i * n, *p1 = q1 + (size_t)i * n, *p2 = q2 + (size_t)i * n;
+        const fw_real *p0 = sc->a0 + (size_t)i * n, *p1 = sc->a1 + (size_t)i * n, *p2 = sc->a2 + (size_t)i * n;
         fw_real *o = out + (size_t)i * P * P, wi = w[i];
         if (dh == NULL) {
             for (a = 0; a < P; ++a)
@@ -4010,12 +4000,11 @@ static void fw__obs_phi(void *user, const fw_site_info *in, int m, const fw_real
 {
     const fw__site_scratch *sc = (const fw__site_scratch *)user;
     const int n = in->n;
-    const fw_real *q0, *q1, *q2;
     int i, a, b;
     (void)w; (void)dw;
-    fw__obs_acts(sc, in, m, h, 0, &q0, &q1, &q2);
+    fw__site_acts(in, m, h, sc->a0, sc->a1, NULL);
     for (i = 0; i < m; ++i) {
-        const fw_real *p0 = q0 + (size_t)i * n, *p1 = q1 + (size_t)i * n;
+        const fw_real *p0 = sc->a0 + (size_t)i * n, *p1 = sc->a1 + (size_t)i * n;
         fw_real *o = out + (size_t)i * n * n;
         if (dh == NULL) {
             for (a = 0; a < n; ++a)
@@ -4048,8 +4037,8 @@ typedef struct fw__fluct {
     fw_real *psi;            /* m x cn: psi(t, nu) - f(t, nu) */
     fw_real *jf, *pi, *pitr; /* J: cn x cp; (I + J E)^-1: cn x cn; its training rows: cp x cn */
     fw_real *dh, *dw, *dh2, *dw2, *v;   /* tangents of P sources on one block of B sites, point-major: P x n x B, P x B; v: P x P x B */
-    fw_real *a0, *a1, *a2;   /* one block of B sites at every step, nt x n x B each: phi, phi', and (a2, 3 nt n B)
-                                wt phi, wt w phi', w phi'' (see fw__fluct_tangents) */
+    fw_real *blk_phi, *blk_dphi;   /* one block of B sites at every step, nt x n x B each: phi, phi' */
+    fw_real *blk_weighted;   /* the same block, 3 nt x n x B: wt phi, wt w phi', w phi'' (see fw__fluct_tangents) */
     fw_real *wblk;           /* the block's readouts at every step: nt x B */
     fw_real *dht;            /* one source's tangents site-major (B x n), for the observables */
     fw_real *jo, *co;        /* J_O: nrec ktot x cp; J_O E (I + J E)^-1: nrec ktot x cn */
@@ -4138,9 +4127,9 @@ static void fw__fluct_lay(fw_arena *ar, fw__fluct *u)
     u->dw = FW__PUSH(ar, P * TB);
     u->dw2 = FW__PUSH(ar, P * TB);
     u->v = FW__PUSH(ar, (P * P > 2 * n + 1 ? P * P : 2 * n + 1) * TB);   /* also x, y, c of the built-in J_O */
-    u->a0 = FW__PUSH(ar, nt * TB * n);
-    u->a1 = FW__PUSH(ar, nt * TB * n);
-    u->a2 = FW__PUSH(ar, 3 * nt * TB * n);
+    u->blk_phi = FW__PUSH(ar, nt * TB * n);
+    u->blk_dphi = FW__PUSH(ar, nt * TB * n);
+    u->blk_weighted = FW__PUSH(ar, 3 * nt * TB * n);
     u->wblk = FW__PUSH(ar, nt * TB);
     u->dht = FW__PUSH(ar, TB * n);
     u->sc.a0 = FW__PUSH(ar, m * n);
@@ -4279,7 +4268,7 @@ static void fw__fluct_tangents(fw__fluct *u, int i0, int bm)
     const size_t bn = (size_t)TB * n;
     const fw_real eg = s->eta * s->gam, *kx = s->kx;
     fw_real *sm0 = u->sc.a0, *sm1 = u->sc.a1, *sm2 = u->sc.a2;   /* site-major scratch (bm x n) */
-    fw_real *A0 = u->a0, *A1 = u->a1, *WA0 = u->a2, *WA1 = WA0 + (T + 1) * bn, *WA2 = WA1 + (T + 1) * bn;
+    fw_real *A0 = u->blk_phi, *A1 = u->blk_dphi, *WA0 = u->blk_weighted, *WA1 = WA0 + (T + 1) * bn, *WA2 = WA1 + (T + 1) * bn;
     fw_real *W = u->wblk, wt[TB];
     int t, s0, i, mu, a, b, r, j;
     for (i = 0; i < TB; ++i) wt[i] = i < bm ? s->lay->wt[i0 + i] : 0;
@@ -4372,15 +4361,12 @@ static void fw__fluct_tangents(fw__fluct *u, int i0, int bm)
                                     dst[(size_t)(a * P + b) * cp] += g + kx[(size_t)a * n + b] * (e + f);
                                 }
                         } else {
-                            if (!transposed) {
-                                fw__site_acts(&u->info, bm, h, sm0, sm1, sm2);
+                            if (!transposed) {   /* user observables take site-major tangents */
                                 for (a = 0; a < n; ++a)
                                     for (i = 0; i < bm; ++i) u->dht[(size_t)i * n + a] = dh[(size_t)a * TB + i];
                                 transposed = 1;
                             }
-                            u->sc.pre0 = sm0; u->sc.pre1 = sm1; u->sc.pre2 = sm2;
                             o->fn(o->user, &u->info, bm, h, w, u->dht, dw, u->oval);
-                            u->sc.pre0 = u->sc.pre1 = u->sc.pre2 = NULL;
                             fw__gemv(FW_TRANS, bm, k, 1, u->oval, k, wt, 0, u->zs);
                             for (a = 0; a < k; ++a) dst[(size_t)a * cp] += u->zs[a];
                         }

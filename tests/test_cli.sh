@@ -101,9 +101,8 @@ if ! "$bin" plot "$tmp/cmp" 2>/dev/null; then ok; else bad "plot without -o"; fi
 # Messages that say what is wrong: a NUL byte, a network too large to index, inputs that overflow
 # before any step (not "the learning rate is too large").
 printf '1,0\0,1\n0,1,-1\n' >"$tmp/nul.csv"
-if ! "$bin" simulate --data "$tmp/nul.csv" --steps 1 2>"$tmp/err" && grep -q 'a NUL byte at column 4' "$tmp/err"; then ok; else bad "NUL byte message: $(cat "$tmp/err")"; fi
-if ! "$bin" simulate --data "$tmp/train.csv" --steps 1 --width 1000 --depth 3000 2>"$tmp/err" &&
-   grep -q 'more weights or recorded values than can be indexed' "$tmp/err"; then ok; else bad "too-large network message: $(cat "$tmp/err")"; fi
+expect_error "NUL byte" "a NUL byte at column 4" simulate --data "$tmp/nul.csv" --steps 1
+expect_error "too-large network" "more weights or recorded values than can be indexed" simulate --data "$tmp/train.csv" --steps 1 --width 1000 --depth 3000
 printf '1e308,1e308,1\n-1e308,1,-1\n' >"$tmp/big.csv"
 if ! "$bin" simulate --data "$tmp/big.csv" --steps 2 2>"$tmp/err" && grep -q 'before any training step' "$tmp/err" &&
    ! grep -q 'learning rate .* is too large' "$tmp/err"; then ok; else bad "step-0 overflow message: $(cat "$tmp/err")"; fi
