@@ -26,5 +26,13 @@ out=$("$bin")
 rc=$?
 check "the example exits 0" test "$rc" -eq 0
 check "README output block is what the example prints" diff <(printf '%s\n' "$text") <(printf '%s\n' "$out")
+# and what it prints agrees: the networks' variance of 1000 seeds has relative standard error
+# sqrt(2/999) = 4.5%; every point within 4 of those plus 0.002 (the 3 printed decimals and the
+# theory's own Monte Carlo error) of the theory
+agree() {
+    printf '%s\n' "$out" | awk 'NR > 1 { if ($4 - $5 > 4 * 0.0447 * $4 + 0.002 || $5 - $4 > 4 * 0.0447 * $4 + 0.002) bad = 1; n++ }
+                                END { exit !(n == 5 && !bad) }'
+}
+check "the example's theory and networks agree within the seed error" agree
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]
