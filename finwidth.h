@@ -75,7 +75,9 @@
      FW_ERR_SIZE            a size is < 1, or a count or byte total cannot be represented
                             (the same on 32- and 64-bit hosts)
      FW_ERR_LD              a leading dimension is smaller than its row
-     FW_ERR_ARG             another argument is outside its documented range
+     FW_ERR_ARG             another argument is outside its documented range (in every solver
+                            alike: gamma0 not finite, negative, or below 10 machine epsilons,
+                            where rounding loses the updates; NTK ignores gamma0)
      FW_ERR_NONFINITE       an input holds NaN or Inf
      FW_ERR_NOMEM           the allocator returned NULL (nothing leaks)
      FW_ERR_WORKSPACE       the caller's buffer is smaller than the size query asked for
@@ -277,7 +279,8 @@ FW_API fw_status fw_solve(int n, int nrhs, fw_real *A, int lda, int *piv, fw_rea
    w: n eigenvalues ascending; V: n x n (ldv >= n), column j the eigenvector of w[j].
    FW_ERR_NO_CONVERGENCE if 100 sweeps do not diagonalise A (not seen in practice). */
 FW_API fw_status fw_eigh(int n, fw_real *A, int lda, fw_real *w, fw_real *V, int ldv);
-/* E = exp(t A) for symmetric A (lower triangle read), through fw_eigh. E: n x n, lde >= n.
+/* E = exp(t A) for symmetric A, through fw_eigh: only the lower triangle is read (as in LAPACK's
+   uplo = 'L'), so the upper one is not an input and a NaN there is ignored. E: n x n, lde >= n.
    FW_ERR_NONFINITE if t A has an eigenvalue whose exponential overflows. */
 FW_API fw_status fw_expm_sym_workspace_size(int n, size_t *bytes);
 FW_API fw_status fw_expm_sym_ws(int n, fw_real t, const fw_real *A, int lda, fw_real *E, int lde,
@@ -678,6 +681,7 @@ typedef struct fw_fluct_desc {
                  variance, (1/P) sum_mu (-Delta_mu b_mu / N + Var f_mu / 2) (test: over Q, y_test) */
 typedef struct fw_fluct_result {
     int n_records, n_points, P, width, samples_used, replicates_used;
+    int diverged_step;        /* -1, or the first step whose mean or variance is not finite (FW_ERR_DIVERGED) */
     fw_real *f, *f_var, *f_cov, *f_var_naive;
     fw_real *train_loss, *train_loss_var, *test_loss, *test_loss_var;
     fw_real *dfdy;
@@ -1963,6 +1967,22 @@ FW_API fw_status fw_act_parse(const char *name, fw_activation *act)
     return FW_ERR_ARG;
 }
 
+/* The one check of gamma0 for every solver (0 means 1). A step changes the weights by a relative
+   amount of order gamma0, and rounding keeps only about gamma0/eps of it: the trained part of an
+   output carries a relative error of about 0.02 eps/gamma0 (measured on the DMFT: 4e-6 at 1e-12,
+   1.6e-3 at 1e-14, nonsense at 1e-16 in double). Below 10 machine epsilons (2.2e-15 in double,
+   1.2e-6 in float) that error passes 1%: FW_ERR_ARG, the same in every solver. Under NTK
+   (ntk != 0) gamma0 is not used and only has to be finite. Returns NULL when gamma0 is usable,
+   else what to tell the user. */
+static const char *fw__gamma0_problem(fw_real gamma0, int ntk)
+{
+    if (!fw__finite(gamma0) || gamma0 < 0) return "must be finite and > 0 (0 means 1)";
+    if (!ntk && gamma0 > 0 && gamma0 < 10 * FW__EPS)
+        return FW__IS_FLOAT ? "below 1.2e-6 (10 float epsilons) the updates are lost to rounding; for the lazy limit use the NTK parameterization"
+                            : "below 2.2e-15 (10 double epsilons) the updates are lost to rounding; for the lazy limit use the NTK parameterization";
+    return NULL;
+}
+
 // ==== network simulator implementation ==========================================================
 
 static void fw__report(const fw_log *log, fw_status s, const char *where, const char *what)
@@ -1990,8 +2010,8 @@ static fw_status fw__net_resolve(const fw_net_desc *desc, fw_net_desc *out)
     if (out->depth < 1) { fw__report(log, FW_ERR_SIZE, "fw_net_desc.depth", "must be >= 1 (0 means 1)"); return FW_ERR_SIZE; }
     if (out->max_points < 1) { fw__report(log, FW_ERR_SIZE, "fw_net_desc.max_points", "must be >= 1"); return FW_ERR_SIZE; }
     if ((unsigned)out->act >= (unsigned)FW_ACT_COUNT) { fw__report(log, FW_ERR_ARG, "fw_net_desc.act", "not an fw_activation"); return FW_ERR_ARG; }
-    if (!fw__finite(out->gamma0) || out->gamma0 < 0) {
-        fw__report(log, FW_ERR_ARG, "fw_net_desc.gamma0", "must be finite and positive (0 means 1)");
+    if (fw__gamma0_problem(out->gamma0, out->ntk) != NULL) {
+        fw__report(log, FW_ERR_ARG, "fw_net_desc.gamma0", fw__gamma0_problem(out->gamma0, out->ntk));
         return FW_ERR_ARG;
     }
     /* Sizes must fit the int indexing of the linear algebra. */
@@ -2998,7 +3018,7 @@ static fw_status fw__dmft_resolve(const fw_dmft_desc *desc, const fw_data *data,
         FW__DMFT_FAIL(FW_ERR_NONFINITE, "fw_data", "X, y or y_test holds NaN or Inf");
     if (s->d.depth < 1) FW__DMFT_FAIL(FW_ERR_SIZE, "fw_dmft_desc.depth", "must be >= 1 (0 means 1)");
     if ((unsigned)s->d.act >= (unsigned)FW_ACT_COUNT) FW__DMFT_FAIL(FW_ERR_ARG, "fw_dmft_desc.act", "not an fw_activation");
-    if (!fw__finite(s->d.gamma0) || s->d.gamma0 < 0) FW__DMFT_FAIL(FW_ERR_ARG, "fw_dmft_desc.gamma0", "must be finite and > 0 (0 means 1)");
+    if (fw__gamma0_problem(s->d.gamma0, 0) != NULL) FW__DMFT_FAIL(FW_ERR_ARG, "fw_dmft_desc.gamma0", fw__gamma0_problem(s->d.gamma0, 0));
     if (!fw__finite(s->d.lr) || s->d.lr <= 0) FW__DMFT_FAIL(FW_ERR_ARG, "fw_dmft_desc.lr", "must be finite and > 0");
     if (s->d.steps < 0 || s->d.every < 0 || s->d.steps > FW__MAX_STEPS)
         FW__DMFT_FAIL(FW_ERR_SIZE, "fw_dmft_desc.steps", "steps must be in 0 .. 2^31 - 2 and every >= 0");
@@ -3048,9 +3068,12 @@ static fw_status fw__dmft_resolve(const fw_dmft_desc *desc, const fw_data *data,
     /* every product of sizes below must fit the int indexing of the linear algebra */
     mx = s->mtot > 0 ? s->mtot : (s->n + s->P) * s->nt + 1;
     big = (double)mx * (double)s->n * (double)s->nt;
-    if (big > 2147483647.0 || (double)s->n * s->nt * (double)s->n * s->nt > 2147483647.0 ||
-        (double)s->L * s->nrec * s->nrec * (double)s->n * s->n > 2147483647.0)
-        FW__DMFT_FAIL(FW_ERR_SIZE, "fw_dmft_desc", "samples x points x steps too large");
+    if (big > 2147483647.0)
+        FW__DMFT_FAIL(FW_ERR_SIZE, "fw_dmft_desc", "samples x points x (steps + 1) exceeds 2^31 - 1: fewer samples, points or steps");
+    if ((double)s->n * s->nt * (double)s->n * s->nt > 2147483647.0)
+        FW__DMFT_FAIL(FW_ERR_SIZE, "fw_dmft_desc", "the two-time kernels hold ((P + Q)(steps + 1))^2 > 2^31 - 1 entries: fewer points or steps");
+    if ((double)s->L * s->nrec * s->nrec * (double)s->n * s->n > 2147483647.0)
+        FW__DMFT_FAIL(FW_ERR_SIZE, "fw_dmft_desc", "the recorded kernels hold depth x records^2 x (P + Q)^2 > 2^31 - 1 entries: fewer points or records (--every)");
     s->len = (int)fw__dmft_off(s, 7);
     return FW_OK;
 }
@@ -4034,6 +4057,7 @@ typedef struct fw__fluct {
     fw__site_scratch sc;
     fw_site_info info;
     fw_real *bw;
+    int bad_step;            /* the first step that is not finite (FW_ERR_DIVERGED), else -1 */
     fw_real *psi;            /* m x cn: psi(t, nu) - f(t, nu) */
     fw_real *jf, *pi, *pitr; /* J: cn x cp; (I + J E)^-1: cn x cn; its training rows: cp x cn */
     fw_real *dh, *dw, *dh2, *dw2, *v;   /* tangents of P sources on one block of B sites, point-major: P x n x B, P x B; v: P x P x B */
@@ -4607,7 +4631,7 @@ static fw_status fw__fluct_solve(fw__fluct *u, int rep)
     if (!pooled || s->R == 1) fw__dmft_draw(s, y, pooled ? 0 : rep, 0, 0, m);
     else for (i = 0; i < s->R; ++i) fw__dmft_draw(s, y, i, 0, i * s->m, s->m);
     memset(s->rec, 0, (size_t)s->len * sizeof(fw_real));
-    if ((st = fw__dmft_markov(s, &bad)) != FW_OK) return st;
+    if ((st = fw__dmft_markov(s, &bad)) != FW_OK) { u->bad_step = bad; return st; }
     c = u->fd->relu_bw > 0 ? u->fd->relu_bw : (fw_real)(1.06 * pow((double)m, -0.2));
     for (a = 0; a < n; ++a) u->bw[a] = c * fw__sqrt(s->kx[(size_t)a * n + a] > 0 ? s->kx[(size_t)a * n + a] : 1);
     u->info.n = n; u->info.P = P; u->info.act = s->d.act; u->info.gamma0 = s->gam; u->info.kx = s->kx; u->info.bw = u->bw;
@@ -4655,7 +4679,13 @@ static fw_status fw__fluct_solve(fw__fluct *u, int rep)
         u->tel_var[r] = Q > 0 ? ve / ((fw_real)Q * Q) : 0;
     }
     if (u->fd->bias && (st = fw__fluct_bias(u)) != FW_OK) return st;
-    if (!fw__all_finite(1, u->len, u->pk, u->len)) return FW_ERR_DIVERGED;
+    if (!fw__all_finite(1, u->len, u->pk, u->len)) {   /* the first record whose mean or variance overflowed */
+        for (r = 0; r < R && u->bad_step < 0; ++r)
+            if (!fw__all_finite(1, n, u->f + (size_t)r * n, n) || !fw__all_finite(1, n, u->f_var + (size_t)r * n, n))
+                u->bad_step = fw_dmft_record_time(&s->d, r);
+        if (u->bad_step < 0) u->bad_step = s->d.steps;
+        return FW_ERR_DIVERGED;
+    }
     return FW_OK;
 }
 
@@ -4669,7 +4699,9 @@ FW_API fw_status fw_fluct_run_ws(const fw_fluct_desc *desc, const fw_data *data,
     int rep, i, j;
     if (res == NULL || ws == NULL) return FW_ERR_NULL;
     memset(res, 0, sizeof *res);
+    res->diverged_step = -1;
     if ((st = fw__fluct_resolve(desc, data, &u)) != FW_OK) return st;
+    u.bad_step = -1;
     fw_arena_init(&ar, ws, ws_bytes);
     fw__fluct_lay(&ar, &u);
     if (ar.failed) {
@@ -4681,8 +4713,10 @@ FW_API fw_status fw_fluct_run_ws(const fw_fluct_desc *desc, const fw_data *data,
     fw_stats_init(&acc, u.len, u.pk_mean, u.pk_m2);
     for (rep = u.s.R > 1 ? 0 : u.s.R; rep <= u.s.R; ++rep) {
         if ((st = fw__fluct_solve(&u, rep)) != FW_OK) {
-            if (st == FW_ERR_DIVERGED)
-                fw__report(&desc->dmft.log, st, "fw_fluct_run", "the infinite-width dynamics or their response blew up: lower the learning rate");
+            if (st == FW_ERR_DIVERGED) {
+                res->diverged_step = u.bad_step;
+                fw__report(&desc->dmft.log, st, "fw_dmft_desc.lr", "the infinite-width dynamics or their response blew up: lower the learning rate");
+            }
             return st;
         }
         if (rep < u.s.R) fw_stats_push(&acc, u.pk);
@@ -4722,9 +4756,16 @@ FW_API fw_status fw_fluct_run(const fw_fluct_desc *desc, const fw_data *data, fw
     fw_status st;
     if (res == NULL) return FW_ERR_NULL;
     memset(res, 0, sizeof *res);
+    res->diverged_step = -1;
     st = fw_fluct_workspace_size(desc, data, &bytes);
     if ((st = fw__ws_take(alloc, st, bytes, &ws)) != FW_OK) return st;
-    return fw__keep_ws(fw_fluct_run_ws(desc, data, res, ws, bytes), alloc, ws, res, sizeof *res, &res->owned, &res->alloc);
+    if ((st = fw_fluct_run_ws(desc, data, res, ws, bytes)) != FW_OK) {   /* keep the step of a divergence */
+        const int bad = res->diverged_step;
+        fw__keep_ws(st, alloc, ws, res, sizeof *res, &res->owned, &res->alloc);
+        res->diverged_step = bad;
+        return st;
+    }
+    return fw__keep_ws(st, alloc, ws, res, sizeof *res, &res->owned, &res->alloc);
 }
 
 FW_API void fw_fluct_result_free(fw_fluct_result *res)
@@ -4825,7 +4866,7 @@ static fw_status fw__kc_setup(const fw_kcov_desc *desc, int n, fw__kc *c, fw_are
     if (c->d.replicates == 0) c->d.replicates = 4;
     if (n < 1 || c->d.depth < 1 || c->d.width < 1) FW__KC_FAIL(FW_ERR_SIZE, "fw_kcov_desc", "needs n >= 1, depth >= 1, width >= 1");
     if ((unsigned)c->d.act >= (unsigned)FW_ACT_COUNT) FW__KC_FAIL(FW_ERR_ARG, "fw_kcov_desc.act", "unknown activation");
-    if (!fw__finite(c->d.gamma0) || c->d.gamma0 < 0) FW__KC_FAIL(FW_ERR_ARG, "fw_kcov_desc.gamma0", "must be finite and > 0 (0 means 1)");
+    if (fw__gamma0_problem(c->d.gamma0, c->d.ntk) != NULL) FW__KC_FAIL(FW_ERR_ARG, "fw_kcov_desc.gamma0", fw__gamma0_problem(c->d.gamma0, c->d.ntk));
     if (c->d.replicates < 2 || c->d.samples < 2 * c->d.replicates)
         FW__KC_FAIL(FW_ERR_ARG, "fw_kcov_desc", "needs replicates >= 2 and samples >= 2 replicates");
     if (n > 64 || c->d.depth > 64) FW__KC_FAIL(FW_ERR_SIZE, "fw_kcov_desc", "n and depth are limited to 64 (memory grows as (L n^2)^2)");
@@ -5217,7 +5258,7 @@ static fw_status fw__dlf_setup(const fw_dlfluct_desc *desc, const fw_data *data,
     if (c->d.gamma0 == 0) c->d.gamma0 = 1;
     if (c->d.depth < 1 || c->d.width < 1 || c->d.steps < 0 || c->d.steps > FW__MAX_STEPS)
         FW__DLF_FAIL(FW_ERR_SIZE, "fw_dlfluct_desc", "needs depth >= 1, width >= 1, steps >= 0");
-    if (!fw__finite(c->d.gamma0) || c->d.gamma0 < 0) FW__DLF_FAIL(FW_ERR_ARG, "fw_dlfluct_desc.gamma0", "must be finite and > 0 (0 means 1)");
+    if (fw__gamma0_problem(c->d.gamma0, c->d.ntk) != NULL) FW__DLF_FAIL(FW_ERR_ARG, "fw_dlfluct_desc.gamma0", fw__gamma0_problem(c->d.gamma0, c->d.ntk));
     if (!fw__finite(c->d.lr) || c->d.lr <= 0) FW__DLF_FAIL(FW_ERR_ARG, "fw_dlfluct_desc.lr", "must be finite and > 0");
     if ((unsigned)c->d.act >= (unsigned)FW_ACT_COUNT) FW__DLF_FAIL(FW_ERR_ARG, "fw_dlfluct_desc.act", "unknown activation");
     if (c->d.act == FW_ACT_RELU)
@@ -6581,7 +6622,7 @@ static fw_status fw__online_resolve(const fw_online_desc *desc, const fw_online_
     if (o->d.replicates == 0) o->d.replicates = 8;
     if ((unsigned)o->d.act >= (unsigned)FW_ACT_COUNT) FW__ONLINE_FAIL(FW_ERR_ARG, "fw_online_desc.act", "not an fw_activation");
     if (o->d.act == FW_ACT_RELU) FW__ONLINE_FAIL(FW_ERR_ARG, "fw_online_desc.act", "relu (a delta in the response) is not supported here yet: use tanh, erf or linear");
-    if (!fw__finite(o->d.gamma0) || o->d.gamma0 < 0) FW__ONLINE_FAIL(FW_ERR_ARG, "fw_online_desc.gamma0", "must be finite and > 0 (0 means 1)");
+    if (fw__gamma0_problem(o->d.gamma0, 0) != NULL) FW__ONLINE_FAIL(FW_ERR_ARG, "fw_online_desc.gamma0", fw__gamma0_problem(o->d.gamma0, 0));
     if (!fw__finite(o->d.lr) || o->d.lr <= 0) FW__ONLINE_FAIL(FW_ERR_ARG, "fw_online_desc.lr", "must be finite and > 0");
     if (o->d.steps < 1 || o->d.steps > FW__MAX_STEPS || o->d.batch < 1 || o->d.every < 0 || o->d.width < 1)
         FW__ONLINE_FAIL(FW_ERR_SIZE, "fw_online_desc", "needs steps >= 1, batch >= 1, width >= 1, every >= 0");
@@ -7034,7 +7075,7 @@ static fw_status fw__dln_resolve(const fw_dln_desc *desc, fw__dln *z)
     if (z->d.every == 0) z->d.every = 1;
     if (z->d.D < 1 || z->d.width < 1 || z->d.depth < 1 || z->d.steps < 0 || z->d.steps > FW__MAX_STEPS || z->d.every < 0)
         FW__DLN_FAIL(FW_ERR_SIZE, "fw_dln_desc", "needs D >= 1, width >= 1, depth >= 1, 0 <= steps <= 2^31 - 2");
-    if (!fw__finite(z->d.gamma0) || z->d.gamma0 < 0) FW__DLN_FAIL(FW_ERR_ARG, "fw_dln_desc.gamma0", "must be finite and > 0 (0 means 1)");
+    if (fw__gamma0_problem(z->d.gamma0, z->d.ntk) != NULL) FW__DLN_FAIL(FW_ERR_ARG, "fw_dln_desc.gamma0", fw__gamma0_problem(z->d.gamma0, z->d.ntk));
     if (!fw__finite(z->d.lr) || z->d.lr <= 0) FW__DLN_FAIL(FW_ERR_ARG, "fw_dln_desc.lr", "must be finite and > 0");
     if (!fw__finite(z->d.alpha) || !fw__finite(z->d.batch_ratio) || z->d.alpha < 0 || z->d.batch_ratio < 0 ||
         (z->d.batch_ratio == 0 && z->d.alpha <= 0))

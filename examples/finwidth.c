@@ -466,6 +466,13 @@ static int stats_overflow(int step, double lr)
     return fail(msg, NULL);
 }
 
+/* A run that blows up at step k still computed the steps before it: the largest recorded step
+   below k (records fall on multiples of --every), where a rerun stops to print them, or -1. */
+static int last_record_before(int k, int every)
+{
+    return k <= 0 ? -1 : (k - 1) / every * every;
+}
+
 static int diverged(int step, double lr)
 {
     char msg[256];
@@ -477,9 +484,46 @@ static int diverged(int step, double lr)
     return fail(msg, NULL);
 }
 
+/* The command-line option behind a library field ("fw_dmft_desc.samples" -> "--samples"), so
+   that messages speak the user's terms; NULL when the field has no option of its own. */
+static const char *option_of(const char *where)
+{
+    static const char *const map[][2] = {
+        {"samples", "--samples"}, {"replicates", "--replicates"}, {"sampler", "--sampler"}, {"gamma0", "--gamma0"},
+        {"lr", "--lr"}, {"steps", "--steps"}, {"every", "--every"}, {"depth", "--depth"}, {"act", "--act"},
+        {"iterations", "--iterate"}, {"damping", "--damping"}, {"control_variate", "--control-variate"},
+        {"width", "--width"}, {"alpha", "--alpha"}, {"batch_ratio", "--batch-ratio"}, {"residual", "--residual"},
+        {"noise", "--noise"}, {"spectrum", "--spectrum"}, {"task", "--spectrum"}, {"balanced", "--balanced"},
+        {"init_term", "--init-term"}, {"D", "--simulate or --dim"}, {"ntk", "--ntk"}, {"bias", "--bias"},
+        {"kernels", "--kernels"}, {"seed", "--seed"}, {"y", "--data (the targets)"}, {"X", "--data"},
+    };
+    const char *dot = strrchr(where, '.');
+    size_t k;
+    if (dot == NULL) return NULL;
+    for (k = 0; k < sizeof map / sizeof map[0]; ++k)
+        if (strcmp(dot + 1, map[k][0]) == 0) return map[k][1];
+    return NULL;
+}
+
+/* The library's log line, in the user's terms: the option it concerns (or "this problem" for a
+   limit of the solver as a whole), then the library's sentence. */
+static void log_to_stderr(void *user, fw_status s, const char *where, const char *what)
+{
+    char *buf = (char *)user;
+    const char *opt = option_of(where);
+    (void)s;
+    if (opt != NULL) snprintf(buf, 256, "%s: %s", opt, what);
+    else if (strncmp(where, "fw_data", 7) == 0) snprintf(buf, 256, "the data: %s", what);
+    else snprintf(buf, 256, "this problem: %s", what);
+}
+
 /* The ensemble of `simulate` (and `compare`): S networks' mean and variance of f, R x n each
-   (times[r] the recorded steps; free all three). Returns 0, or the exit status after a message. */
-static int ensemble_stats(const options *o, const problem *pb, int *R, int **times, double **mean, double **var)
+   (times[r] the recorded steps; free all three). Returns 0, or the exit status after a message.
+   With diverged_at != NULL a divergence at step k > 0 is not yet an error: the ensemble is rerun
+   to the last recorded step before k, returned, and *diverged_at = k (the caller prints the rows,
+   then the error); otherwise *diverged_at stays -1. */
+static int ensemble_stats(const options *o, const problem *pb, int *R, int **times, double **mean, double **var,
+                          int *diverged_at)
 {
     fw_ensemble_desc ed;
     fw_data data = problem_data(pb);
@@ -488,11 +532,13 @@ static int ensemble_stats(const options *o, const problem *pb, int *R, int **tim
     fw_real *mem;
     const int n = pb->P + pb->Q;
     int nrec, len, r, pt, bad_step = -1;
+    char why[256] = "";
     *times = NULL; *mean = *var = NULL;
     memset(&ed, 0, sizeof ed);
     ed.net.input_dim = pb->D; ed.net.width = o->width; ed.net.depth = o->depth; ed.net.act = o->act;
     ed.net.gamma0 = (fw_real)o->gamma0; ed.net.ntk = o->ntk; ed.net.seed = (uint64_t)o->seed;
     ed.lr = (fw_real)o->lr; ed.steps = o->steps; ed.every = o->every;
+    ed.net.log.fn = log_to_stderr; ed.net.log.user = why;
     s = fw_ensemble_shape(&ed, &data, &nrec, &len);
     if (s == FW_ERR_SIZE) {
         char msg[256];
@@ -501,7 +547,7 @@ static int ensemble_stats(const options *o, const problem *pb, int *R, int **tim
                  o->width, o->depth, pb->D, pb->P + pb->Q, o->steps);
         return fail(msg, NULL);
     }
-    if (s != FW_OK) return fail(fw_status_string(s), NULL);
+    if (s != FW_OK) return fail(fw_status_string(s), why[0] ? why : NULL);
     mem = (fw_real *)malloc(sizeof(fw_real) * 2 * (size_t)nrec * (size_t)len);
     if (mem == NULL) return fail("out of memory", NULL);
     fw_stats_init(&st, nrec * len, mem, mem + (size_t)nrec * len);
@@ -526,9 +572,16 @@ static int ensemble_stats(const options *o, const problem *pb, int *R, int **tim
         free(one);
         if (fp == NULL || fclose(fp) != 0) { free(mem); return fail("cannot write the per-seed file", o->per_seed); }
     }
+    if (s == FW_ERR_DIVERGED && diverged_at != NULL && last_record_before(bad_step, o->every) >= 0) {
+        options shorter = *o;   /* every member reaches the steps before bad_step (a rerun may find an earlier one) */
+        free(mem);
+        shorter.steps = last_record_before(bad_step, o->every);
+        *diverged_at = bad_step;
+        return ensemble_stats(&shorter, pb, R, times, mean, var, diverged_at);
+    }
     if (s != FW_OK) {
         free(mem);
-        return s == FW_ERR_DIVERGED ? diverged(bad_step, o->lr) : fail(fw_status_string(s), NULL);
+        return s == FW_ERR_DIVERGED ? diverged(bad_step, o->lr) : fail(fw_status_string(s), why[0] ? why : NULL);
     }
     *times = (int *)malloc(sizeof(int) * (size_t)nrec);
     *mean = (double *)malloc(sizeof(double) * (size_t)nrec * n);
@@ -565,11 +618,11 @@ static int simulate(int argc, char **argv)
     options o;
     problem pb;
     double *mean, *var;
-    int *times, R = 0, r, pt, rc, n, bad;
+    int *times, R = 0, r, pt, rc, n, bad, diverged_at = -1;
     if ((rc = parse_options(argc, argv, 0, &o)) != 0) return rc == 1 ? 0 : rc;
     if (load_problem(o.train, o.test, &pb)) return 1;
     n = pb.P + pb.Q;
-    rc = ensemble_stats(&o, &pb, &R, &times, &mean, &var);
+    rc = ensemble_stats(&o, &pb, &R, &times, &mean, &var, &diverged_at);
     free_problem(&pb);
     if (rc != 0) return rc;
     bad = first_nonfinite(R, n, mean, var);
@@ -577,7 +630,9 @@ static int simulate(int argc, char **argv)
     for (r = 0; r < (bad < 0 ? R : bad); ++r)
         for (pt = 0; pt < n; ++pt)
             printf("%d,%d,%.10g,%.10g\n", times[r], pt, mean[(size_t)r * n + pt], var[(size_t)r * n + pt]);
-    if (bad >= 0) { fflush(stdout); rc = stats_overflow(times[bad], o.lr); }
+    fflush(stdout);
+    if (bad >= 0) rc = stats_overflow(times[bad], o.lr);
+    else if (diverged_at >= 0) rc = diverged(diverged_at, o.lr);
     free(times); free(mean); free(var);
     return rc;
 }
@@ -708,39 +763,6 @@ static int dmft_lazy(const options *o, const problem *pb, const fw_dmft_desc *d)
     return s == FW_OK ? 0 : fail(fw_status_string(s), NULL);
 }
 
-/* The command-line option behind a library field ("fw_dmft_desc.samples" -> "--samples"), so
-   that messages speak the user's terms; NULL when the field has no option of its own. */
-static const char *option_of(const char *where)
-{
-    static const char *const map[][2] = {
-        {"samples", "--samples"}, {"replicates", "--replicates"}, {"sampler", "--sampler"}, {"gamma0", "--gamma0"},
-        {"lr", "--lr"}, {"steps", "--steps"}, {"every", "--every"}, {"depth", "--depth"}, {"act", "--act"},
-        {"iterations", "--iterate"}, {"damping", "--damping"}, {"control_variate", "--control-variate"},
-        {"width", "--width"}, {"alpha", "--alpha"}, {"batch_ratio", "--batch-ratio"}, {"residual", "--residual"},
-        {"noise", "--noise"}, {"spectrum", "--spectrum"}, {"task", "--spectrum"}, {"balanced", "--balanced"},
-        {"init_term", "--init-term"}, {"D", "--simulate or --dim"}, {"ntk", "--ntk"}, {"bias", "--bias"},
-        {"kernels", "--kernels"}, {"seed", "--seed"}, {"y", "--data (the targets)"}, {"X", "--data"},
-    };
-    const char *dot = strrchr(where, '.');
-    size_t k;
-    if (dot == NULL) return NULL;
-    for (k = 0; k < sizeof map / sizeof map[0]; ++k)
-        if (strcmp(dot + 1, map[k][0]) == 0) return map[k][1];
-    return NULL;
-}
-
-/* The library's log line, in the user's terms: the option it concerns (or "this problem" for a
-   limit of the solver as a whole), then the library's sentence. */
-static void log_to_stderr(void *user, fw_status s, const char *where, const char *what)
-{
-    char *buf = (char *)user;
-    const char *opt = option_of(where);
-    (void)s;
-    if (opt != NULL) snprintf(buf, 256, "%s: %s", opt, what);
-    else if (strncmp(where, "fw_data", 7) == 0) snprintf(buf, 256, "the data: %s", what);
-    else snprintf(buf, 256, "this problem: %s", what);
-}
-
 static int dmft(int argc, char **argv)
 {
     options o;
@@ -750,7 +772,7 @@ static int dmft(int argc, char **argv)
     fw_data data;
     fw_status s;
     char why[256] = "";
-    int r, pt, rc;
+    int r, pt, rc, diverged_at = -1;
     if ((rc = parse_options(argc, argv, 1, &o)) != 0) return rc == 1 ? 0 : rc;
     if (load_problem(o.train, o.test, &pb)) return 1;
     data = problem_data(&pb);
@@ -766,6 +788,11 @@ static int dmft(int argc, char **argv)
     }
     if (o.ntk) { rc = dmft_lazy(&o, &pb, &d); free_problem(&pb); return rc; }
     s = fw_dmft_run(&d, &data, &res, NULL);
+    while (s == FW_ERR_DIVERGED && last_record_before(res.diverged_step, o.every) >= 0) {
+        diverged_at = res.diverged_step;   /* rerun to the steps before it (the same samples: the same numbers) */
+        d.steps = last_record_before(res.diverged_step, o.every);
+        s = fw_dmft_run(&d, &data, &res, NULL);
+    }
     if (s != FW_OK) {
         free_problem(&pb);
         if (s == FW_ERR_DIVERGED) return diverged(res.diverged_step, o.lr);
@@ -787,7 +814,8 @@ static int dmft(int argc, char **argv)
     if (rc == 0 && o.losses != NULL) rc = write_losses(o.losses, &d, &res);
     fw_dmft_result_free(&res);
     free_problem(&pb);
-    return rc;
+    fflush(stdout);
+    return rc == 0 && diverged_at >= 0 ? diverged(diverged_at, o.lr) : rc;
 }
 
 /* What `theory` predicts at the recorded steps: R x n tables (training points first). */
@@ -816,6 +844,16 @@ static int theory_table_alloc(theory_table *t, int R, int n)
         return fail("out of memory", NULL);
     }
     return 0;
+}
+
+static int theory_diverged(int step, double lr)
+{
+    char msg[256];
+    if (step >= 0)
+        snprintf(msg, sizeof msg, "the infinite-width dynamics or their fluctuations blew up at step %d: learning rate %g is too large", step, lr);
+    else
+        snprintf(msg, sizeof msg, "the infinite-width dynamics or their fluctuations blew up: learning rate %g is too large", lr);
+    return fail(msg, NULL);
 }
 
 /* Deep nets (--depth L >= 2): fw_dlfluct_run, exact for --act linear, the sampled deep
@@ -882,12 +920,13 @@ static int theory_deep(const options *o, const problem *pb, theory_table *tt)
     }
     free(f); free(fv); free(fse); free(kmem);
     if (rc != 0) { theory_table_free(tt); return rc; }
-    if (s == FW_ERR_DIVERGED) return fail("the infinite-width dynamics blew up: learning rate too large", why[0] ? why : NULL);
+    if (s == FW_ERR_DIVERGED) return theory_diverged(-1, o->lr);
     return s == FW_OK ? 0 : fail(fw_status_string(s), why[0] ? why : NULL);
 }
 
-/* Two-layer nets: fw_fluct_run (with --bias, the mean includes the O(1/N) shift b/N). */
-static int theory_two_layer(const options *o, const problem *pb, theory_table *tt)
+/* Two-layer nets: fw_fluct_run (with --bias, the mean includes the O(1/N) shift b/N). A
+   divergence at step k > 0 reruns to the steps before it and sets *diverged_at = k. */
+static int theory_two_layer(const options *o, const problem *pb, theory_table *tt, int *diverged_at)
 {
     fw_fluct_desc d;
     fw_fluct_result res;
@@ -904,8 +943,13 @@ static int theory_two_layer(const options *o, const problem *pb, theory_table *t
     d.dmft.seed = (uint64_t)o->seed; d.dmft.log.fn = log_to_stderr; d.dmft.log.user = why;
     d.width = o->width; d.bias = o->bias; d.kernels = o->kernels != NULL;
     s = fw_fluct_run(&d, &data, &res, NULL);
+    while (s == FW_ERR_DIVERGED && diverged_at != NULL && last_record_before(res.diverged_step, o->every) >= 0) {
+        *diverged_at = res.diverged_step;   /* rerun to the steps before it */
+        d.dmft.steps = last_record_before(res.diverged_step, o->every);
+        s = fw_fluct_run(&d, &data, &res, NULL);
+    }
     if (s != FW_OK) {
-        if (s == FW_ERR_DIVERGED) return fail("the infinite-width dynamics blew up: learning rate too large", why[0] ? why : NULL);
+        if (s == FW_ERR_DIVERGED) return theory_diverged(res.diverged_step, o->lr);
         return fail(fw_status_string(s), why[0] ? why : NULL);
     }
     if ((rc = theory_table_alloc(tt, res.n_records, res.n_points)) != 0) { fw_fluct_result_free(&res); return rc; }
@@ -932,10 +976,10 @@ static int theory(int argc, char **argv)
     options o;
     problem pb;
     theory_table tt;
-    int r, pt, rc;
+    int r, pt, rc, diverged_at = -1;
     if ((rc = parse_options(argc, argv, 2, &o)) != 0) return rc == 1 ? 0 : rc;
     if (load_problem(o.train, o.test, &pb)) return 1;
-    rc = o.depth != 1 ? theory_deep(&o, &pb, &tt) : theory_two_layer(&o, &pb, &tt);
+    rc = o.depth != 1 ? theory_deep(&o, &pb, &tt) : theory_two_layer(&o, &pb, &tt, &diverged_at);
     free_problem(&pb);
     if (rc != 0) return rc;
     printf("t,point,mean,var,var_se\n");
@@ -945,7 +989,8 @@ static int theory(int argc, char **argv)
             printf("%d,%d,%.10g,%.10g,%.3g\n", tt.times[r], pt, tt.mean[e], tt.var[e], tt.var_se[e]);
         }
     theory_table_free(&tt);
-    return 0;
+    fflush(stdout);
+    return diverged_at >= 0 ? theory_diverged(diverged_at, o.lr) : 0;
 }
 
 /* finwidth compare: simulate and theory on the same flags, side by side, with z-scores of the
@@ -963,9 +1008,9 @@ static int compare(int argc, char **argv)
     if (o.seeds < 2) return fail("compare needs --seeds S >= 2 (the ensemble's variance)", NULL);
     if (load_problem(o.train, o.test, &pb)) return 1;
     n = pb.P + pb.Q;
-    rc = o.depth != 1 ? theory_deep(&o, &pb, &tt) : theory_two_layer(&o, &pb, &tt);
+    rc = o.depth != 1 ? theory_deep(&o, &pb, &tt) : theory_two_layer(&o, &pb, &tt, NULL);
     if (rc == 0) {
-        rc = ensemble_stats(&o, &pb, &R, &times, &mean, &var);
+        rc = ensemble_stats(&o, &pb, &R, &times, &mean, &var, NULL);
         if (rc != 0) theory_table_free(&tt);
     }
     free_problem(&pb);
@@ -1000,7 +1045,7 @@ static int dln(int argc, char **argv)
     fw_stats st;
     fw_real *mem;
     double alpha = 0, nu = 1, gamma0 = 1, lr = 0.1, residual = 0, br = 0, sa = 0, sb = 0, noise = 0;
-    int i, depth = 1, steps = 100, every = 1, Dsim = 0, seeds = 1, seed = 0, ntk = 0, repeat = 0, lazy = 0, layers = 0, initterm = 0, deeplim = 0, balanced = 0, dim = 1024, nrec, r, l, bad = -1;
+    int i, depth = 1, steps = 100, every = 1, Dsim = 0, seeds = 1, seed = 0, ntk = 0, repeat = 0, lazy = 0, layers = 0, initterm = 0, deeplim = 0, balanced = 0, dim = 1024, nrec, r, l, bad = -1, diverged_at = -1;
     char why[256] = "";
     fw_status s;
     for (i = 0; i < argc; ++i) {
@@ -1068,14 +1113,18 @@ static int dln(int argc, char **argv)
     if (Dsim == 0) {   /* the theory: t,train_loss,test_loss[,G1..GL] */
         fw_real *gk = layers && !lazy ? (fw_real *)malloc(sizeof(fw_real) * (size_t)(nrec > 0 ? nrec : 1) * (size_t)depth) : NULL;
         if (layers && !lazy && gk == NULL) { free(mem); return fail("out of memory", NULL); }
+        int done = nrec;
+        for (r = 0; r < 4 * nrec; ++r) mem[r] = (fw_real)NAN;   /* a run that blows up leaves its later records unwritten */
         s = lazy ? fw_dln_lazy(&d, mem, mem + nrec, NULL)
             : deeplim ? fw_dln_deep_limit(&d, mem, mem + nrec, mem + 2 * nrec, mem + 3 * nrec, NULL)
             : fw_dln_theory(&d, mem, mem + nrec, gk, NULL);
-        if (s == FW_OK) {
+        if (s == FW_ERR_DIVERGED && !deeplim)   /* the records written before it are printed, then the error */
+            for (done = 0; done < nrec && isfinite((double)mem[done]) && isfinite((double)mem[nrec + done]); ++done) {}
+        if (s == FW_OK || (s == FW_ERR_DIVERGED && !deeplim && done > 0)) {
             printf("t,train_loss,test_loss%s", deeplim ? ",train_err,test_err" : "");
             for (l = 1; gk != NULL && l <= depth; ++l) printf(",G%d", l);
             printf("\n");
-            for (r = 0; r < nrec; ++r) {
+            for (r = 0; r < done; ++r) {
                 printf("%d,%.10g,%.10g", fw_dln_record_time(&d, r), (double)mem[r], (double)mem[nrec + r]);
                 if (deeplim) printf(",%.3g,%.3g", (double)mem[2 * nrec + r], (double)mem[3 * nrec + r]);
                 for (l = 0; gk != NULL && l < depth; ++l) printf(",%.10g", (double)gk[(size_t)r * depth + l]);
@@ -1083,11 +1132,26 @@ static int dln(int argc, char **argv)
             }
         }
         free(gk);
+        fflush(stdout);
+        if (s == FW_ERR_DIVERGED && !deeplim && done < nrec) {
+            char msg[256];
+            snprintf(msg, sizeof msg, "the theory's losses or kernels overflow %s step %d: learning rate %g is too large",
+                     done > 0 ? "after" : "by", fw_dln_record_time(&d, done > 0 ? done - 1 : 0), lr);
+            free(mem);
+            return fail(msg, NULL);
+        }
         free(mem);
         return s == FW_OK ? 0 : fail(fw_status_string(s), why[0] ? why : NULL);
     }
     fw_stats_init(&st, 2 * nrec, mem, mem + 2 * nrec);
     s = fw_dln_simulate(&d, 0, (uint64_t)seeds, &st, &bad, NULL);
+    while (s == FW_ERR_DIVERGED && last_record_before(bad, d.every > 0 ? d.every : 1) >= 0) {
+        diverged_at = bad;   /* every member reaches the steps before it: rerun to the last record there */
+        d.steps = last_record_before(bad, d.every > 0 ? d.every : 1);
+        nrec = fw_dln_record_count(&d);
+        fw_stats_init(&st, 2 * nrec, mem, mem + 2 * nrec);
+        s = fw_dln_simulate(&d, 0, (uint64_t)seeds, &st, &bad, NULL);
+    }
     if (s != FW_OK) {
         free(mem);
         if (s == FW_ERR_DIVERGED) return diverged(bad, lr);
@@ -1105,7 +1169,8 @@ static int dln(int argc, char **argv)
         printf("%d,%.10g,%.10g,%.10g,%.10g\n", fw_dln_record_time(&d, r), v[0], v[1], v[2], v[3]);
     }
     free(mem);
-    return 0;
+    fflush(stdout);
+    return diverged_at >= 0 ? diverged(diverged_at, lr) : 0;
 }
 
 /* finwidth plot: a CSV with a header row as an SVG figure (svgplot.h, the demo's plotter). */

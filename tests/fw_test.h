@@ -82,4 +82,8 @@ fw_allocator test_counting_allocator(test_counting_alloc *state);
 int test_nomem_runs(int calls, fw_status (*run)(void *user, const fw_allocator *al), void (*release)(void *user),
                     void *user);
 
+/* A gamma0 below every solver's floor of 10 machine epsilons (double 2.2e-15, float 1.2e-6) and
+   not zero (which means 1) in either precision: FW_ERR_ARG from every solver alike. */
+#define TEST_TINY_GAMMA0 ((fw_real)(sizeof(fw_real) == sizeof(float) ? 1e-6 : 1e-15))
+
 #endif

@@ -17,6 +17,26 @@ expect_error() {
     fi
 }
 
+# expect_rows_then_error NAME ARGS...: a run that blows up at step k prints the recorded steps
+# before k (the same rows as a run stopped at the last of them), then one stderr line naming k,
+# and exits non-zero.
+expect_rows_then_error() {
+    local name=$1 rc k last
+    shift
+    "$bin" "$@" >"$tmp/out" 2>"$tmp/err"
+    rc=$?
+    k=$(grep -oE 'at step [0-9]+' "$tmp/err" | grep -oE '[0-9]+$')
+    last=$(tail -n 1 "$tmp/out" | cut -d, -f1)
+    if [ "$rc" -ne 0 ] && [ "$(wc -l <"$tmp/err")" -eq 1 ] && [ -n "$k" ] && [ "$k" -gt 0 ] &&
+       [ "$(wc -l <"$tmp/out")" -ge 2 ] && [ "$last" -lt "$k" ] &&
+       awk -F, -v k="$k" 'NR > 1 && $1 >= k { exit 1 }' "$tmp/out" &&
+       "$bin" "$@" --steps "$last" >"$tmp/out2" 2>/dev/null && cmp -s "$tmp/out" "$tmp/out2"; then
+        ok
+    else
+        bad "$name (exit $rc, stderr: $(head -c 300 "$tmp/err"), rows: $(($(wc -l <"$tmp/out") - 1)), last t: $last)"
+    fi
+}
+
 printf '0.5,1.0,1\n-1.0,0.3,-1\n0.2,-0.7,0.5\n' >"$tmp/train.csv"
 printf '1.0,1.0\n-0.5,0.5\n' >"$tmp/test.csv"
 printf '1.0,1.0,0.3\n' >"$tmp/test_y.csv"
@@ -163,7 +183,7 @@ if [ "$(wc -l <"$tmp/a")" -eq 13 ] && awk -F, 'NR > 1 && $4 != 0 { exit 1 }' "$t
 expect_error "dmft has no --width" "unknown option --width" dmft --data "$tmp/train.csv" --width 8
 expect_error "dmft exact needs linear" "exact needs --act linear" dmft --data "$tmp/train.csv" --sampler exact
 expect_error "dmft quadrature is two-layer" "QUADRATURE is for two-layer" dmft --data "$tmp/train.csv" --depth 2 --sampler quadrature
-expect_error "dmft divergence" "diverged at step [0-9]+.*learning rate" dmft --data "$tmp/train.csv" --act linear --lr 100 --steps 500 --samples 64 --replicates 2
+expect_rows_then_error "dmft divergence" dmft --data "$tmp/train.csv" --act linear --lr 100 --steps 500 --every 2 --samples 64 --replicates 2
 # --iterate: the fixed-point iteration gives the marched numbers (to printing precision, 10 digits
 # relative 1e-9 of values ~1) and fails with the residual when the cap is below T + 2 sweeps.
 "$bin" dmft --data "$tmp/train.csv" --test "$tmp/test.csv" --depth 2 --gamma0 1.5 --lr 0.5 --steps 6 \
@@ -278,7 +298,7 @@ expect_error "dln repeat vs sgd" "exclude each other" dln --repeat --batch-ratio
 expect_error "dln spectrum" "bad value 'x' for --spectrum" dln --alpha 1 --spectrum x --simulate 8
 expect_error "theory deep, 100 steps" "must be <= 256" theory --data "$tmp/train.csv" --depth 2
 expect_error "theory exact" "no single-site covariance" theory --data "$tmp/train.csv" --sampler exact
-expect_error "theory divergence" "blew up" theory --data "$tmp/train.csv" --act linear --lr 100 --steps 300 --samples 64 --replicates 2
+expect_rows_then_error "theory divergence" theory --data "$tmp/train.csv" --act linear --lr 100 --steps 300 --samples 64 --replicates 2
 
 # Bad input.
 printf '1,2,3\n4,5\n' >"$tmp/ragged.csv"
@@ -328,6 +348,15 @@ expect_error "steps beyond int" "size|steps" simulate --data "$tmp/train.csv" --
 expect_error "dmft steps beyond int" "size|steps" dmft --data "$tmp/train.csv" --steps 2147483647
 expect_error "missing --data" "--data" simulate --width 8
 expect_error "unknown command" "unknown command" train
-expect_error "divergence" "diverged at step [0-9]+.*learning rate" simulate --data "$tmp/train.csv" --act linear --width 16 --lr 100 --steps 500
+expect_rows_then_error "divergence" simulate --data "$tmp/train.csv" --act linear --width 16 --lr 100 --steps 500 --seeds 3
+expect_rows_then_error "dln simulate divergence" dln --alpha 1 --lr 100 --steps 50 --every 3 --simulate 32 --seeds 2
+"$bin" dln --alpha 1 --lr 100 --steps 50 >"$tmp/out" 2>"$tmp/err"   # the theory: records before the overflow, then the error
+rc=$?
+k=$(grep -oE 'overflow after step [0-9]+' "$tmp/err" | grep -oE '[0-9]+$')
+if [ "$rc" -ne 0 ] && [ "$(wc -l <"$tmp/err")" -eq 1 ] && [ -n "$k" ] && [ "$(tail -n 1 "$tmp/out" | cut -d, -f1)" = "$k" ] &&
+   awk -F, 'NR > 1 && $3 + 0 != $3 { exit 1 }' "$tmp/out"; then ok; else bad "dln theory divergence (exit $rc, $(head -c 200 "$tmp/err"))"; fi
+for c in simulate dmft theory; do   # gamma0 below 10 double epsilons: the same error from every command
+    expect_error "$c tiny gamma0" "--gamma0: below 2.2e-15" $c --data "$tmp/train.csv" --gamma0 1e-300 --steps 3
+done
 
 summary

@@ -674,6 +674,7 @@ static void dmft_rejects_bad_input_without_leaks(void)
     FW_CHECK_STATUS(fw_dmft_run(&d, &data, NULL, NULL), FW_ERR_NULL);
     d.lr = (fw_real)NAN; FW_CHECK_STATUS(fw_dmft_validate(&d, &data), FW_ERR_ARG); d.lr = (fw_real)0.3;
     d.gamma0 = -1; FW_CHECK_STATUS(fw_dmft_validate(&d, &data), FW_ERR_ARG); d.gamma0 = 1;
+    d.gamma0 = TEST_TINY_GAMMA0; FW_CHECK_STATUS(fw_dmft_validate(&d, &data), FW_ERR_ARG); d.gamma0 = 1;
     d.depth = -1; FW_CHECK_STATUS(fw_dmft_validate(&d, &data), FW_ERR_SIZE); d.depth = 2;
     d.steps = -1; FW_CHECK_STATUS(fw_dmft_validate(&d, &data), FW_ERR_SIZE); d.steps = 4;
     d.replicates = 1; FW_CHECK_STATUS(fw_dmft_validate(&d, &data), FW_ERR_SIZE); d.replicates = 2;

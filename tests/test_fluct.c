@@ -338,6 +338,7 @@ static void online_rejects_bad_input_without_leaks(void)
     FW_CHECK_STATUS(fw_online_run(&od, NULL, &res, NULL), FW_ERR_NULL);
     od.act = FW_ACT_RELU; FW_CHECK_STATUS(fw_online_run(&od, &odata, &res, NULL), FW_ERR_ARG); od.act = FW_ACT_TANH;
     od.lr = (fw_real)NAN; FW_CHECK_STATUS(fw_online_run(&od, &odata, &res, NULL), FW_ERR_ARG); od.lr = (fw_real)0.5;
+    od.gamma0 = TEST_TINY_GAMMA0; FW_CHECK_STATUS(fw_online_run(&od, &odata, &res, NULL), FW_ERR_ARG); od.gamma0 = 1;
     od.batch = 0; FW_CHECK_STATUS(fw_online_run(&od, &odata, &res, NULL), FW_ERR_SIZE); od.batch = B;
     od.samples = 3; FW_CHECK_STATUS(fw_online_run(&od, &odata, &res, NULL), FW_ERR_SIZE); od.samples = 64;
     yb[1] = (fw_real)INFINITY; FW_CHECK_STATUS(fw_online_run(&od, &odata, &res, NULL), FW_ERR_NONFINITE); yb[1] = 0;
@@ -465,6 +466,7 @@ static void deep_kernel_variance_at_init_matches_linear_closed_forms(void)
     d.width = -1; FW_CHECK_STATUS(fw_kcov_init(&d, n, kx, n, &o, NULL), FW_ERR_SIZE); d.width = N;
     d.replicates = 1; FW_CHECK_STATUS(fw_kcov_init(&d, n, kx, n, &o, NULL), FW_ERR_ARG); d.replicates = 0;
     d.gamma0 = (fw_real)NAN; FW_CHECK_STATUS(fw_kcov_init(&d, n, kx, n, &o, NULL), FW_ERR_ARG); d.gamma0 = 1;
+    d.gamma0 = TEST_TINY_GAMMA0; FW_CHECK_STATUS(fw_kcov_init(&d, n, kx, n, &o, NULL), FW_ERR_ARG); d.gamma0 = 1;
     {
         fw_real bad[9];
         size_t need = 0;
@@ -627,6 +629,7 @@ static void deep_linear_fluct_rejects_bad_input_without_leaks(void)
 {
     const int P = 1, Q = 1;
     fw_real X[2 * 2], y[1], bad[4], fv[8];
+    size_t bytes_unused;
     fw_data data = fluct_data(P, Q, 2, X, y, 53), bd;
     fw_dlfluct_desc d = dlf_desc(2, 16, 1, (fw_real)0.3, 3);
     fw_dlfluct_out o;
@@ -643,6 +646,8 @@ static void deep_linear_fluct_rejects_bad_input_without_leaks(void)
     d.lr = (fw_real)NAN; FW_CHECK_STATUS(fw_dlfluct_run(&d, &data, &o, NULL), FW_ERR_ARG); d.lr = 0;
     FW_CHECK_STATUS(fw_dlfluct_run(&d, &data, &o, NULL), FW_ERR_ARG); d.lr = (fw_real)0.3;
     d.gamma0 = -1; FW_CHECK_STATUS(fw_dlfluct_run(&d, &data, &o, NULL), FW_ERR_ARG); d.gamma0 = 1;
+    d.gamma0 = TEST_TINY_GAMMA0; FW_CHECK_STATUS(fw_dlfluct_run(&d, &data, &o, NULL), FW_ERR_ARG); d.gamma0 = 1;
+    d.ntk = 1; d.gamma0 = TEST_TINY_GAMMA0; FW_CHECK_STATUS(fw_dlfluct_workspace_size(&d, &data, &bytes_unused), FW_OK); d.ntk = 0; d.gamma0 = 1;   /* NTK: gamma0 unused */
     bd = data; bd.P = 0; FW_CHECK_STATUS(fw_dlfluct_run(&d, &bd, &o, NULL), FW_ERR_SIZE);
     bd = data; bd.X = NULL; FW_CHECK_STATUS(fw_dlfluct_run(&d, &bd, &o, NULL), FW_ERR_NULL);
     memcpy(bad, X, sizeof bad); bad[3] = (fw_real)INFINITY;

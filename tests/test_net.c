@@ -355,6 +355,8 @@ static void net_rejects_bad_descriptions_and_inputs(void)
     d.max_points = 0; FW_CHECK_STATUS(fw_net_validate(&d), FW_ERR_SIZE); d.max_points = 2;
     d.act = (fw_activation)9; FW_CHECK_STATUS(fw_net_validate(&d), FW_ERR_ARG); d.act = FW_ACT_TANH;
     d.gamma0 = -1; FW_CHECK_STATUS(fw_net_validate(&d), FW_ERR_ARG); d.gamma0 = 1;
+    d.gamma0 = TEST_TINY_GAMMA0; FW_CHECK_STATUS(fw_net_validate(&d), FW_ERR_ARG);
+    d.ntk = 1; FW_CHECK_STATUS(fw_net_validate(&d), FW_OK); d.ntk = 0; d.gamma0 = 1;   /* NTK: gamma0 unused */
     d.width = 100000; FW_CHECK_STATUS(fw_net_validate(&d), FW_ERR_SIZE); d.width = 4;
     FW_CHECK_STATUS(fw_net_workspace_size(&d, NULL), FW_ERR_NULL);
     FW_CHECK_STATUS(fw_net_workspace_size(&d, &bytes), FW_OK);
@@ -1023,6 +1025,10 @@ static void deep_linear_theories_refuse_a_negative_width(void)
     FW_CHECK_STATUS(fw_dln_deep_limit(&d, tr, te, tre, tee, NULL), FW_ERR_SIZE);
     d.residual = 0; d.width = 0;
     FW_CHECK_STATUS(fw_dln_theory(&d, tr, te, NULL, NULL), FW_OK);
+    d.gamma0 = TEST_TINY_GAMMA0;   /* below the floor: the same code as every other solver */
+    FW_CHECK_STATUS(fw_dln_theory(&d, tr, te, NULL, NULL), FW_ERR_ARG);
+    FW_CHECK_STATUS(fw_dln_lazy(&d, tr, te, NULL), FW_ERR_ARG);
+    d.ntk = 1; FW_CHECK_STATUS(fw_dln_theory(&d, tr, te, NULL, NULL), FW_OK); d.ntk = 0; d.gamma0 = 1;
     d.init_term = 1;
     FW_CHECK_STATUS(fw_dln_theory(&d, tr, te, NULL, NULL), FW_ERR_SIZE);
 }
