@@ -579,6 +579,14 @@ static int ensemble_stats(const options *o, const problem *pb, int *R, int **tim
         *diverged_at = bad_step;
         return ensemble_stats(&shorter, pb, R, times, mean, var, diverged_at);
     }
+    if (s == FW_ERR_SIZE && why[0] == 0) {   /* the workspace's byte total: beyond size_t (a 32-bit build) */
+        char msg[256];
+        free(mem);
+        snprintf(msg, sizeof msg, "the network (--width %d, --depth %d, %d points) needs more memory than this build can "
+                                  "address (%u-bit): use a smaller --width or --depth, or fewer points",
+                 o->width, o->depth, pb->P + pb->Q, (unsigned)(8 * sizeof(size_t)));
+        return fail(msg, NULL);
+    }
     if (s != FW_OK) {
         free(mem);
         return s == FW_ERR_DIVERGED ? diverged(bad_step, o->lr) : fail(fw_status_string(s), why[0] ? why : NULL);

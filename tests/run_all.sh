@@ -26,6 +26,7 @@ suite demo-smoke bash tests/test_demo.sh "$b/finwidth_demo"
 suite cli-asan bash tests/test_cli.sh "$b/finwidth_sanitize"
 suite asan+ubsan "$b/test_sanitize"
 suite cli bash tests/test_cli.sh "$b/finwidth"
+suite cli-m32 bash tests/test_cli.sh "$b/finwidth32"
 # --single-threaded-gc: node 20 (V8 11.3) segfaults in its concurrent garbage collector after
 # this module has run (found on the fluctuation bias test: exit 139 every run, after the module's
 # last line; a V8 map check fails in JS code, outside wasm). Pinned down by flags: the crash stays

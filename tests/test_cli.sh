@@ -355,6 +355,9 @@ rc=$?
 k=$(grep -oE 'overflow after step [0-9]+' "$tmp/err" | grep -oE '[0-9]+$')
 if [ "$rc" -ne 0 ] && [ "$(wc -l <"$tmp/err")" -eq 1 ] && [ -n "$k" ] && [ "$(tail -n 1 "$tmp/out" | cut -d, -f1)" = "$k" ] &&
    awk -F, 'NR > 1 && $3 + 0 != $3 { exit 1 }' "$tmp/out"; then ok; else bad "dln theory divergence (exit $rc, $(head -c 200 "$tmp/err"))"; fi
+if [ "$(od -An -t x1 -j 4 -N 1 "$bin" | tr -d ' ')" = "01" ]; then   # a 32-bit ELF: 8 GB of weights cannot be addressed
+    expect_error "32-bit address space" "more memory than this build can address \(32-bit\)" simulate --data "$tmp/train.csv" --width 32768 --depth 2 --steps 1
+fi
 for c in simulate dmft theory; do   # gamma0 below 10 double epsilons: the same error from every command
     expect_error "$c tiny gamma0" "--gamma0: below 2.2e-15" $c --data "$tmp/train.csv" --gamma0 1e-300 --steps 3
 done
