@@ -4067,8 +4067,8 @@ typedef struct fw__fluct {
     fw_real *dht;            /* one source's tangents site-major (B x n), for the observables */
     fw_real *jo, *co;        /* J_O: nrec ktot x cp; J_O E (I + J E)^-1: nrec ktot x cn */
     fw_real *oval, *zo, *zs; /* m x kmax; B x nrec ktot; B x n */
-    fw_real *pit, *cot;      /* the recorded rows of Pi and C_O, transposed: cn x nrec n, cn x nrec ktot */
-    fw_real *zt;             /* one block's influences at one record, transposed, times sqrt(wt): n x min(B, m) */
+    fw_real *pit, *cot;      /* the recorded rows of Pi (nrec n x cn) and of C_O, transposed (cn x nrec ktot) */
+    fw_real *zt;             /* one block's influences at every record, transposed: nrec n x min(B, m) */
     int m, len;              /* samples of the current solve; length of the packed outputs */
     fw_real *pk, *pk_mean, *pk_m2;      /* packed outputs of one solve; Welford over replicates */
     fw_real *f, *f_var, *f_cov, *f_naive, *trl, *trl_var, *tel, *tel_var, *dfdy;   /* views into pk */
@@ -4164,7 +4164,7 @@ static void fw__fluct_lay(fw_arena *ar, fw__fluct *u)
     u->oval = FW__PUSH(ar, m * km);
     u->zo = FW__PUSH(ar, B * R * kt);
     u->pit = FW__PUSH(ar, cn * R * n);
-    u->zt = FW__PUSH(ar, n * (m < B ? m : B));
+    u->zt = FW__PUSH(ar, R * n * (m < B ? m : B));
     u->cot = FW__PUSH(ar, cn * R * kt);
     u->zs = FW__PUSH(ar, B * (n > km ? n : km));
     u->pk = FW__PUSH(ar, u->len);
@@ -4423,8 +4423,10 @@ static void fw__fluct_propagator(fw__fluct *u)
 }
 
 /* Means, then variances of the influences: f: Pi psi; observable: o - mean - C_O psi. The rows
-   of Pi and C_O at the recorded steps are transposed once (pit: cn x R n, cot: cn x R ktot), so
-   each block of B samples takes one product psi_block x pit (and x cot). */
+   of Pi at the recorded steps are gathered once (pit: R n x cn) and those of C_O transposed (cot:
+   cn x R ktot), so each block of B samples takes a few products pit x psi_block^T (records in
+   groups of at least 32 rows, each group's product only over the time blocks its last record
+   reaches: Pi is block lower-triangular in time) and one psi_block x cot. */
 static void fw__fluct_influence(fw__fluct *u)
 {
     fw__dmft *s = &u->s;
@@ -4432,12 +4434,11 @@ static void fw__fluct_influence(fw__fluct *u)
     const int ldz = s->mtot < B ? s->mtot : B;
     const int rn = R * n, rk = R * kt;
     const fw_real *wt = s->lay->wt;
-    int r, j, i0, i, a, b, koff, k;
+    int r, r1, j, i0, i, a, b, koff, k;
     memset(u->f_cov, 0, (size_t)R * n * n * sizeof(fw_real));
     for (r = 0; r < R; ++r) {
         const int t = fw_dmft_record_time(&s->d, r);
-        for (a = 0; a < n; ++a)
-            for (k = 0; k < cn; ++k) u->pit[(size_t)k * rn + r * n + a] = u->pi[((size_t)t * n + a) * cn + k];
+        memcpy(u->pit + (size_t)r * n * cn, u->pi + (size_t)t * n * cn, (size_t)n * cn * sizeof(fw_real));
         for (a = 0; a < kt; ++a)
             for (k = 0; k < cn; ++k) u->cot[(size_t)k * rk + r * kt + a] = u->co[((size_t)r * kt + a) * cn + k];
     }
@@ -4457,16 +4458,20 @@ static void fw__fluct_influence(fw__fluct *u)
            columns: samples; Pi is block lower-triangular in time), scaled by sqrt(wt) (the weights
            are >= 0), then Cov += Z^T diag(wt) Z */
         for (i = 0; i < bm; ++i) u->zs[i] = fw__sqrt(wb[i]);
+        for (r = 0; r < R; r = r1) {   /* Z^T of records r .. r1 - 1 in one product */
+            int kr;
+            for (r1 = r + 1; r1 < R && (r1 - r) * n < 32; ++r1) {}
+            kr = (fw_dmft_record_time(&s->d, r1 - 1) + 1) * n;
+            fw__gemm(FW_NO_TRANS, FW_TRANS, (r1 - r) * n, bm, kr, 1, u->pit + (size_t)r * n * cn, cn, ps, cn, 0,
+                     u->zt + (size_t)r * n * ldz, ldz);
+        }
+        for (a = 0; a < rn; ++a)
+            for (i = 0; i < bm; ++i) u->zt[(size_t)a * ldz + i] *= u->zs[i];
         for (r = 0; r < R; ++r) {
-            const int kr = (fw_dmft_record_time(&s->d, r) + 1) * n;
+            const fw_real *z = u->zt + (size_t)r * n * ldz;
             fw_real *c = u->f_cov + (size_t)r * n * n;
-            /* the packed kernel even for n < 8 rows: the plain loops of small products are slow here */
-            memset(u->zt, 0, (size_t)n * ldz * sizeof(fw_real));
-            fw__gemm_blocked(FW_TRANS, FW_TRANS, n, bm, kr, 1, u->pit + (size_t)r * n, rn, ps, cn, u->zt, ldz, 0);
             for (a = 0; a < n; ++a)
-                for (i = 0; i < bm; ++i) u->zt[(size_t)a * ldz + i] *= u->zs[i];
-            for (a = 0; a < n; ++a)
-                for (b = 0; b < n; ++b) c[a * n + b] += fw__dot(bm, u->zt + (size_t)a * ldz, u->zt + (size_t)b * ldz);
+                for (b = 0; b <= a; ++b) c[a * n + b] += fw__dot(bm, z + (size_t)a * ldz, z + (size_t)b * ldz);
         }
         if (kt == 0) continue;
         /* zo = o - mean - C_O psi, for every observable component and record */
@@ -4493,6 +4498,9 @@ static void fw__fluct_influence(fw__fluct *u)
         fw_fluct_observable *o = fw__fluct_obs(u, j);
         for (a = 0; a < R * o->k; ++a) u->ov[j][a] /= (fw_real)u->N;
     }
+    for (r = 0; r < R; ++r)   /* the upper triangles from the lower ones */
+        for (a = 0; a < n; ++a)
+            for (b = a + 1; b < n; ++b) u->f_cov[((size_t)r * n + a) * n + b] = u->f_cov[((size_t)r * n + b) * n + a];
     for (a = 0; a < R * n * n; ++a) u->f_cov[a] /= (fw_real)u->N;
 }
 
