@@ -4049,6 +4049,14 @@ static void fw__obs_phi(void *user, const fw_site_info *in, int m, const fw_real
 #define FW__TANGENT_BLOCK FW_TANGENT_BLOCK
 typedef char fw__tangent_block_is_a_multiple_of_8[(FW__TANGENT_BLOCK % 8 == 0 && FW__TANGENT_BLOCK > 0) ? 1 : -1];
 
+/* Rows of one product of the influence pass: whole records of n rows, at least FW_TANGENT_BLOCK / 2
+   rows (products of fewer rows run slowly) unless fewer than that many records are left (left). */
+static int fw__fluct_group_rows(int n, int left)
+{
+    int g = (FW__TANGENT_BLOCK / 2 + n - 1) / n;
+    return (g < left ? g : left) * n;
+}
+
 typedef struct fw__fluct {
     fw__dmft s;
     const fw_fluct_desc *fd;
@@ -4068,7 +4076,7 @@ typedef struct fw__fluct {
     fw_real *jo, *co;        /* J_O: nrec ktot x cp; J_O E (I + J E)^-1: nrec ktot x cn */
     fw_real *oval, *zo, *zs; /* m x kmax; B x nrec ktot; B x n */
     fw_real *pit, *cot;      /* the recorded rows of Pi (nrec n x cn) and of C_O, transposed (cn x nrec ktot) */
-    fw_real *zt;             /* one block's influences at every record, transposed: nrec n x min(B, m) */
+    fw_real *zt;             /* one block's influences at a group of records, transposed: group rows x min(B, m) */
     int m, len;              /* samples of the current solve; length of the packed outputs */
     fw_real *pk, *pk_mean, *pk_m2;      /* packed outputs of one solve; Welford over replicates */
     fw_real *f, *f_var, *f_cov, *f_naive, *trl, *trl_var, *tel, *tel_var, *dfdy;   /* views into pk */
@@ -4164,7 +4172,7 @@ static void fw__fluct_lay(fw_arena *ar, fw__fluct *u)
     u->oval = FW__PUSH(ar, m * km);
     u->zo = FW__PUSH(ar, B * R * kt);
     u->pit = FW__PUSH(ar, cn * R * n);
-    u->zt = FW__PUSH(ar, R * n * (m < B ? m : B));
+    u->zt = FW__PUSH(ar, fw__fluct_group_rows(n, R) * (m < B ? m : B));
     u->cot = FW__PUSH(ar, cn * R * kt);
     u->zs = FW__PUSH(ar, B * (n > km ? n : km));
     u->pk = FW__PUSH(ar, u->len);
@@ -4425,14 +4433,14 @@ static void fw__fluct_propagator(fw__fluct *u)
 /* Means, then variances of the influences: f: Pi psi; observable: o - mean - C_O psi. The rows
    of Pi at the recorded steps are gathered once (pit: R n x cn) and those of C_O transposed (cot:
    cn x R ktot), so each block of B samples takes a few products pit x psi_block^T (records in
-   groups of at least 32 rows, each group's product only over the time blocks its last record
+   groups of at least FW_TANGENT_BLOCK / 2 rows, each group's product only over the time blocks its last record
    reaches: Pi is block lower-triangular in time) and one psi_block x cot. */
 static void fw__fluct_influence(fw__fluct *u)
 {
     fw__dmft *s = &u->s;
     const int m = u->m, n = s->n, cn = u->cn, R = s->nrec, B = FW__FLUCT_BLOCK, kt = u->ktot;
     const int ldz = s->mtot < B ? s->mtot : B;
-    const int rn = R * n, rk = R * kt;
+    const int rk = R * kt;
     const fw_real *wt = s->lay->wt;
     int r, r1, j, i0, i, a, b, koff, k;
     memset(u->f_cov, 0, (size_t)R * n * n * sizeof(fw_real));
@@ -4458,20 +4466,18 @@ static void fw__fluct_influence(fw__fluct *u)
            columns: samples; Pi is block lower-triangular in time), scaled by sqrt(wt) (the weights
            are >= 0), then Cov += Z^T diag(wt) Z */
         for (i = 0; i < bm; ++i) u->zs[i] = fw__sqrt(wb[i]);
-        for (r = 0; r < R; r = r1) {   /* Z^T of records r .. r1 - 1 in one product */
-            int kr;
-            for (r1 = r + 1; r1 < R && (r1 - r) * n < 32; ++r1) {}
-            kr = (fw_dmft_record_time(&s->d, r1 - 1) + 1) * n;
-            fw__gemm(FW_NO_TRANS, FW_TRANS, (r1 - r) * n, bm, kr, 1, u->pit + (size_t)r * n * cn, cn, ps, cn, 0,
-                     u->zt + (size_t)r * n * ldz, ldz);
-        }
-        for (a = 0; a < rn; ++a)
-            for (i = 0; i < bm; ++i) u->zt[(size_t)a * ldz + i] *= u->zs[i];
-        for (r = 0; r < R; ++r) {
-            const fw_real *z = u->zt + (size_t)r * n * ldz;
-            fw_real *c = u->f_cov + (size_t)r * n * n;
-            for (a = 0; a < n; ++a)
-                for (b = 0; b <= a; ++b) c[a * n + b] += fw__dot(bm, z + (size_t)a * ldz, z + (size_t)b * ldz);
+        for (r = 0; r < R; r = r1) {   /* Z^T of records r .. r1 - 1 in one product, times sqrt(wt) */
+            const int rows = fw__fluct_group_rows(n, R - r), kr = (fw_dmft_record_time(&s->d, r + rows / n - 1) + 1) * n;
+            r1 = r + rows / n;
+            fw__gemm(FW_NO_TRANS, FW_TRANS, rows, bm, kr, 1, u->pit + (size_t)r * n * cn, cn, ps, cn, 0, u->zt, ldz);
+            for (a = 0; a < rows; ++a)
+                for (i = 0; i < bm; ++i) u->zt[(size_t)a * ldz + i] *= u->zs[i];
+            for (j = r; j < r1; ++j) {
+                const fw_real *z = u->zt + (size_t)(j - r) * n * ldz;
+                fw_real *c = u->f_cov + (size_t)j * n * n;
+                for (a = 0; a < n; ++a)
+                    for (b = 0; b <= a; ++b) c[a * n + b] += fw__dot(bm, z + (size_t)a * ldz, z + (size_t)b * ldz);
+            }
         }
         if (kt == 0) continue;
         /* zo = o - mean - C_O psi, for every observable component and record */
