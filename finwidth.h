@@ -176,6 +176,21 @@ typedef struct fw_log {
     void *user;
 } fw_log;
 
+/* Splitting one sampled solve across workers (threads, MPI ranks; docs/parallel.md). Worker `rank`
+   of `ranks` takes a contiguous share of the single sites of every solve; each site's random
+   numbers are keyed by its global index, so the split changes no draw. Every average over sites
+   becomes this worker's partial sum followed by fn(user, x, n), which must replace x[0..n) by its
+   sum over all workers (an all-reduce: MPI_Allreduce with MPI_SUM, or a barrier in shared memory).
+   All workers call the solver with the same description except rank; fn is called the same number
+   of times with the same n on every worker, and every worker gets the whole result. The results
+   equal the one-worker results up to the order of the sums (1e-12 relative in double). The zero
+   value (ranks 0 or 1, fn NULL) is one worker. */
+typedef struct fw_reduce {
+    void (*fn)(void *user, fw_real *x, int n);
+    void *user;
+    int rank, ranks;
+} fw_reduce;
+
 /* Workspace arena over a caller buffer. Every block is aligned to FW_ALIGN bytes. With a NULL
    buffer the arena only measures: pushes return NULL and `used` grows, so a solver's size query
    and its real run lay out memory with the same code. */
@@ -556,6 +571,7 @@ typedef struct fw_dmft_desc {
     fw_real tol;              /* iteration tolerance, relative to max(1, max|y|); 0 means 1e-9 (float: 1e-4) */
     uint64_t seed;            /* replicate r draws layer l from RNG stream 256 r + l of seed */
     int control_variate;      /* 1: the lazy control variate (see above; two-layer nets, ANTITHETIC or QUADRATURE) */
+    fw_reduce reduce;         /* the solve split across workers (MC, ANTITHETIC, QUADRATURE); zero: one worker */
     fw_log log;
 } fw_dmft_desc;
 
@@ -2938,7 +2954,11 @@ typedef struct fw__dmft_layer {
 
 typedef struct fw__dmft {
     fw_dmft_desc d;             /* defaults filled in */
-    int P, Q, n, D, nt, L, nrec, m, mtot, R, len, quad_dims;   /* m per replicate, mtot pooled */
+    int P, Q, n, D, nt, L, nrec, m, mtot, R, len, quad_dims;   /* m per replicate, mtot pooled (all workers) */
+    int rank, ranks;            /* this worker and the number of workers (d.reduce; 1: no split) */
+    int msolve;                 /* sites of the current solve over all workers (fw__dmft_load) */
+    fw_real *red;               /* ranks > 1: the packing buffer of the all-reduce (red_cap reals) */
+    int red_cap;
     fw_real eta, gam;
     const fw_data *data;
     fw_real *kx, *lx;           /* n x n input kernel and its (semidefinite) Cholesky factor */
@@ -2965,6 +2985,38 @@ typedef struct fw__dmft {
 } fw__dmft;
 
 static int fw__dmft_is_general(const fw__dmft *s) { return s->L > 1 || s->d.general; }
+
+/* This worker's share [*b, *e) of a solve over `total` sites: contiguous, antithetic pairs whole. */
+static void fw__dmft_share(const fw__dmft *s, int total, int *b, int *e)
+{
+    const int unit = s->d.sampler == FW_SAMPLER_ANTITHETIC ? 2 : 1;
+    const uint64_t units = (uint64_t)(total / unit), K = (uint64_t)s->ranks, k = (uint64_t)s->rank;
+    *b = (int)(units * k / K) * unit;
+    *e = k + 1 == K ? total : (int)(units * (k + 1) / K) * unit;
+}
+
+/* Sites this worker holds at most (the pooled solve, or a replicate's if larger). */
+static int fw__dmft_local_sites(const fw__dmft *s, int total)
+{
+    int b, e, b2, e2;
+    if (s->d.sampler == FW_SAMPLER_EXACT || s->ranks == 1) return total;
+    fw__dmft_share(s, s->mtot, &b, &e);
+    fw__dmft_share(s, s->m, &b2, &e2);
+    return e - b > e2 - b2 ? e - b : e2 - b2;
+}
+
+/* The all-reduce of a rows x cols block (leading dimension ld) over the workers (packed when the
+   rows are not contiguous). */
+static void fw__dmft_allreduce(const fw__dmft *s, fw_real *x, int rows, int cols, int ld)
+{
+    int i;
+    if (s->ranks <= 1 || rows < 1 || cols < 1) return;
+    if (ld == cols || rows == 1) { s->d.reduce.fn(s->d.reduce.user, x, rows * cols); return; }
+    FW_ASSERT(rows * cols <= s->red_cap);
+    for (i = 0; i < rows; ++i) memcpy(s->red + (size_t)i * cols, x + (size_t)i * ld, (size_t)cols * sizeof(fw_real));
+    s->d.reduce.fn(s->d.reduce.user, s->red, rows * cols);
+    for (i = 0; i < rows; ++i) memcpy(x + (size_t)i * ld, s->red + (size_t)i * cols, (size_t)cols * sizeof(fw_real));
+}
 
 /* Offsets of the outputs inside one record vector. */
 static size_t fw__dmft_off(const fw__dmft *s, int which)
@@ -3029,6 +3081,13 @@ static fw_status fw__dmft_resolve(const fw_dmft_desc *desc, const fw_data *data,
     if ((unsigned)s->d.sampler >= (unsigned)FW_SAMPLER_COUNT) FW__DMFT_FAIL(FW_ERR_ARG, "fw_dmft_desc.sampler", "not an fw_dmft_sampler");
     if (s->d.samples < 0 || s->d.replicates < 0 || s->d.quad_nodes < 0 || s->d.quad_nodes > 64)
         FW__DMFT_FAIL(FW_ERR_SIZE, "fw_dmft_desc.samples", "samples, replicates >= 0; quad_nodes in 0..64");
+    s->ranks = s->d.reduce.ranks == 0 ? 1 : s->d.reduce.ranks;
+    s->rank = s->d.reduce.rank;
+    if (s->ranks < 1 || s->rank < 0 || s->rank >= s->ranks)
+        FW__DMFT_FAIL(FW_ERR_ARG, "fw_dmft_desc.reduce", "needs ranks >= 1 (0 means 1) and 0 <= rank < ranks");
+    if (s->ranks > 1 && s->d.reduce.fn == NULL) FW__DMFT_FAIL(FW_ERR_NULL, "fw_dmft_desc.reduce", "ranks > 1 needs the all-reduce fn");
+    if (s->ranks > 1 && s->d.sampler == FW_SAMPLER_EXACT)
+        FW__DMFT_FAIL(FW_ERR_ARG, "fw_dmft_desc.reduce", "the EXACT sampler is not split across workers (it has only a few basis sites)");
     s->P = data->P; s->Q = data->Q; s->n = data->P + data->Q; s->D = data->D;
     s->nt = s->d.steps + 1; s->L = s->d.depth; s->data = data;
     s->nrec = fw_dmft_record_count(&s->d);
@@ -3065,6 +3124,8 @@ static fw_status fw__dmft_resolve(const fw_dmft_desc *desc, const fw_data *data,
         s->m = 0;   /* per layer, set by the layout */
     }
     s->mtot = s->R > 1 ? s->m * s->R : s->m;
+    if (s->ranks > 1 && s->m / (s->d.sampler == FW_SAMPLER_ANTITHETIC ? 2 : 1) < s->ranks)
+        FW__DMFT_FAIL(FW_ERR_SIZE, "fw_dmft_desc.reduce", "more workers than sites (antithetic pairs) per solve: fewer ranks or more samples");
     /* every product of sizes below must fit the int indexing of the linear algebra */
     mx = s->mtot > 0 ? s->mtot : (s->n + s->P) * s->nt + 1;
     big = (double)mx * (double)s->n * (double)s->nt;
@@ -3111,6 +3172,12 @@ static void fw__dmft_lay(fw_arena *ar, fw__dmft *s)
     }
     s->gh_x = FW__PUSH(ar, 64);
     s->gh_w = FW__PUSH(ar, 64);
+    if (s->ranks > 1) {   /* the largest strided block reduced: a row block P x Pn, n x n, or nt x n; + 1 flag */
+        size_t cap = n * n > P * Pn ? n * n : P * Pn;
+        cap = (cap > nt * n ? cap : nt * n) + 1;
+        s->red_cap = (int)(cap < 2147483647u ? cap : 2147483647u);
+        s->red = FW__PUSH(ar, cap);
+    }
     if (s->cv) {
         s->cv_ref = FW__PUSH(ar, s->len);
         s->cv_lazy = FW__PUSH(ar, s->len);
@@ -3130,7 +3197,7 @@ static void fw__dmft_lay(fw_arena *ar, fw__dmft *s)
         memset(y, 0, sizeof *y);
         y->cu = s->n;
         y->cr = 1;
-        y->m = s->d.sampler == FW_SAMPLER_EXACT ? s->n + 1 : s->mtot;
+        y->m = s->d.sampler == FW_SAMPLER_EXACT ? s->n + 1 : fw__dmft_local_sites(s, s->mtot);
         m = (size_t)y->m;
         y->wt = FW__PUSH(ar, m);
         y->zu = FW__PUSH(ar, m * n);
@@ -3156,7 +3223,7 @@ static void fw__dmft_lay(fw_arena *ar, fw__dmft *s)
             y->cu = l == 0 ? s->n : s->P * s->nt;
             y->cr = l < L - 1 ? s->P * s->nt : 1;
             y->ce = l == 0 ? 0 : s->Q * s->nt;
-            y->m = s->d.sampler == FW_SAMPLER_EXACT ? y->cu + y->cr + y->ce : s->mtot;
+            y->m = s->d.sampler == FW_SAMPLER_EXACT ? y->cu + y->cr + y->ce : fw__dmft_local_sites(s, s->mtot);
             m = (size_t)y->m;
             if (m > mmax) mmax = m;
             y->wt = FW__PUSH(ar, m);
@@ -3293,9 +3360,10 @@ static void fw__act_rows(fw_activation act, int m, int k, fw_real *X, int ldx, f
 
 /* ---- DMFT solver: sources ----------------------------------------------------------------- */
 
-/* Sources of layer l: rows row0 .. row0 + count - 1 from replicate rep's RNG stream (MC and
-   ANTITHETIC), or the whole deterministic set (QUADRATURE, EXACT); weights for y->m samples. */
-static void fw__dmft_draw(const fw__dmft *s, fw__dmft_layer *y, int rep, int l, int row0, int count)
+/* Sources of layer l: rows row0 .. row0 + count - 1 get sites first .. first + count - 1 of
+   replicate rep's RNG stream (MC and ANTITHETIC; weights 1/total) or of the quadrature nodes;
+   EXACT: the whole deterministic basis. */
+static void fw__dmft_draw(const fw__dmft *s, fw__dmft_layer *y, int rep, int l, int row0, int first, int count, int total)
 {
     const int m = y->m, cu = y->cu, cr = y->cr, ce = y->ce;
     int i, j;
@@ -3312,10 +3380,10 @@ static void fw__dmft_draw(const fw__dmft *s, fw__dmft_layer *y, int rep, int l, 
         return;
     }
     if (s->d.sampler == FW_SAMPLER_QUADRATURE) {
-        /* node i: mixed-radix digits over the kept pivots of Lx, then w(0) */
+        /* node first + i: mixed-radix digits over the kept pivots of Lx, then w(0) */
         const int q = s->d.quad_nodes, dims = s->quad_dims;
-        for (i = 0; i < m; ++i) {
-            int idx = i, k = 0;
+        for (i = row0; i < row0 + count; ++i) {
+            int idx = first + (i - row0), k = 0;
             fw_real wt = 1;
             for (j = 0; j < cu; ++j) {
                 y->zu[(size_t)i * cu + j] = 0;
@@ -3332,13 +3400,20 @@ static void fw__dmft_draw(const fw__dmft *s, fw__dmft_layer *y, int rep, int l, 
         return;
     }
     {
+        /* site k of the stream draws normals k c .. k c + c - 1 (antithetic: pair k/2 draws them, its
+           second site mirrors the first), c = cu + cr + ce; a normal pair is one Philox block, so
+           the stream is entered at site `first` directly */
+        const int anti = s->d.sampler == FW_SAMPLER_ANTITHETIC;
+        const uint64_t c = (uint64_t)(cu + cr + ce), k0 = (uint64_t)(anti ? first / 2 : first) * c;
         fw_rng rng;
         fw_rng_init(&rng, s->d.seed, (uint64_t)rep * 256u + (uint64_t)l);
+        rng.ctr[0] = (uint32_t)(k0 / 2); rng.ctr[1] = (uint32_t)((k0 / 2) >> 32);
+        if (k0 % 2 == 1) (void)fw_rng_normal(&rng);
         for (i = row0; i < row0 + count; ++i) {
             fw_real *zu = y->zu + (size_t)i * cu, *zr = y->zr + (size_t)i * cr;
             fw_real *ze = ce > 0 ? y->ze + (size_t)i * ce : NULL;
-            y->wt[i] = 1 / (fw_real)m;
-            if (s->d.sampler == FW_SAMPLER_ANTITHETIC && (i - row0) % 2 == 1) {
+            y->wt[i] = 1 / (fw_real)total;
+            if (anti && (i - row0) % 2 == 1) {
                 for (j = 0; j < cu; ++j) zu[j] = zu[j - cu];
                 for (j = 0; j < ce; ++j) ze[j] = ze[j - ce];
                 for (j = 0; j < cr; ++j) zr[j] = -zr[j - cr];
@@ -3348,6 +3423,25 @@ static void fw__dmft_draw(const fw__dmft *s, fw__dmft_layer *y, int rep, int l, 
             fw_rng_fill_normal(&rng, zr, cr, 1);
             if (ce > 0) fw_rng_fill_normal(&rng, ze, ce, 1);
         }
+    }
+}
+
+/* This worker's share of solve rep (rep == R: the pooled solve over the union of the R
+   replicates' samples; R == 1: the one solve) for layer l: drawn into y, y->m set to its count. */
+static void fw__dmft_load(fw__dmft *s, fw__dmft_layer *y, int rep, int l)
+{
+    const int sampled = s->d.sampler == FW_SAMPLER_MC || s->d.sampler == FW_SAMPLER_ANTITHETIC;
+    const int pooled = rep >= s->R && s->R > 1;
+    int total, b, e, i;
+    if (s->d.sampler == FW_SAMPLER_EXACT) { s->msolve = y->m; fw__dmft_draw(s, y, 0, l, 0, 0, y->m, y->m); return; }
+    total = sampled && pooled ? s->mtot : s->m;
+    s->msolve = total;
+    fw__dmft_share(s, total, &b, &e);
+    y->m = e - b;
+    if (!pooled) { fw__dmft_draw(s, y, sampled ? rep : 0, l, 0, b, e - b, total); return; }
+    for (i = 0; i < s->R; ++i) {   /* replicate i holds pooled sites i m .. (i + 1) m - 1 */
+        const int lo = b > i * s->m ? b : i * s->m, hi = e < (i + 1) * s->m ? e : (i + 1) * s->m;
+        if (lo < hi) fw__dmft_draw(s, y, i, l, lo - b, lo - i * s->m, hi - lo, total);
     }
 }
 
@@ -3463,6 +3557,13 @@ static fw_status fw__dmft_markov(fw__dmft *s, int *bad_step)
         /* f = E[w phi(h)] / gamma0 */
         for (i = 0; i < m; ++i) wwt[i] = y->wt[i] * s->wv[i];
         fw__gemv(FW_TRANS, m, n, 1 / s->gam, s->tmp, n, wwt, 0, f);
+        if (s->ranks > 1) {   /* f summed over the workers, with a count of workers whose readouts blew up */
+            memcpy(s->red, f, (size_t)n * sizeof(fw_real));
+            s->red[n] = fw__all_finite(1, m, s->wv, m) ? 0 : 1;
+            s->d.reduce.fn(s->d.reduce.user, s->red, n + 1);
+            memcpy(f, s->red, (size_t)n * sizeof(fw_real));
+            if (s->red[n] != 0) { *bad_step = t; return FW_ERR_DIVERGED; }
+        }
         if (!fw__all_finite(1, n, f, n) || !fw__all_finite(1, m, s->wv, m)) { *bad_step = t; return FW_ERR_DIVERGED; }
         for (j = 0; j < P; ++j) dl[j] = s->dpres != NULL ? s->dpres[(size_t)t * P + j] : s->data->y[j] - f[j];
         if (s->htr != NULL) {
@@ -3476,6 +3577,7 @@ static fw_status fw__dmft_markov(fw__dmft *s, int *bad_step)
             fw__wcross(m, P, P, y->wt, s->gg, P, s->gg, P, s->scr, s->eig_v, P);
             for (i = 0; i < P; ++i)
                 for (j = 0; j < P; ++j) s->eig_a[i * P + j] += s->eig_v[i * P + j] * s->kx[(size_t)i * n + j];
+            fw__dmft_allreduce(s, s->eig_a, 1, P * P, P * P);
             if ((st = fw__dmft_record_ntk(s, r)) != FW_OK) { *bad_step = t; return st; }
             if (s->d.two_time) {
                 memcpy(s->st_ph + (size_t)r * m * n, s->tmp, (size_t)m * n * sizeof(fw_real));
@@ -3501,6 +3603,8 @@ static fw_status fw__dmft_markov(fw__dmft *s, int *bad_step)
                            s->rec + fw__dmft_off(s, 5) + ((size_t)a * R + b) * n * n, n);
                 fw__wcross(m, P, P, y->wt, s->st_g + (size_t)a * m * P, P, s->st_g + (size_t)b * m * P, P, s->scr,
                            s->rec + fw__dmft_off(s, 6) + ((size_t)a * R + b) * P * P, P);
+                fw__dmft_allreduce(s, s->rec + fw__dmft_off(s, 5) + ((size_t)a * R + b) * n * n, 1, n * n, n * n);
+                fw__dmft_allreduce(s, s->rec + fw__dmft_off(s, 6) + ((size_t)a * R + b) * P * P, 1, P * P, P * P);
             }
     }
     fw__dmft_record_basic(s);
@@ -3532,6 +3636,7 @@ static void fw__dmft_forward(fw__dmft *s, int l, int t)
             /* Stein: E[phi(t) zeta_r(s')] = A L_G, so A = S L_G^-1 (S kept causal: s' < t) */
             fw_real *arow = pv->atr + (size_t)tP * Pn;
             fw__wcross(pv->m, P, tP, pv->wt, pv->ph + tP, Pn, pv->zr, Pn, s->scr, arow, Pn);
+            fw__dmft_allreduce(s, arow, P, tP, Pn);
             fw__solve_right_lower(P, tP, pv->lg, Pn, arow, Pn);
             for (mu = 0; mu < P; ++mu) memcpy(kh + (size_t)mu * tP, arow + (size_t)mu * Pn, (size_t)tP * sizeof(fw_real));
         } else {
@@ -3549,6 +3654,7 @@ static void fw__dmft_forward(fw__dmft *s, int l, int t)
         for (mu = 0; mu < P; ++mu) y->ph[(size_t)i * Pn + tP + mu] = h[(size_t)i * P + mu];
     fw__act_rows(s->d.act, m, P, y->ph + tP, Pn, y->d1, P);
     fw__wcross(m, P, tP + P, y->wt, y->ph + tP, Pn, y->ph, Pn, s->scr, y->ktt + (size_t)tP * Pn, Pn);
+    fw__dmft_allreduce(s, y->ktt + (size_t)tP * Pn, P, tP + P, Pn);
     fw__mirror_rows(y->ktt, Pn, tP, tP + P);
     if (l < s->L - 1) fw__chol_rows(y->ktt, Pn, y->lphi, Pn, tP, tP + P);
 }
@@ -3571,6 +3677,7 @@ static void fw__dmft_backward(fw__dmft *s, int l, int t)
         /* r(t) from G(l+2)'s factor; B(t, s <= t) = E[g(l+2)(t) zeta_u(s')] L_Phi^-1 (Stein) */
         fw__gemm(FW_NO_TRANS, FW_TRANS, m, P, k, 1, y->zr, Pn, y->lg + (size_t)tP * Pn, Pn, 0, z, Pn);
         fw__wcross(nx->m, P, k, nx->wt, nx->gr + tP, Pn, nx->zu, Pn, s->scr, brow, Pn);
+        fw__dmft_allreduce(s, brow, P, k, Pn);
         fw__solve_right_lower(P, k, y->lphi, Pn, brow, Pn);
         for (mu = 0; mu < P; ++mu) {
             memcpy(kh + (size_t)mu * k, brow + (size_t)mu * Pn, (size_t)k * sizeof(fw_real));
@@ -3583,6 +3690,7 @@ static void fw__dmft_backward(fw__dmft *s, int l, int t)
     for (i = 0; i < m; ++i)
         for (mu = 0; mu < P; ++mu) z[(size_t)i * Pn + mu] *= y->d1[(size_t)i * P + mu];
     fw__wcross(m, P, k, y->wt, y->gr + tP, Pn, y->gr, Pn, s->scr, y->gk + (size_t)tP * Pn, Pn);
+    fw__dmft_allreduce(s, y->gk + (size_t)tP * Pn, P, k, Pn);
     fw__mirror_rows(y->gk, Pn, tP, k);
     if (l > 0) fw__chol_rows(y->gk, Pn, s->lay[l - 1].lg, Pn, tP, k);
 }
@@ -3610,6 +3718,7 @@ static void fw__dmft_test_pass(fw__dmft *s, int l)
         fw__gemm(FW_NO_TRANS, FW_TRANS, m, Qn, Qn, 1, y->ze, Qn, pv->lee, Qn, 1, y->phe, Qn);
         /* the test rows of A(l), causal */
         fw__wcross(pv->m, Qn, Pn, pv->wt, pv->phe, Qn, pv->zr, Pn, s->scr, pv->ate, Pn);
+        fw__dmft_allreduce(s, pv->ate, Qn, Pn, Pn);
         for (t = 0; t < nt; ++t)
             for (q = 0; q < Q; ++q)
                 memset(pv->ate + (size_t)(t * Q + q) * Pn + (size_t)t * P, 0, (size_t)(Pn - t * P) * sizeof(fw_real));
@@ -3630,6 +3739,8 @@ static void fw__dmft_test_pass(fw__dmft *s, int l)
     fw__act_rows(s->d.act, m, Qn, y->phe, Qn, NULL, 0);
     fw__wcross(m, Qn, Pn, y->wt, y->phe, Qn, y->ph, Pn, s->scr, y->kte, Pn);
     fw__wcross(m, Qn, Qn, y->wt, y->phe, Qn, y->phe, Qn, s->scr, y->kee, Qn);
+    fw__dmft_allreduce(s, y->kte, Qn, Pn, Pn);
+    fw__dmft_allreduce(s, y->kee, Qn, Qn, Qn);
 }
 
 /* Phi(l+1)(t_a, t_b) over all n points from the train/test blocks of layer l. */
@@ -3660,6 +3771,7 @@ static fw_status fw__dmft_general(fw__dmft *s, int *bad_step)
             for (i = 0; i < top->m; ++i) acc += top->wt[i] * s->wtraj[(size_t)i * nt + t] * top->ph[(size_t)i * Pn + t * P + mu];
             f[mu] = acc / s->gam;
         }
+        fw__dmft_allreduce(s, f, 1, P, P);
         if (!fw__all_finite(1, P, f, P)) { *bad_step = t; return FW_ERR_DIVERGED; }
         for (mu = 0; mu < P; ++mu) dl[mu] = s->dpres != NULL ? s->dpres[(size_t)t * P + mu] : s->data->y[mu] - f[mu];
         for (l = L - 1; l >= 0; --l) fw__dmft_backward(s, l, t);
@@ -3678,6 +3790,7 @@ static fw_status fw__dmft_general(fw__dmft *s, int *bad_step)
                 for (i = 0; i < top->m; ++i) acc += top->wt[i] * s->wtraj[(size_t)i * nt + t] * top->phe[(size_t)i * Q * nt + t * Q + q];
                 s->fh[(size_t)t * n + P + q] = acc / s->gam;
             }
+        fw__dmft_allreduce(s, s->fh + P, nt, Q, n);
         if (!fw__all_finite(nt, n, s->fh, n)) { *bad_step = T; return FW_ERR_DIVERGED; }
     }
     for (r = 0; r < s->nrec; ++r) {
@@ -3900,12 +4013,7 @@ FW_API fw_status fw_dmft_run_ws(const fw_dmft_desc *desc, const fw_data *data, f
     for (rep = 0; rep <= s.R; ++rep) {
         const int pooled = rep == s.R, nl = fw__dmft_is_general(&s) ? s.L : 1;
         if (pooled && s.R == 1) break;
-        for (l = 0; l < nl; ++l) {
-            fw__dmft_layer *y = &s.lay[l];
-            if (s.d.sampler == FW_SAMPLER_MC || s.d.sampler == FW_SAMPLER_ANTITHETIC) y->m = pooled ? s.mtot : s.m;
-            if (!pooled) fw__dmft_draw(&s, y, rep, l, 0, y->m);
-            else for (i = 0; i < s.R; ++i) fw__dmft_draw(&s, y, i, l, i * s.m, s.m);
-        }
+        for (l = 0; l < nl; ++l) fw__dmft_load(&s, &s.lay[l], rep, l);
         memset(s.rec, 0, (size_t)s.len * sizeof(fw_real));
         st = fw__dmft_solve_with_reference(&s, &bad);
         if (st == FW_OK && !fw__all_finite(1, s.len, s.rec, s.len)) st = FW_ERR_DIVERGED;
@@ -4111,6 +4219,8 @@ static fw_status fw__fluct_resolve(const fw_fluct_desc *desc, const fw_data *dat
     if (u->s.d.sampler == FW_SAMPLER_EXACT)
         FW__FLUCT_FAIL(FW_ERR_ARG, "fw_fluct_desc.dmft.sampler", "EXACT has no single-site covariance; use MC, ANTITHETIC or QUADRATURE");
     if (desc->width < 1) FW__FLUCT_FAIL(FW_ERR_SIZE, "fw_fluct_desc.width", "must be >= 1");
+    if (desc->bias && u->s.ranks > 1)
+        FW__FLUCT_FAIL(FW_ERR_ARG, "fw_fluct_desc.bias", "the O(1/N) mean is not split across workers yet (reduce.ranks must be 1)");
     if (!fw__finite(desc->relu_bw) || desc->relu_bw < 0) FW__FLUCT_FAIL(FW_ERR_ARG, "fw_fluct_desc.relu_bw", "must be finite and >= 0");
     if (desc->n_obs < 0 || (desc->n_obs > 0 && desc->obs == NULL))
         FW__FLUCT_FAIL(FW_ERR_NULL, "fw_fluct_desc.obs", "n_obs must be >= 0, with obs non-NULL when > 0");
@@ -4142,10 +4252,10 @@ static fw_status fw__fluct_resolve(const fw_fluct_desc *desc, const fw_data *dat
 
 static void fw__fluct_lay(fw_arena *ar, fw__fluct *u)
 {
-    const size_t m = (size_t)u->s.mtot, n = (size_t)u->s.n, P = (size_t)u->s.P, nt = (size_t)u->nt;
+    const size_t m = (size_t)fw__dmft_local_sites(&u->s, u->s.mtot), n = (size_t)u->s.n, P = (size_t)u->s.P, nt = (size_t)u->nt;
     const size_t cn = (size_t)u->cn, cp = (size_t)u->cp, R = (size_t)u->s.nrec, B = FW__FLUCT_BLOCK;
     const size_t kt = (size_t)u->ktot, km = (size_t)u->kmax, TB = FW__TANGENT_BLOCK;
-    fw__dmft_lay(ar, &u->s);
+    fw__dmft_lay(ar, &u->s);   /* sites: this worker's share (fw__dmft_local_sites) */
     u->s.htr = FW__PUSH(ar, nt * m * n);
     u->s.wtr = FW__PUSH(ar, nt * m);
     u->s.atr = FW__PUSH(ar, nt * m * n);
@@ -4439,7 +4549,7 @@ static void fw__fluct_influence(fw__fluct *u)
 {
     fw__dmft *s = &u->s;
     const int m = u->m, n = s->n, cn = u->cn, R = s->nrec, B = FW__FLUCT_BLOCK, kt = u->ktot;
-    const int ldz = s->mtot < B ? s->mtot : B;
+    const int mloc = fw__dmft_local_sites(s, s->mtot), ldz = mloc < B ? mloc : B;
     const int rk = R * kt;
     const fw_real *wt = s->lay->wt;
     int r, r1, j, i0, i, a, b, koff, k;
@@ -4458,6 +4568,7 @@ static void fw__fluct_influence(fw__fluct *u)
             fw__gemv(FW_TRANS, m, o->k, 1, u->oval, o->k, wt, 0, u->om[j] + (size_t)r * o->k);
             for (a = 0; a < o->k; ++a) u->ov[j][(size_t)r * o->k + a] = 0;
         }
+        fw__dmft_allreduce(s, u->om[j], 1, R * o->k, R * o->k);   /* the means first: the variances subtract them */
     }
     for (i0 = 0; i0 < m; i0 += B) {
         const int bm = m - i0 < B ? m - i0 : B;
@@ -4500,8 +4611,10 @@ static void fw__fluct_influence(fw__fluct *u)
             }
         }
     }
+    fw__dmft_allreduce(s, u->f_cov, 1, R * n * n, R * n * n);
     for (j = 0; j < u->nobs; ++j) {
         fw_fluct_observable *o = fw__fluct_obs(u, j);
+        fw__dmft_allreduce(s, u->ov[j], 1, R * o->k, R * o->k);
         for (a = 0; a < R * o->k; ++a) u->ov[j][a] /= (fw_real)u->N;
     }
     for (r = 0; r < R; ++r)   /* the upper triangles from the lower ones */
@@ -4635,18 +4748,17 @@ static fw_status fw__fluct_bias(fw__fluct *u)
 static fw_status fw__fluct_solve(fw__fluct *u, int rep)
 {
     fw__dmft *s = &u->s;
-    const int pooled = rep >= s->R, m = pooled ? s->mtot : s->m;
     const int n = s->n, P = s->P, Q = s->Q, cn = u->cn, R = s->nrec;
+    int m;
     fw__dmft_layer *y = s->lay;
     fw_status st;
     int i, t, a, b, r, bad = -1;
     fw_real c;
-    u->m = y->m = m;
-    if (!pooled || s->R == 1) fw__dmft_draw(s, y, pooled ? 0 : rep, 0, 0, m);
-    else for (i = 0; i < s->R; ++i) fw__dmft_draw(s, y, i, 0, i * s->m, s->m);
+    fw__dmft_load(s, y, rep, 0);
+    u->m = m = y->m;   /* this worker's sites */
     memset(s->rec, 0, (size_t)s->len * sizeof(fw_real));
     if ((st = fw__dmft_markov(s, &bad)) != FW_OK) { u->bad_step = bad; return st; }
-    c = u->fd->relu_bw > 0 ? u->fd->relu_bw : (fw_real)(1.06 * pow((double)m, -0.2));
+    c = u->fd->relu_bw > 0 ? u->fd->relu_bw : (fw_real)(1.06 * pow((double)s->msolve, -0.2));
     for (a = 0; a < n; ++a) u->bw[a] = c * fw__sqrt(s->kx[(size_t)a * n + a] > 0 ? s->kx[(size_t)a * n + a] : 1);
     u->info.n = n; u->info.P = P; u->info.act = s->d.act; u->info.gamma0 = s->gam; u->info.kx = s->kx; u->info.bw = u->bw;
     u->bi[0].user = &u->sc; u->bi[1].user = &u->sc;
@@ -4654,6 +4766,8 @@ static fw_status fw__fluct_solve(fw__fluct *u, int rep)
     memset(u->jf, 0, (size_t)cn * u->cp * sizeof(fw_real));
     memset(u->jo, 0, (size_t)R * u->ktot * u->cp * sizeof(fw_real));
     for (i = 0; i < m; i += FW__TANGENT_BLOCK) fw__fluct_tangents(u, i, m - i < FW__TANGENT_BLOCK ? m - i : FW__TANGENT_BLOCK);
+    fw__dmft_allreduce(s, u->jf, 1, cn * u->cp, cn * u->cp);   /* the sums over every worker's sites */
+    fw__dmft_allreduce(s, u->jo, 1, R * u->ktot * u->cp, R * u->ktot * u->cp);
     /* the naive variance Var psi / N (sums in sample order, row by row of psi) */
     memset(u->f_naive, 0, (size_t)R * n * sizeof(fw_real));
     for (i = 0; i < m; ++i)
@@ -4661,6 +4775,7 @@ static fw_status fw__fluct_solve(fw__fluct *u, int rep)
             const fw_real *p = u->psi + (size_t)i * cn + (size_t)fw_dmft_record_time(&s->d, r) * n;
             for (a = 0; a < n; ++a) u->f_naive[(size_t)r * n + a] += y->wt[i] * p[a] * p[a];
         }
+    fw__dmft_allreduce(s, u->f_naive, 1, R * n, R * n);
     for (i = 0; i < cn * u->cp; ++i) u->jf[i] /= s->gam;
     fw__fluct_propagator(u);
     if (u->ktot > 0)

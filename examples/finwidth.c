@@ -28,6 +28,7 @@
 #define FINWIDTH_IMPLEMENTATION
 #include "../finwidth.h"
 #include "svgplot.h"
+#include "parallel/fw_threads.h"
 #include <ctype.h>
 #include <errno.h>
 #include <math.h>
@@ -133,6 +134,9 @@ static const help_option help_options[] = {
     {CMD_COMPARE, "  --seed K         base seed of the networks and seed of the theory's samples (default 0)\n"},
     {CMD_DMFT | CMD_THEORY, "  --seed K         seed of the single-site samples (default 0)\n"},
     {CMD_SIMULATE | CMD_COMPARE, "  --per-seed FILE  also write every member's predictions: seed,t,point,f (default: none)\n"},
+    {CMD_SIMULATE | CMD_DMFT | CMD_THEORY | CMD_COMPARE, "  --threads K      worker threads, 1..256: simulate splits the seeds (the same numbers),\n"
+                 "                   dmft and theory (depth 1) the single sites (the same numbers up to the\n"
+                 "                   order of the sums, 1e-12) (default 1)\n"},
     {CMD_DMFT | CMD_THEORY | CMD_COMPARE, "  --samples M      single-site samples in all (theory, depth >= 2: per layer), M >= 2 R\n"
                             "                   (default 8192)\n"},
     {CMD_DMFT | CMD_THEORY | CMD_COMPARE, "  --replicates R   independent replicates for the standard errors, R >= 2 (default 8)\n"},
@@ -384,7 +388,7 @@ static fw_data problem_data(const problem *pb)
 /* Options of the commands; `dmft` selects which set is accepted: 0 simulate, 1 dmft, 2 theory. */
 typedef struct options {
     const char *train, *test, *kernels, *per_seed, *losses;
-    int depth, width, steps, seeds, every, ntk, samples, replicates, dmft, iterate, bias, control_variate;
+    int depth, width, steps, seeds, every, ntk, samples, replicates, dmft, iterate, bias, control_variate, threads;
     double gamma0, lr, damping;
     long long seed;
     fw_activation act;
@@ -408,6 +412,7 @@ static int parse_options(int argc, char **argv, int dmft, options *o)
     memset(o, 0, sizeof *o);
     o->depth = 1; o->width = 256; o->steps = 100; o->seeds = 1; o->every = 1; o->gamma0 = 1; o->lr = 0.1;
     o->act = FW_ACT_TANH; o->samples = 8192; o->replicates = 8; o->sampler = FW_SAMPLER_ANTITHETIC; o->dmft = dmft;
+    o->threads = 1;
     for (i = 0; i < argc; ++i) {
         const char *k = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         int ok = 1, known = 1;
@@ -432,6 +437,7 @@ static int parse_options(int argc, char **argv, int dmft, options *o)
         else if ((dmft == 1 || dmft == 2) && strcmp(k, "--kernels") == 0) { if (v) o->kernels = v; }
         else if (dmft == 1 && strcmp(k, "--losses") == 0) { if (v) o->losses = v; }
         else if ((!dmft || dmft == 3) && strcmp(k, "--per-seed") == 0) { if (v) o->per_seed = v; }
+        else if (strcmp(k, "--threads") == 0) { if (v) ok = parse_int(v, &o->threads) && o->threads >= 1 && o->threads <= FWT_MAX; }
         else if (dmft == 1 && strcmp(k, "--iterate") == 0) { if (v) ok = parse_int(v, &o->iterate) && o->iterate >= 1; }
         else if (dmft == 1 && strcmp(k, "--damping") == 0) { if (v) ok = parse_real(v, &o->damping) && o->damping > 0 && o->damping <= 1; }
         else known = 0;
@@ -447,6 +453,7 @@ static int parse_options(int argc, char **argv, int dmft, options *o)
                              : strcmp(k, "--replicates") == 0 ? "an integer >= 2"
                              : strcmp(k, "--gamma0") == 0 || strcmp(k, "--lr") == 0 ? "a finite number > 0"
                              : strcmp(k, "--damping") == 0 ? "a number in (0, 1]"
+                             : strcmp(k, "--threads") == 0 ? "an integer in 1..256"
                              : "an integer >= 1";
             fprintf(stderr, "finwidth: bad value '%s' for %s: expected %s\n", v, k, want);
             return 2;
@@ -517,6 +524,136 @@ static void log_to_stderr(void *user, fw_status s, const char *where, const char
     else snprintf(buf, 256, "this problem: %s", what);
 }
 
+/* ---- --threads K: one solve split over K threads (examples/parallel/fw_threads.h) ------------ */
+
+typedef struct solve_job {
+    fw_dmft_desc dd;           /* the DMFT, or (fluct) the two-layer theory */
+    fw_fluct_desc fd;
+    int fluct;
+    const fw_data *data;
+    fw_dmft_result dr;
+    fw_fluct_result fr;
+    void *ws;
+    size_t bytes;
+    fw_status st;
+} solve_job;
+
+static void *solve_job_run(void *p)
+{
+    solve_job *j = (solve_job *)p;
+    j->st = j->fluct ? fw_fluct_run_ws(&j->fd, j->data, &j->fr, j->ws, j->bytes) : fw_dmft_run_ws(&j->dd, j->data, &j->dr, j->ws, j->bytes);
+    return NULL;
+}
+
+/* The DMFT (fd == NULL, into *dr) or the two-layer theory (into *fr) with its single sites split
+   over K threads; the result of rank 0 is returned and owns its workspace (free it with the
+   result's _free). Only rank 0 logs. K == 1: the plain allocating call. */
+static fw_status solve_threaded(int K, const fw_dmft_desc *dd, const fw_fluct_desc *fd, const fw_data *data,
+                                fw_dmft_result *dr, fw_fluct_result *fr)
+{
+    fwt_team team;
+    solve_job *jobs;
+    pthread_t *tid;
+    fw_status st = FW_OK;
+    int k, started = 0;
+    if (K == 1) return fd != NULL ? fw_fluct_run(fd, data, fr, NULL) : fw_dmft_run(dd, data, dr, NULL);
+    jobs = (solve_job *)calloc((size_t)K, sizeof *jobs);
+    tid = (pthread_t *)calloc((size_t)K, sizeof *tid);
+    if (jobs == NULL || tid == NULL || fwt_team_init(&team, K) != 0) { free(jobs); free(tid); return FW_ERR_NOMEM; }
+    for (k = 0; k < K && st == FW_OK; ++k) {   /* every workspace first: no worker may fail once the team runs */
+        solve_job *j = &jobs[k];
+        j->fluct = fd != NULL;
+        j->data = data;
+        if (j->fluct) j->fd = *fd; else j->dd = *dd;
+        if (j->fluct) { j->fd.dmft.reduce = fwt_reduce_of(&team, k); if (k > 0) j->fd.dmft.log.fn = NULL; }
+        else { j->dd.reduce = fwt_reduce_of(&team, k); if (k > 0) j->dd.log.fn = NULL; }
+        st = j->fluct ? fw_fluct_workspace_size(&j->fd, data, &j->bytes) : fw_dmft_workspace_size(&j->dd, data, &j->bytes);
+        if (st == FW_OK && (j->ws = malloc(j->bytes > 0 ? j->bytes : 1)) == NULL) st = FW_ERR_NOMEM;
+    }
+    if (st == FW_OK) {
+        for (k = 1; k < K; ++k) {
+            if (pthread_create(&tid[k], NULL, solve_job_run, &jobs[k]) != 0) abort();   /* a missing member would hang the rest */
+            ++started;
+        }
+        solve_job_run(&jobs[0]);
+        for (k = 1; k <= started; ++k) pthread_join(tid[k], NULL);
+        st = jobs[0].st;
+    }
+    for (k = 1; k < K; ++k) free(jobs[k].ws);
+    if (fd != NULL) {
+        *fr = jobs[0].fr;
+        if (st == FW_OK) fr->owned = jobs[0].ws;
+        else { const int bad = fr->diverged_step; memset(fr, 0, sizeof *fr); fr->diverged_step = bad; free(jobs[0].ws); }
+    } else {
+        *dr = jobs[0].dr;
+        if (st == FW_OK) dr->owned = jobs[0].ws;
+        else {
+            const int bad = dr->diverged_step, used = dr->iterations_used;
+            const fw_real resid = dr->residual;
+            memset(dr, 0, sizeof *dr);
+            dr->diverged_step = bad; dr->iterations_used = used; dr->residual = resid;
+            free(jobs[0].ws);
+        }
+    }
+    fwt_team_destroy(&team);
+    free(jobs); free(tid);
+    return st;
+}
+
+/* ---- --threads K for the ensembles: members in parallel, pushed in seed order --------------- */
+
+typedef struct member_job {
+    fw_ensemble_desc ed;
+    const fw_data *data;
+    int first, count, stride, len, nrec;   /* members first, first + stride, ... (count of them in the chunk) */
+    fw_real *recs;                         /* chunk x nrec x len: member i's record at (i - chunk start) */
+    fw_status *st;
+    int *bad;
+    int chunk0;
+} member_job;
+
+static void *member_job_run(void *p)
+{
+    member_job *j = (member_job *)p;
+    const size_t one = (size_t)j->nrec * (size_t)j->len;
+    fw_real *buf = (fw_real *)malloc(sizeof(fw_real) * 2 * one);
+    int i;
+    for (i = j->first; i < j->chunk0 + j->count; i += j->stride) {
+        const int c = i - j->chunk0;
+        fw_stats st1;
+        j->bad[c] = -1;
+        if (buf == NULL) { j->st[c] = FW_ERR_NOMEM; continue; }
+        fw_stats_init(&st1, j->nrec * j->len, buf, buf + one);
+        j->st[c] = fw_ensemble_run(&j->ed, j->data, (uint64_t)i, (uint64_t)i + 1, &st1, &j->bad[c], NULL);
+        if (j->st[c] == FW_OK) memcpy(j->recs + (size_t)c * one, st1.mean, sizeof(fw_real) * one);
+    }
+    free(buf);
+    return NULL;
+}
+
+/* Members first .. first + count - 1, K at a time: their records (the means of one-member
+   ensembles, as fw_ensemble_run pushes them) into recs, statuses and steps of divergence. */
+static int members_threaded(int K, const fw_ensemble_desc *ed, const fw_data *data, int first, int count, int nrec, int len,
+                            fw_real *recs, fw_status *st, int *bad)
+{
+    member_job *jobs = (member_job *)calloc((size_t)K, sizeof *jobs);
+    pthread_t *tid = (pthread_t *)calloc((size_t)K, sizeof *tid);
+    int k, started = 0;
+    if (jobs == NULL || tid == NULL) { free(jobs); free(tid); return 1; }
+    for (k = 0; k < K; ++k) {
+        member_job *j = &jobs[k];
+        j->ed = *ed; j->ed.net.log.fn = NULL;   /* the shape was checked, with its messages, before */
+        j->data = data; j->first = first + k; j->count = count; j->stride = K; j->len = len; j->nrec = nrec;
+        j->recs = recs; j->st = st; j->bad = bad; j->chunk0 = first;
+    }
+    for (k = 1; k < K; ++k) if (pthread_create(&tid[k], NULL, member_job_run, &jobs[k]) == 0) ++started; else break;
+    member_job_run(&jobs[0]);
+    for (k = 1; k <= started; ++k) pthread_join(tid[k], NULL);
+    for (k = started + 1; k < K; ++k) member_job_run(&jobs[k]);   /* threads that could not start: here */
+    free(jobs); free(tid);
+    return 0;
+}
+
 /* The ensemble of `simulate` (and `compare`): S networks' mean and variance of f, R x n each
    (times[r] the recorded steps; free all three). Returns 0, or the exit status after a message.
    With diverged_at != NULL a divergence at step k > 0 is not yet an error: the ensemble is rerun
@@ -551,26 +688,33 @@ static int ensemble_stats(const options *o, const problem *pb, int *R, int **tim
     mem = (fw_real *)malloc(sizeof(fw_real) * 2 * (size_t)nrec * (size_t)len);
     if (mem == NULL) return fail("out of memory", NULL);
     fw_stats_init(&st, nrec * len, mem, mem + (size_t)nrec * len);
-    if (o->per_seed == NULL) {
+    if (o->per_seed == NULL && o->threads == 1) {
         s = fw_ensemble_run(&ed, &data, 0, (uint64_t)o->seeds, &st, &bad_step, NULL);
-    } else {   /* one member at a time: its record is the mean of a one-member ensemble, pushed as
-                  fw_ensemble_run would push it (the totals are bitwise the same) */
-        FILE *fp = fopen(o->per_seed, "w");
-        fw_real *one = (fw_real *)malloc(sizeof(fw_real) * 2 * (size_t)nrec * (size_t)len);
-        fw_stats st1;
-        int m;
-        s = fp == NULL || one == NULL ? FW_ERR_NOMEM : FW_OK;
+    } else {   /* one member at a time (--threads K: K at once): its record is the mean of a one-member
+                  ensemble, pushed in seed order as fw_ensemble_run would push it (the totals are
+                  bitwise the same for any K) */
+        const int chunk = o->threads * 8;
+        const size_t one = (size_t)nrec * (size_t)len;
+        FILE *fp = o->per_seed != NULL ? fopen(o->per_seed, "w") : NULL;
+        fw_real *recs = (fw_real *)malloc(sizeof(fw_real) * one * (size_t)chunk);
+        fw_status *mst = (fw_status *)malloc(sizeof(fw_status) * (size_t)chunk);
+        int *mbad = (int *)malloc(sizeof(int) * (size_t)chunk), m0, c;
+        s = (o->per_seed != NULL && fp == NULL) || recs == NULL || mst == NULL || mbad == NULL ? FW_ERR_NOMEM : FW_OK;
         if (fp != NULL) fprintf(fp, "seed,t,point,f\n");
-        for (m = 0; s == FW_OK && m < o->seeds; ++m) {
-            fw_stats_init(&st1, nrec * len, one, one + (size_t)nrec * len);
-            s = fw_ensemble_run(&ed, &data, (uint64_t)m, (uint64_t)m + 1, &st1, &bad_step, NULL);
-            if (s == FW_OK) s = fw_stats_push(&st, st1.mean);
-            for (r = 0; s == FW_OK && r < nrec; ++r)
-                for (pt = 0; pt < n; ++pt)
-                    fprintf(fp, "%d,%d,%d,%.10g\n", m, fw_ensemble_record_time(&ed, r), pt, (double)st1.mean[(size_t)r * len + pt]);
+        for (m0 = 0; s == FW_OK && m0 < o->seeds; m0 += chunk) {
+            const int cnt = o->seeds - m0 < chunk ? o->seeds - m0 : chunk;
+            if (members_threaded(o->threads, &ed, &data, m0, cnt, nrec, len, recs, mst, mbad) != 0) { s = FW_ERR_NOMEM; break; }
+            for (c = 0; s == FW_OK && c < cnt; ++c) {   /* in seed order: the first failure is the serial run's */
+                const fw_real *rec = recs + (size_t)c * one;
+                if ((s = mst[c]) != FW_OK) { bad_step = mbad[c]; break; }
+                s = fw_stats_push(&st, rec);
+                for (r = 0; fp != NULL && s == FW_OK && r < nrec; ++r)
+                    for (pt = 0; pt < n; ++pt)
+                        fprintf(fp, "%d,%d,%d,%.10g\n", m0 + c, fw_ensemble_record_time(&ed, r), pt, (double)rec[(size_t)r * len + pt]);
+            }
         }
-        free(one);
-        if (fp == NULL || fclose(fp) != 0) { free(mem); return fail("cannot write the per-seed file", o->per_seed); }
+        free(recs); free(mst); free(mbad);
+        if (o->per_seed != NULL && (fp == NULL || fclose(fp) != 0)) { free(mem); return fail("cannot write the per-seed file", o->per_seed); }
     }
     if (s == FW_ERR_DIVERGED && diverged_at != NULL && last_record_before(bad_step, o->every) >= 0) {
         options shorter = *o;   /* every member reaches the steps before bad_step (a rerun may find an earlier one) */
@@ -795,11 +939,11 @@ static int dmft(int argc, char **argv)
         return fail("--sampler exact needs --act linear", NULL);
     }
     if (o.ntk) { rc = dmft_lazy(&o, &pb, &d); free_problem(&pb); return rc; }
-    s = fw_dmft_run(&d, &data, &res, NULL);
+    s = solve_threaded(o.threads, &d, NULL, &data, &res, NULL);
     while (s == FW_ERR_DIVERGED && last_record_before(res.diverged_step, o.every) >= 0) {
         diverged_at = res.diverged_step;   /* rerun to the steps before it (the same samples: the same numbers) */
         d.steps = last_record_before(res.diverged_step, o.every);
-        s = fw_dmft_run(&d, &data, &res, NULL);
+        s = solve_threaded(o.threads, &d, NULL, &data, &res, NULL);
     }
     if (s != FW_OK) {
         free_problem(&pb);
@@ -876,6 +1020,7 @@ static int theory_deep(const options *o, const problem *pb, theory_table *tt)
     char why[256] = "";
     int t, pt, n, rc = 0, R = 0;
     if (o->bias) return fail("--bias is for two-layer nets (--depth 1) so far", NULL);
+    if (o->threads > 1) return fail("--threads splits the two-layer theory (--depth 1) so far; the deep propagator runs on one thread", NULL);
     n = data.P + data.Q;
     memset(&d, 0, sizeof d);
     memset(&out, 0, sizeof out);
@@ -950,11 +1095,11 @@ static int theory_two_layer(const options *o, const problem *pb, theory_table *t
     d.dmft.every = o->every; d.dmft.sampler = o->sampler; d.dmft.samples = o->samples; d.dmft.replicates = o->replicates;
     d.dmft.seed = (uint64_t)o->seed; d.dmft.log.fn = log_to_stderr; d.dmft.log.user = why;
     d.width = o->width; d.bias = o->bias; d.kernels = o->kernels != NULL;
-    s = fw_fluct_run(&d, &data, &res, NULL);
+    s = solve_threaded(o->threads, NULL, &d, &data, NULL, &res);
     while (s == FW_ERR_DIVERGED && diverged_at != NULL && last_record_before(res.diverged_step, o->every) >= 0) {
         *diverged_at = res.diverged_step;   /* rerun to the steps before it */
         d.dmft.steps = last_record_before(res.diverged_step, o->every);
-        s = fw_fluct_run(&d, &data, &res, NULL);
+        s = solve_threaded(o->threads, NULL, &d, &data, NULL, &res);
     }
     if (s != FW_OK) {
         if (s == FW_ERR_DIVERGED) return theory_diverged(res.diverged_step, o->lr);

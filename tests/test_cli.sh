@@ -70,10 +70,10 @@ for c in simulate dmft theory dln compare plot "COMMAND --help"; do grep -q -- "
 if [ -z "$missing" ]; then ok; else bad "--help misses commands:$missing"; fi
 common="--data --test --depth --act --gamma0 --ntk --lr --steps --every --help"
 declare -A want
-want[simulate]="$common --width --seeds --seed --per-seed"
-want[dmft]="$common --seed --samples --replicates --sampler --control-variate --kernels --losses --iterate --damping"
-want[theory]="$common --width --seed --samples --replicates --sampler --kernels --bias"
-want[compare]="$common --width --seeds --seed --samples --replicates --sampler --bias --per-seed"
+want[simulate]="$common --width --seeds --seed --per-seed --threads"
+want[dmft]="$common --seed --samples --replicates --sampler --control-variate --kernels --losses --iterate --damping --threads"
+want[theory]="$common --width --seed --samples --replicates --sampler --kernels --bias --threads"
+want[compare]="$common --width --seeds --seed --samples --replicates --sampler --bias --per-seed --threads"
 want[plot]="--x --y --points --err --by --logy --title --help"
 want[dln]="--alpha --nu --depth --gamma0 --ntk --lr --steps --every --seeds --seed --repeat --batch-ratio --residual \
     --spectrum --noise --simulate --dim --lazy --layers --init-term --deep-limit --balanced --help"
@@ -358,6 +358,20 @@ if [ "$rc" -ne 0 ] && [ "$(wc -l <"$tmp/err")" -eq 1 ] && [ -n "$k" ] && [ "$(ta
 if [ "$(od -An -t x1 -j 4 -N 1 "$bin" | tr -d ' ')" = "01" ]; then   # a 32-bit ELF: 8 GB of weights cannot be addressed
     expect_error "32-bit address space" "more memory than this build can address \(32-bit\)" simulate --data "$tmp/train.csv" --width 32768 --depth 2 --steps 1
 fi
+# --threads K: simulate splits the seeds (bitwise the same output); dmft and theory split the
+# single sites (the same up to the order of the sums: 1e-12 relative, so 1e-9 at 10 printed digits)
+"$bin" simulate --data "$tmp/train.csv" --test "$tmp/test.csv" --width 32 --steps 6 --seeds 7 --per-seed "$tmp/ps1" >"$tmp/t1"
+"$bin" simulate --data "$tmp/train.csv" --test "$tmp/test.csv" --width 32 --steps 6 --seeds 7 --per-seed "$tmp/ps3" --threads 3 >"$tmp/t3"
+if cmp -s "$tmp/t1" "$tmp/t3" && cmp -s "$tmp/ps1" "$tmp/ps3"; then ok; else bad "simulate --threads 3 differs from one thread"; fi
+for c in dmft theory; do
+    "$bin" $c --data "$tmp/train.csv" --test "$tmp/test.csv" --steps 6 --samples 2048 --replicates 4 >"$tmp/t1"
+    "$bin" $c --data "$tmp/train.csv" --test "$tmp/test.csv" --steps 6 --samples 2048 --replicates 4 --threads 2 >"$tmp/t2"
+    if [ "$(wc -l <"$tmp/t1")" -gt 10 ] && paste -d, "$tmp/t1" "$tmp/t2" | awk -F, 'NR > 1 { h = NF / 2; for (i = 1; i <= h; ++i) {
+           a = $i; b = $(i + h); d = a - b; if (d < 0) d = -d; s = a < 0 ? -a : a; if (d > 1e-9 * s + 1e-300) exit 1 } }'; then ok
+    else bad "$c --threads 2 differs from one thread"; fi
+done
+expect_error "deep theory threads" "--threads splits the two-layer theory" theory --data "$tmp/train.csv" --depth 2 --act linear --steps 2 --threads 2
+expect_error "threads range" "--threads.*1\.\.256" dmft --data "$tmp/train.csv" --threads 0
 for c in simulate dmft theory; do   # gamma0 below 10 double epsilons: the same error from every command
     expect_error "$c tiny gamma0" "--gamma0: below 2.2e-15" $c --data "$tmp/train.csv" --gamma0 1e-300 --steps 3
 done
