@@ -526,6 +526,10 @@ static void log_to_stderr(void *user, fw_status s, const char *where, const char
 
 /* ---- --threads K: one solve split over K threads (examples/parallel/fw_threads.h) ------------ */
 
+/* The split across processes: examples/parallel/finwidth_mpi.c sets it to its MPI all-reduce
+   (ranks > 1) before running the commands; in this program it stays one process. */
+static fw_reduce cli_processes = {NULL, NULL, 0, 1};
+
 typedef struct solve_job {
     fw_dmft_desc dd;           /* the DMFT, or (fluct) the two-layer theory */
     fw_fluct_desc fd;
@@ -556,6 +560,13 @@ static fw_status solve_threaded(int K, const fw_dmft_desc *dd, const fw_fluct_de
     pthread_t *tid;
     fw_status st = FW_OK;
     int k, started = 0;
+    if (cli_processes.ranks > 1) {   /* one worker per process (threads inside one are not combined with it) */
+        fw_dmft_desc d1;
+        fw_fluct_desc f1;
+        if (fd != NULL) { f1 = *fd; f1.dmft.reduce = cli_processes; return fw_fluct_run(&f1, data, fr, NULL); }
+        d1 = *dd; d1.reduce = cli_processes;
+        return fw_dmft_run(&d1, data, dr, NULL);
+    }
     if (K == 1) return fd != NULL ? fw_fluct_run(fd, data, fr, NULL) : fw_dmft_run(dd, data, dr, NULL);
     jobs = (solve_job *)calloc((size_t)K, sizeof *jobs);
     tid = (pthread_t *)calloc((size_t)K, sizeof *tid);
@@ -640,6 +651,26 @@ static int members_threaded(int K, const fw_ensemble_desc *ed, const fw_data *da
     pthread_t *tid = (pthread_t *)calloc((size_t)K, sizeof *tid);
     int k, started = 0;
     if (jobs == NULL || tid == NULL) { free(jobs); free(tid); return 1; }
+    if (cli_processes.ranks > 1) {   /* process p runs members first + p, first + p + ranks, ...; the
+                                        others' slots stay 0, so summing over the processes gathers
+                                        every record exactly (x + 0 = x), with statuses and steps */
+        const size_t one = (size_t)nrec * (size_t)len;
+        const int P = cli_processes.ranks, p = cli_processes.rank;
+        fw_real *code = (fw_real *)calloc(2 * (size_t)count, sizeof(fw_real));
+        int c;
+        if (code == NULL) { free(jobs); free(tid); return 1; }
+        memset(recs, 0, sizeof(fw_real) * one * (size_t)count);
+        jobs[0].ed = *ed; jobs[0].ed.net.log.fn = NULL;
+        jobs[0].data = data; jobs[0].first = first + p; jobs[0].count = count; jobs[0].stride = P; jobs[0].len = len;
+        jobs[0].nrec = nrec; jobs[0].recs = recs; jobs[0].st = st; jobs[0].bad = bad; jobs[0].chunk0 = first;
+        member_job_run(&jobs[0]);
+        for (c = p; c < count; c += P) { code[c] = (fw_real)st[c]; code[count + c] = (fw_real)(bad[c] + 1); }
+        cli_processes.fn(cli_processes.user, recs, (int)(one * (size_t)count));
+        cli_processes.fn(cli_processes.user, code, 2 * count);
+        for (c = 0; c < count; ++c) { st[c] = (fw_status)(int)code[c]; bad[c] = (int)code[count + c] - 1; }
+        free(code); free(jobs); free(tid);
+        return 0;
+    }
     for (k = 0; k < K; ++k) {
         member_job *j = &jobs[k];
         j->ed = *ed; j->ed.net.log.fn = NULL;   /* the shape was checked, with its messages, before */
@@ -688,12 +719,12 @@ static int ensemble_stats(const options *o, const problem *pb, int *R, int **tim
     mem = (fw_real *)malloc(sizeof(fw_real) * 2 * (size_t)nrec * (size_t)len);
     if (mem == NULL) return fail("out of memory", NULL);
     fw_stats_init(&st, nrec * len, mem, mem + (size_t)nrec * len);
-    if (o->per_seed == NULL && o->threads == 1) {
+    if (o->per_seed == NULL && o->threads == 1 && cli_processes.ranks == 1) {
         s = fw_ensemble_run(&ed, &data, 0, (uint64_t)o->seeds, &st, &bad_step, NULL);
     } else {   /* one member at a time (--threads K: K at once): its record is the mean of a one-member
                   ensemble, pushed in seed order as fw_ensemble_run would push it (the totals are
                   bitwise the same for any K) */
-        const int chunk = o->threads * 8;
+        const int chunk = (o->threads > cli_processes.ranks ? o->threads : cli_processes.ranks) * 8;
         const size_t one = (size_t)nrec * (size_t)len;
         FILE *fp = o->per_seed != NULL ? fopen(o->per_seed, "w") : NULL;
         fw_real *recs = (fw_real *)malloc(sizeof(fw_real) * one * (size_t)chunk);

@@ -4,11 +4,12 @@
 # and runtime, node (runs the wasm tests),
 # the bare-metal ARM toolchain with newlib and qemu (runs the ARM tests), OpenBLAS, valgrind,
 # xmllint (the demo smoke test checks its SVG files), python3 (the Python bindings test), chromium
-# (the report layout test renders the demo report headless).
+# (the report layout test renders the demo report headless), OpenMPI (the MPI front end's test).
 # Does nothing when everything is already there.
 set -eu
 pkgs="ninja-build gcc g++ gcc-multilib clang lld wasi-libc libclang-rt-14-dev-wasm32 nodejs
-      gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm libopenblas-dev valgrind libxml2-utils python3 chromium"
+      gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm libopenblas-dev valgrind libxml2-utils python3 chromium
+      openmpi-bin libopenmpi-dev"
 missing=""
 for p in $pkgs; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
