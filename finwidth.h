@@ -66,6 +66,17 @@
      fw_dln_simulate, fw_dln_theory, fw_dln_lazy, fw_dln_deep_limit
                        deep linear nets on random data: networks, the proportional limit, the lazy
                        closed form, the infinite-depth residual limit (train and test loss over t)
+
+   Many cores and machines (docs/parallel.md)
+     The library creates no thread and knows no MPI; it splits work when told how to combine it.
+     Ensembles: give each worker a seed range (fw_ensemble_run(..., seed_begin, seed_end, ...)) and
+     merge the fw_stats (fw_stats_merge), or push the members' records in seed order (bitwise the
+     one-worker result). One DMFT or two-layer fluctuation solve: set desc.reduce (fw_reduce) on K
+     workers: worker k takes a contiguous share of the single sites (their random numbers keyed by
+     their global index, so the split changes no draw) and every average becomes a partial sum and a
+     call of reduce.fn, an all-reduce you supply (POSIX threads: examples/parallel/fw_threads.h; MPI:
+     MPI_Allreduce, examples/parallel/finwidth_mpi.c). Results equal one worker's up to the order of
+     the sums. Not split yet: fw_dlfluct_run, fw_kcov_init, fw_online_run, the O(1/N) bias.
      Every solver takes a desc struct (zero means the documented default), returns fw_status,
      reports the offending field through desc.log, and has a _ws variant for a caller buffer.
 
