@@ -134,6 +134,8 @@ static const help_option help_options[] = {
     {CMD_COMPARE, "  --seed K         base seed of the networks and seed of the theory's samples (default 0)\n"},
     {CMD_DMFT | CMD_THEORY, "  --seed K         seed of the single-site samples (default 0)\n"},
     {CMD_SIMULATE | CMD_COMPARE, "  --per-seed FILE  also write every member's predictions: seed,t,point,f (default: none)\n"},
+    {CMD_DLN, "  --threads K      worker threads for --simulate, 1..256: the seeds split (the same numbers)\n"
+              "                   (default 1)\n"},
     {CMD_SIMULATE | CMD_DMFT | CMD_THEORY | CMD_COMPARE, "  --threads K      worker threads, 1..256: simulate splits the seeds (the same numbers),\n"
                  "                   dmft and theory (depth 1) the single sites (the same numbers up to the\n"
                  "                   order of the sums, 1e-12) (default 1)\n"},
@@ -1221,6 +1223,59 @@ static int compare(int argc, char **argv)
     return 0;
 }
 
+/* ---- dln --simulate --threads K: members in parallel, pushed in seed order (bitwise the serial run) */
+
+typedef struct dln_job { const fw_dln_desc *d; int first, end, stride, n; fw_real *recs; fw_status *st; int *bad; } dln_job;
+
+static void *dln_job_run(void *p)
+{
+    dln_job *j = (dln_job *)p;
+    fw_real *buf = (fw_real *)malloc(sizeof(fw_real) * 2 * (size_t)j->n);
+    fw_dln_desc d = *j->d;
+    int m;
+    d.log.fn = NULL;   /* the description was checked, with its messages, by the caller's first call */
+    for (m = j->first; m < j->end; m += j->stride) {
+        fw_stats one;
+        j->bad[m] = -1;
+        if (buf == NULL) { j->st[m] = FW_ERR_NOMEM; continue; }
+        fw_stats_init(&one, j->n, buf, buf + j->n);
+        j->st[m] = fw_dln_simulate(&d, (uint64_t)m, (uint64_t)m + 1, &one, &j->bad[m], NULL);
+        if (j->st[m] == FW_OK) memcpy(j->recs + (size_t)m * j->n, one.mean, sizeof(fw_real) * (size_t)j->n);
+    }
+    free(buf);
+    return NULL;
+}
+
+/* fw_dln_simulate over seeds 0 .. seeds - 1 into st (st->n values a member), on K threads. */
+static fw_status dln_simulate(const fw_dln_desc *d, int seeds, int K, fw_stats *st, int *bad)
+{
+    dln_job jobs[FWT_MAX];
+    pthread_t tid[FWT_MAX];
+    fw_real *recs;
+    fw_status *sts, s = FW_OK;
+    int *bads, k, m, started = 0;
+    if (K == 1) return fw_dln_simulate(d, 0, (uint64_t)seeds, st, bad, NULL);
+    if ((s = fw_dln_simulate(d, 0, 0, st, bad, NULL)) != FW_OK) return s;   /* checks the description (no member) */
+    recs = (fw_real *)malloc(sizeof(fw_real) * (size_t)seeds * (size_t)st->n);
+    sts = (fw_status *)malloc(sizeof(fw_status) * (size_t)seeds);
+    bads = (int *)malloc(sizeof(int) * (size_t)seeds);
+    if (recs == NULL || sts == NULL || bads == NULL) { free(recs); free(sts); free(bads); return FW_ERR_NOMEM; }
+    for (k = 0; k < K; ++k) {
+        jobs[k].d = d; jobs[k].first = k; jobs[k].end = seeds; jobs[k].stride = K; jobs[k].n = st->n;
+        jobs[k].recs = recs; jobs[k].st = sts; jobs[k].bad = bads;
+    }
+    for (k = 1; k < K; ++k) if (pthread_create(&tid[k], NULL, dln_job_run, &jobs[k]) == 0) ++started; else break;
+    dln_job_run(&jobs[0]);
+    for (k = 1; k <= started; ++k) pthread_join(tid[k], NULL);
+    for (k = started + 1; k < K; ++k) dln_job_run(&jobs[k]);
+    for (m = 0; m < seeds && s == FW_OK; ++m) {   /* in seed order: the first failure is the serial run's */
+        if ((s = sts[m]) != FW_OK) { *bad = bads[m]; break; }
+        s = fw_stats_push(st, recs + (size_t)m * st->n);
+    }
+    free(recs); free(sts); free(bads);
+    return s;
+}
+
 /* finwidth dln: the deep linear network theory (the proportional limit, or its lazy closed form
    with --lazy) or, with --simulate, the simulator. */
 static int dln(int argc, char **argv)
@@ -1229,7 +1284,7 @@ static int dln(int argc, char **argv)
     fw_stats st;
     fw_real *mem;
     double alpha = 0, nu = 1, gamma0 = 1, lr = 0.1, residual = 0, br = 0, sa = 0, sb = 0, noise = 0;
-    int i, depth = 1, steps = 100, every = 1, Dsim = 0, seeds = 1, seed = 0, ntk = 0, repeat = 0, lazy = 0, layers = 0, initterm = 0, deeplim = 0, balanced = 0, dim = 1024, nrec, r, l, bad = -1, diverged_at = -1;
+    int i, depth = 1, steps = 100, every = 1, Dsim = 0, seeds = 1, seed = 0, ntk = 0, repeat = 0, lazy = 0, layers = 0, initterm = 0, deeplim = 0, balanced = 0, dim = 1024, nrec, r, l, bad = -1, diverged_at = -1, threads = 1;
     char why[256] = "";
     fw_status s;
     for (i = 0; i < argc; ++i) {
@@ -1256,6 +1311,7 @@ static int dln(int argc, char **argv)
         else if (strcmp(k, "--noise") == 0) ok = parse_real(v, &noise) && noise >= 0;
         else if (strcmp(k, "--simulate") == 0) ok = parse_int(v, &Dsim) && Dsim >= 1;
         else if (strcmp(k, "--seeds") == 0) ok = parse_int(v, &seeds) && seeds >= 1;
+        else if (strcmp(k, "--threads") == 0) ok = parse_int(v, &threads) && threads >= 1 && threads <= FWT_MAX;
         else if (strcmp(k, "--dim") == 0) ok = parse_int(v, &dim) && dim >= 1;
         else if (strcmp(k, "--seed") == 0) ok = parse_int(v, &seed) && seed >= 0;
         else if (strcmp(k, "--spectrum") == 0) {
@@ -1328,13 +1384,13 @@ static int dln(int argc, char **argv)
         return s == FW_OK ? 0 : fail(fw_status_string(s), why[0] ? why : NULL);
     }
     fw_stats_init(&st, 2 * nrec, mem, mem + 2 * nrec);
-    s = fw_dln_simulate(&d, 0, (uint64_t)seeds, &st, &bad, NULL);
+    s = dln_simulate(&d, seeds, threads, &st, &bad);
     while (s == FW_ERR_DIVERGED && last_record_before(bad, d.every > 0 ? d.every : 1) >= 0) {
         diverged_at = bad;   /* every member reaches the steps before it: rerun to the last record there */
         d.steps = last_record_before(bad, d.every > 0 ? d.every : 1);
         nrec = fw_dln_record_count(&d);
         fw_stats_init(&st, 2 * nrec, mem, mem + 2 * nrec);
-        s = fw_dln_simulate(&d, 0, (uint64_t)seeds, &st, &bad, NULL);
+        s = dln_simulate(&d, seeds, threads, &st, &bad);
     }
     if (s != FW_OK) {
         free(mem);

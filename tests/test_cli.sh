@@ -75,7 +75,7 @@ want[dmft]="$common --seed --samples --replicates --sampler --control-variate --
 want[theory]="$common --width --seed --samples --replicates --sampler --kernels --bias --threads"
 want[compare]="$common --width --seeds --seed --samples --replicates --sampler --bias --per-seed --threads"
 want[plot]="--x --y --points --err --by --logy --title --help"
-want[dln]="--alpha --nu --depth --gamma0 --ntk --lr --steps --every --seeds --seed --repeat --batch-ratio --residual \
+want[dln]="--alpha --nu --depth --gamma0 --ntk --lr --steps --every --seeds --seed --threads --repeat --batch-ratio --residual \
     --spectrum --noise --simulate --dim --lazy --layers --init-term --deep-limit --balanced --help"
 for c in simulate dmft theory dln compare plot; do
     "$bin" $c --help >"$tmp/help_$c" 2>&1 || bad "$c --help exit status"
@@ -370,6 +370,9 @@ for c in dmft theory; do
            a = $i; b = $(i + h); d = a - b; if (d < 0) d = -d; s = a < 0 ? -a : a; if (d > 1e-9 * s + 1e-300) exit 1 } }'; then ok
     else bad "$c --threads 2 differs from one thread"; fi
 done
+"$bin" dln --alpha 1 --depth 2 --steps 12 --simulate 48 --seeds 7 >"$tmp/t1"
+"$bin" dln --alpha 1 --depth 2 --steps 12 --simulate 48 --seeds 7 --threads 3 >"$tmp/t3"
+if cmp -s "$tmp/t1" "$tmp/t3" && [ "$(wc -l <"$tmp/t1")" -eq 14 ]; then ok; else bad "dln --simulate --threads 3 differs from one thread"; fi
 expect_error "deep theory threads" "--threads splits the two-layer theory" theory --data "$tmp/train.csv" --depth 2 --act linear --steps 2 --threads 2
 expect_error "threads range" "--threads.*1\.\.256" dmft --data "$tmp/train.csv" --threads 0
 for c in simulate dmft theory; do   # gamma0 below 10 double epsilons: the same error from every command
