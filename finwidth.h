@@ -3145,7 +3145,7 @@ static fw_status fw__dmft_resolve(const fw_dmft_desc *desc, const fw_data *data,
     if ((double)s->n * s->nt * (double)s->n * s->nt > 2147483647.0)
         FW__DMFT_FAIL(FW_ERR_SIZE, "fw_dmft_desc", "the two-time kernels hold ((P + Q)(steps + 1))^2 > 2^31 - 1 entries: fewer points or steps");
     if ((double)s->L * s->nrec * s->nrec * (double)s->n * s->n > 2147483647.0)
-        FW__DMFT_FAIL(FW_ERR_SIZE, "fw_dmft_desc", "the recorded kernels hold depth x records^2 x (P + Q)^2 > 2^31 - 1 entries: fewer points or records (--every)");
+        FW__DMFT_FAIL(FW_ERR_SIZE, "fw_dmft_desc", "the recorded kernels hold depth x records^2 x (P + Q)^2 > 2^31 - 1 entries: fewer points or records");
     s->len = (int)fw__dmft_off(s, 7);
     return FW_OK;
 }
