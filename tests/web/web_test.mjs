@@ -136,6 +136,19 @@ ok(wasmBytes < 400 * 1024, `the module is ${wasmBytes} bytes (limit 400 KB)`);
 ok(pageBytes < 1024 * 1024, `the page is ${pageBytes} bytes (limit 1 MB)`);
 console.log(`web: module ${(wasmBytes / 1024).toFixed(0)} KB, page ${(pageBytes / 1024).toFixed(0)} KB in all`);
 await page.screenshot({ path: path.join(build, 'web', 'screenshot.png'), fullPage: true });
+
+// 5. the same page from a static server (python3 -m http.server, started by tests/test_web.sh)
+if (process.env.FW_WEB_URL) {
+  const p2 = await browser.newPage(), errs = [];
+  p2.on('console', (m) => { if (m.type() === 'error') errs.push(m.text()); });
+  p2.on('pageerror', (e) => errs.push(String(e)));
+  await p2.goto(process.env.FW_WEB_URL);
+  await p2.evaluate(() => window.fwExplorer.ready);
+  const t2 = await p2.evaluate(() => window.fwExplorer.state.theory);
+  const t1 = await page.evaluate(() => { window.fwExplorer.state.theory = null; return window.fwExplorer.runTheory(); });
+  ok(errs.length === 0 && t2 && t1 && t2.mean.length === t1.mean.length && t2.mean.every((v, i) => v === t1.mean[i]),
+     'over http: ' + (errs.join(' | ') || 'the theory differs from the file:// page\'s'));
+}
 await browser.close();
 console.log(`${pass} passed, ${fail} failed`);
 process.exitCode = fail ? 1 : 0;
