@@ -191,13 +191,14 @@ typedef struct fw_log {
    of `ranks` takes a contiguous share of the single sites of every solve; each site's random
    numbers are keyed by its global index, so the split changes no draw. Every average over sites
    becomes this worker's partial sum followed by fn(user, x, n), which must replace x[0..n) by its
-   sum over all workers (an all-reduce: MPI_Allreduce with MPI_SUM, or a barrier in shared memory).
+   sum over all workers (an all-reduce: MPI_Allreduce with MPI_DOUBLE and MPI_SUM, or a barrier in
+   shared memory). The sums travel in double also when fw_real is float.
    All workers call the solver with the same description except rank; fn is called the same number
    of times with the same n on every worker, and every worker gets the whole result. The results
    equal the one-worker results up to the order of the sums (1e-12 relative in double). The zero
    value (ranks 0 or 1, fn NULL) is one worker. */
 typedef struct fw_reduce {
-    void (*fn)(void *user, fw_real *x, int n);
+    void (*fn)(void *user, double *x, int n);
     void *user;
     int rank, ranks;
 } fw_reduce;
@@ -2968,7 +2969,7 @@ typedef struct fw__dmft {
     int P, Q, n, D, nt, L, nrec, m, mtot, R, len, quad_dims;   /* m per replicate, mtot pooled (all workers) */
     int rank, ranks;            /* this worker and the number of workers (d.reduce; 1: no split) */
     int msolve;                 /* sites of the current solve over all workers (fw__dmft_load) */
-    fw_real *red;               /* ranks > 1: the packing buffer of the all-reduce (red_cap reals) */
+    double *red;                /* ranks > 1: the packing buffer of the all-reduce (red_cap doubles) */
     int red_cap;
     fw_real eta, gam;
     const fw_data *data;
@@ -3016,17 +3017,21 @@ static int fw__dmft_local_sites(const fw__dmft *s, int total)
     return e - b > e2 - b2 ? e - b : e2 - b2;
 }
 
-/* The all-reduce of a rows x cols block (leading dimension ld) over the workers (packed when the
-   rows are not contiguous). */
+/* The all-reduce of a rows x cols block (leading dimension ld) over the workers. In double builds
+   a contiguous block goes to fn as it is; otherwise its entries pass through the double buffer
+   red, red_cap at a time (the same calls with the same sizes on every worker). */
 static void fw__dmft_allreduce(const fw__dmft *s, fw_real *x, int rows, int cols, int ld)
 {
-    int i;
+    const size_t total = (size_t)rows * (size_t)cols;
+    size_t k0, k;
     if (s->ranks <= 1 || rows < 1 || cols < 1) return;
-    if (ld == cols || rows == 1) { s->d.reduce.fn(s->d.reduce.user, x, rows * cols); return; }
-    FW_ASSERT(rows * cols <= s->red_cap);
-    for (i = 0; i < rows; ++i) memcpy(s->red + (size_t)i * cols, x + (size_t)i * ld, (size_t)cols * sizeof(fw_real));
-    s->d.reduce.fn(s->d.reduce.user, s->red, rows * cols);
-    for (i = 0; i < rows; ++i) memcpy(x + (size_t)i * ld, s->red + (size_t)i * cols, (size_t)cols * sizeof(fw_real));
+    if (!FW__IS_FLOAT && (ld == cols || rows == 1)) { s->d.reduce.fn(s->d.reduce.user, (double *)(void *)x, (int)total); return; }
+    for (k0 = 0; k0 < total; k0 += (size_t)s->red_cap) {
+        const size_t cnt = total - k0 < (size_t)s->red_cap ? total - k0 : (size_t)s->red_cap;
+        for (k = 0; k < cnt; ++k) s->red[k] = (double)x[((k0 + k) / (size_t)cols) * (size_t)ld + (k0 + k) % (size_t)cols];
+        s->d.reduce.fn(s->d.reduce.user, s->red, (int)cnt);
+        for (k = 0; k < cnt; ++k) x[((k0 + k) / (size_t)cols) * (size_t)ld + (k0 + k) % (size_t)cols] = (fw_real)s->red[k];
+    }
 }
 
 /* Offsets of the outputs inside one record vector. */
@@ -3183,11 +3188,11 @@ static void fw__dmft_lay(fw_arena *ar, fw__dmft *s)
     }
     s->gh_x = FW__PUSH(ar, 64);
     s->gh_w = FW__PUSH(ar, 64);
-    if (s->ranks > 1) {   /* the largest strided block reduced: a row block P x Pn, n x n, or nt x n; + 1 flag */
+    if (s->ranks > 1) {   /* a row block P x Pn, n x n, or nt x n, + 1 flag (larger blocks pass in parts) */
         size_t cap = n * n > P * Pn ? n * n : P * Pn;
         cap = (cap > nt * n ? cap : nt * n) + 1;
         s->red_cap = (int)(cap < 2147483647u ? cap : 2147483647u);
-        s->red = FW__PUSH(ar, cap);
+        s->red = (double *)fw_arena_push(ar, fw__size_mul(cap, sizeof(double)));
     }
     if (s->cv) {
         s->cv_ref = FW__PUSH(ar, s->len);
@@ -3569,10 +3574,10 @@ static fw_status fw__dmft_markov(fw__dmft *s, int *bad_step)
         for (i = 0; i < m; ++i) wwt[i] = y->wt[i] * s->wv[i];
         fw__gemv(FW_TRANS, m, n, 1 / s->gam, s->tmp, n, wwt, 0, f);
         if (s->ranks > 1) {   /* f summed over the workers, with a count of workers whose readouts blew up */
-            memcpy(s->red, f, (size_t)n * sizeof(fw_real));
+            for (j = 0; j < n; ++j) s->red[j] = (double)f[j];
             s->red[n] = fw__all_finite(1, m, s->wv, m) ? 0 : 1;
             s->d.reduce.fn(s->d.reduce.user, s->red, n + 1);
-            memcpy(f, s->red, (size_t)n * sizeof(fw_real));
+            for (j = 0; j < n; ++j) f[j] = (fw_real)s->red[j];
             if (s->red[n] != 0) { *bad_step = t; return FW_ERR_DIVERGED; }
         }
         if (!fw__all_finite(1, n, f, n) || !fw__all_finite(1, m, s->wv, m)) { *bad_step = t; return FW_ERR_DIVERGED; }

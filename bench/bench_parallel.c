@@ -87,7 +87,7 @@ static void *ping(void *p)
 {
     pinger *g = (pinger *)p;
     fw_reduce r = fwt_reduce_of(g->team, g->rank);
-    fw_real x[P + 1];
+    double x[P + 1];
     int i;
     double t0 = bench_now();
     for (i = 0; i < g->calls; ++i) { memset(x, 0, sizeof x); r.fn(r.user, x, P + 1); }

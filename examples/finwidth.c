@@ -658,19 +658,23 @@ static int members_threaded(int K, const fw_ensemble_desc *ed, const fw_data *da
                                         every record exactly (x + 0 = x), with statuses and steps */
         const size_t one = (size_t)nrec * (size_t)len;
         const int P = cli_processes.ranks, p = cli_processes.rank;
-        fw_real *code = (fw_real *)calloc(2 * (size_t)count, sizeof(fw_real));
+        double *code = (double *)calloc(2 * (size_t)count, sizeof(double));
+        double *gather = (double *)malloc(sizeof(double) * (one * (size_t)count > 0 ? one * (size_t)count : 1));
+        size_t e;
         int c;
-        if (code == NULL) { free(jobs); free(tid); return 1; }
+        if (code == NULL || gather == NULL) { free(code); free(gather); free(jobs); free(tid); return 1; }
         memset(recs, 0, sizeof(fw_real) * one * (size_t)count);
         jobs[0].ed = *ed; jobs[0].ed.net.log.fn = NULL;
         jobs[0].data = data; jobs[0].first = first + p; jobs[0].count = count; jobs[0].stride = P; jobs[0].len = len;
         jobs[0].nrec = nrec; jobs[0].recs = recs; jobs[0].st = st; jobs[0].bad = bad; jobs[0].chunk0 = first;
         member_job_run(&jobs[0]);
-        for (c = p; c < count; c += P) { code[c] = (fw_real)st[c]; code[count + c] = (fw_real)(bad[c] + 1); }
-        cli_processes.fn(cli_processes.user, recs, (int)(one * (size_t)count));
+        for (c = p; c < count; c += P) { code[c] = (double)st[c]; code[count + c] = (double)(bad[c] + 1); }
+        for (e = 0; e < one * (size_t)count; ++e) gather[e] = (double)recs[e];
+        cli_processes.fn(cli_processes.user, gather, (int)(one * (size_t)count));
         cli_processes.fn(cli_processes.user, code, 2 * count);
+        for (e = 0; e < one * (size_t)count; ++e) recs[e] = (fw_real)gather[e];
         for (c = 0; c < count; ++c) { st[c] = (fw_status)(int)code[c]; bad[c] = (int)code[count + c] - 1; }
-        free(code); free(jobs); free(tid);
+        free(code); free(gather); free(jobs); free(tid);
         return 0;
     }
     for (k = 0; k < K; ++k) {

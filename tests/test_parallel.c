@@ -51,7 +51,10 @@ static int run_team(int K, job *jobs, const fw_dmft_desc *dd, const fw_fluct_des
     return 0;
 }
 
-static double tol_rel = 1e-12;
+/* float builds: every worker's partial sums round in float before the all-reduce adds them in
+   double, so worker counts differ by float rounding: measured 3.7e-6 (two-layer theory) and
+   3.9e-5 (DMFT, all cases) relative */
+static double tol_rel = TEST_IS_FLOAT ? 1e-4 : 1e-12;
 
 /* max |a - b| <= tol_rel max |ref| over n values (ref: the quantity a measures; a itself for
    values, the value for its standard error, whose reordering error is the value's). */
@@ -98,7 +101,7 @@ static void dmft_is_the_same_on_1_2_and_3_workers(void)
            reordered sum about tenfold a step (measured, largest relative difference over all
            outputs: 1.5e-14, 6e-13, 4.6e-12, 6.6e-11, 1.7e-10 at T = 1, 2, 3, 4, 6), against
            2e-14 at any T in the two-layer march; so 1e-9 here, 1e-12 there */
-        tol_rel = c == 3 ? 1e-9 : 1e-12;
+        tol_rel = TEST_IS_FLOAT ? (c == 3 ? 1e-3 : 1e-4) : (c == 3 ? 1e-9 : 1e-12);
         FW_CHECK(run_team(1, one, &d, NULL, &data) == 0);
         FW_CHECK_STATUS(one[0].st, FW_OK);
         for (K = 2; K <= 3; ++K) {

@@ -15,10 +15,10 @@
 #include <unistd.h>
 
 /* fw_reduce's fn over MPI_COMM_WORLD. */
-static void mpi_allreduce(void *user, fw_real *x, int n)
+static void mpi_allreduce(void *user, double *x, int n)
 {
     (void)user;
-    MPI_Allreduce(MPI_IN_PLACE, x, n, sizeof(fw_real) == sizeof(float) ? MPI_FLOAT : MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD);
+    MPI_Allreduce(MPI_IN_PLACE, x, n, MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD);
 }
 
 int main(int argc, char **argv)

@@ -30,8 +30,8 @@ struct fwt_team {
     pthread_cond_t cv;
     int waiting;
     unsigned long generation;
-    fw_real *slot[FWT_MAX];   /* each member's vector during a call */
-    fw_real *sum;             /* the totals (capacity cap) */
+    double *slot[FWT_MAX];    /* each member's vector during a call */
+    double *sum;              /* the totals (capacity cap) */
     int cap;
     fwt_member member[FWT_MAX];
 };
@@ -72,14 +72,14 @@ static void fwt_team_destroy(fwt_team *t)
 }
 
 /* fw_reduce's fn: x[0..n) <- the sum of every member's x, added in rank order. */
-static void fwt_allreduce(void *user, fw_real *x, int n)
+static void fwt_allreduce(void *user, double *x, int n)
 {
     fwt_member *me = (fwt_member *)user;
     fwt_team *t = me->team;
     int i, k, lo, hi;
     t->slot[me->rank] = x;
     if (me->rank == 0 && n > t->cap) {   /* every member calls with the same n: grown before anyone sums */
-        fw_real *p = (fw_real *)realloc(t->sum, sizeof(fw_real) * (size_t)n);
+        double *p = (double *)realloc(t->sum, sizeof(double) * (size_t)n);
         if (p == NULL) abort();          /* a member cannot leave the team halfway through a solve */
         t->sum = p;
         t->cap = n;
@@ -88,12 +88,12 @@ static void fwt_allreduce(void *user, fw_real *x, int n)
     lo = (int)((long long)n * me->rank / t->K);   /* each member adds its slice of the entries */
     hi = (int)((long long)n * (me->rank + 1) / t->K);
     for (i = lo; i < hi; ++i) {
-        fw_real acc = t->slot[0][i];
+        double acc = t->slot[0][i];
         for (k = 1; k < t->K; ++k) acc += t->slot[k][i];
         t->sum[i] = acc;
     }
     fwt_barrier(t);
-    memcpy(x, t->sum, sizeof(fw_real) * (size_t)n);
+    memcpy(x, t->sum, sizeof(double) * (size_t)n);
     fwt_barrier(t);   /* nobody posts the next call's vector before everyone has copied this one */
 }
 
