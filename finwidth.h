@@ -76,7 +76,8 @@
      their global index, so the split changes no draw) and every average becomes a partial sum and a
      call of reduce.fn, an all-reduce you supply (POSIX threads: examples/parallel/fw_threads.h; MPI:
      MPI_Allreduce, examples/parallel/finwidth_mpi.c). Results equal one worker's up to the order of
-     the sums. Not split yet: fw_dlfluct_run, fw_kcov_init, fw_online_run, the O(1/N) bias.
+     the sums. fw_dlfluct_run's sampled propagator takes desc.reduce too (its sites split the same
+     way). Not split yet: fw_kcov_init, fw_online_run, the O(1/N) bias.
      Every solver takes a desc struct (zero means the documented default), returns fw_status,
      reports the offending field through desc.log, and has a _ws variant for a caller buffer.
 
@@ -827,6 +828,7 @@ typedef struct fw_dlfluct_desc {
                            errors (about twice the cost); 0 means 1 (no standard errors) */
     int sampled;        /* nonzero: the sampled propagator for a linear net too (a check of it) */
     uint64_t seed;      /* the sampled sites' seed */
+    fw_reduce reduce;   /* the sampled propagator split across workers (docs/parallel.md); zero: one */
 } fw_dlfluct_desc;
 
 /* Outputs: caller arrays, each may be NULL; row-major; n = P + Q points, training first. */
@@ -5404,6 +5406,10 @@ static fw_status fw__dlf_setup(const fw_dlfluct_desc *desc, const fw_data *data,
     if (c->d.depth < 1 || c->d.width < 1 || c->d.steps < 0 || c->d.steps > FW__MAX_STEPS)
         FW__DLF_FAIL(FW_ERR_SIZE, "fw_dlfluct_desc", "needs depth >= 1, width >= 1, steps >= 0");
     if (fw__gamma0_problem(c->d.gamma0, c->d.ntk) != NULL) FW__DLF_FAIL(FW_ERR_ARG, "fw_dlfluct_desc.gamma0", fw__gamma0_problem(c->d.gamma0, c->d.ntk));
+    if (c->d.reduce.ranks == 0) c->d.reduce.ranks = 1;
+    if (c->d.reduce.ranks < 1 || c->d.reduce.rank < 0 || c->d.reduce.rank >= c->d.reduce.ranks)
+        FW__DLF_FAIL(FW_ERR_ARG, "fw_dlfluct_desc.reduce", "needs ranks >= 1 (0 means 1) and 0 <= rank < ranks");
+    if (c->d.reduce.ranks > 1 && c->d.reduce.fn == NULL) FW__DLF_FAIL(FW_ERR_NULL, "fw_dlfluct_desc.reduce", "ranks > 1 needs the all-reduce fn");
     if (!fw__finite(c->d.lr) || c->d.lr <= 0) FW__DLF_FAIL(FW_ERR_ARG, "fw_dlfluct_desc.lr", "must be finite and > 0");
     if ((unsigned)c->d.act >= (unsigned)FW_ACT_COUNT) FW__DLF_FAIL(FW_ERR_ARG, "fw_dlfluct_desc.act", "unknown activation");
     if (c->d.act == FW_ACT_RELU)
@@ -6111,17 +6117,34 @@ static void fw__dnf_at(fw__dlf *c, int l, int m, const double *K, int ia, double
     fw__dnf_site(c, K, c->sx, jac);
 }
 
+/* This worker's share [*lo, *hi) of the sites in use, m0 .. m1 - 1 (desc.reduce; all of them for
+   one worker). The averages below sum over the share, add the shares up with reduce.fn, and
+   divide by the count of all the sites in use. */
+static void fw__dnf_share(const fw__dlf *c, int *lo, int *hi)
+{
+    const long span = (long)(c->m1 - c->m0), K = (long)c->d.reduce.ranks, k = (long)c->d.reduce.rank;
+    *lo = c->m0 + (int)(span * k / K);
+    *hi = c->m0 + (int)(span * (k + 1) / K);
+}
+
+static void fw__dnf_sum(const fw__dlf *c, double *x, size_t n)
+{
+    if (c->d.reduce.ranks > 1 && n > 0) c->d.reduce.fn(c->d.reduce.user, x, (int)n);
+}
+
 /* The mean over the samples in use of layer l's observables, K and shifts as fw__dnf_at. */
 static void fw__dnf_mean(fw__dlf *c, int l, const double *K, int ia, double va, int ib, double vb, double *mean)
 {
     const int no = c->lob[l] - c->lob[l - 1];
-    int m, e;
+    int m, e, lo, hi;
+    fw__dnf_share(c, &lo, &hi);
     for (e = 0; e < no; ++e) mean[e] = 0;
-    for (m = c->m0; m < c->m1; ++m) {
+    for (m = lo; m < hi; ++m) {
         fw__dnf_at(c, l, m, K, ia, va, ib, vb, c->L > 1);
         fw__dnf_obs(c, l, c->ov);
         for (e = 0; e < no; ++e) mean[e] += c->ov[e];
     }
+    fw__dnf_sum(c, mean, (size_t)no);
     for (e = 0; e < no; ++e) mean[e] /= (c->m1 - c->m0);
 }
 
@@ -6161,12 +6184,13 @@ static fw_status fw__dnf_prepare(fw__dlf *c, int l)
     const int nh = c->nh, nz = c->nz, nx = c->nx;
     double *Kd = c->Kd + (size_t)(l - 1) * nx * nx;
     size_t i;
-    int m, a, b;
+    int m, a, b, lo, hi;
     fw_status st;
     fw__dlf_build(c, l, c->q, NULL, c->K, c->cu, c->cr);
     for (i = 0; i < (size_t)nx * nx; ++i) Kd[i] = c->K[i];
     if ((st = fw__dnf_sqrt(nh, c->cu, c->Lu)) != FW_OK || (st = fw__dnf_sqrt(nz, c->cr, c->Lr)) != FW_OK) return st;
-    for (m = c->m0; m < c->m1; ++m) {
+    fw__dnf_share(c, &lo, &hi);
+    for (m = lo; m < hi; ++m) {   /* this worker's sites' sources */
         const size_t o = ((size_t)(l - 1) * c->Ms + m) * nx;
         const double *xi = c->xi + o;
         double *S = c->src + o;
@@ -6315,9 +6339,10 @@ static void fw__dnf_resp(fw__dlf *c, int l, int rsrc, double *out)
     const int nh = c->nh, nz = c->nz, nx = c->nx, no = c->lob[l] - c->lob[l - 1], ns = rsrc ? nz : nh;
     const double *K = c->Kd + (size_t)(l - 1) * nx * nx;
     const size_t km = (size_t)nz * nh;
-    int m, s, e, k, j;
+    int m, s, e, k, j, lo, hi;
+    fw__dnf_share(c, &lo, &hi);
     memset(out, 0, sizeof(double) * no * km);
-    for (m = c->m0; m < c->m1; ++m) {
+    for (m = lo; m < hi; ++m) {
         fw__dnf_at(c, l, m, K, -1, 0, -1, 0, 0);
         for (j = 0; j < nh; ++j) c->bp[j] = c->xp[j];
         for (k = 0; k < nz; ++k) c->bg[k] = c->xg[k];
@@ -6336,6 +6361,7 @@ static void fw__dnf_resp(fw__dlf *c, int l, int rsrc, double *out)
             }
         }
     }
+    fw__dnf_sum(c, out, (size_t)no * km);
     for (e = 0; e < (int)(no * km); ++e) out[e] /= (c->m1 - c->m0);
 }
 
@@ -6347,9 +6373,10 @@ static void fw__dnf_moment(fw__dlf *c, int l, int kind, double *T)
 {
     const int nh = c->nh, nz = c->nz, nx = c->nx, km = nz * nh;
     const double *K = c->Kd + (size_t)(l - 1) * nx * nx;
-    int m, k, mm, j, n;
+    int m, k, mm, j, n, lo, hi;
+    fw__dnf_share(c, &lo, &hi);
     memset(T, 0, sizeof(double) * (size_t)km * km);
-    for (m = c->m0; m < c->m1; ++m) {
+    for (m = lo; m < hi; ++m) {
         fw__dnf_at(c, l, m, K, -1, 0, -1, 0, 1);
         for (k = 0; k < nz; ++k)   /* X1 (k, x) = dg_k / dx, X2 (m, x) = dphi_m / dx */
             for (j = 0; j < nx; ++j) c->X1[(size_t)k * nx + j] = fw__dnf_dg(c, k, j);
@@ -6368,6 +6395,7 @@ static void fw__dnf_moment(fw__dlf *c, int l, int kind, double *T)
                     }
             }
     }
+    fw__dnf_sum(c, T, (size_t)km * km);
     for (k = 0; k < km * km; ++k) T[k] /= (c->m1 - c->m0);
 }
 
@@ -6414,8 +6442,9 @@ static fw_status fw__dnf_noise(fw__dlf *c)
 {
     const size_t dp = (size_t)c->dimp, km = (size_t)c->nz * c->nh;
     const int nx = c->nx;
-    int l, lp, m, i, j;
+    int l, lp, m, i, j, lo, hi;
     size_t e;
+    fw__dnf_share(c, &lo, &hi);
     memset(c->Ce, 0, sizeof(fw_real) * dp * dp);
     for (l = 1; l <= c->L; ++l) {   /* kappa: the sites' covariance, centred at the sample mean */
         const int no = c->lob[l] - c->lob[l - 1];
@@ -6423,7 +6452,7 @@ static fw_status fw__dnf_noise(fw__dlf *c)
         const double w = 1.0 / (c->m1 - c->m0);
         for (i = 0; i < no; ++i) c->mn[i] = 0;
         memset(c->acc, 0, sizeof(double) * (size_t)no * no);
-        for (m = c->m0; m < c->m1; ++m) {
+        for (m = lo; m < hi; ++m) {
             fw__dnf_at(c, l, m, K, -1, 0, -1, 0, c->L > 1);
             fw__dnf_obs(c, l, c->ov);
             for (i = 0; i < no; ++i) {
@@ -6433,6 +6462,8 @@ static fw_status fw__dnf_noise(fw__dlf *c)
                 for (j = 0; j < no; ++j) row[j] += oi * (c->ov[j] - c->q[c->p1[c->lix[c->lob[l - 1] + j]]]);
             }
         }
+        fw__dnf_sum(c, c->mn, (size_t)no);
+        fw__dnf_sum(c, c->acc, (size_t)no * no);
         for (i = 0; i < no; ++i)
             for (j = 0; j < no; ++j) c->acc[(size_t)i * no + j] = c->acc[(size_t)i * no + j] * w - c->mn[i] * w * c->mn[j] * w;
         fw__dnf_add(c, l, l, c->acc, 0);

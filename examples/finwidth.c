@@ -137,8 +137,8 @@ static const help_option help_options[] = {
     {CMD_DLN, "  --threads K      worker threads for --simulate, 1..256: the seeds split (the same numbers)\n"
               "                   (default 1)\n"},
     {CMD_SIMULATE | CMD_DMFT | CMD_THEORY | CMD_COMPARE, "  --threads K      worker threads, 1..256: simulate splits the seeds (the same numbers),\n"
-                 "                   dmft and theory (depth 1) the single sites (the same numbers up to the\n"
-                 "                   order of the sums, 1e-12) (default 1)\n"},
+                 "                   dmft and theory the single sites (the same numbers up to the order of\n"
+                 "                   the sums) (default 1)\n"},
     {CMD_DMFT | CMD_THEORY | CMD_COMPARE, "  --samples M      single-site samples in all (theory, depth >= 2: per layer), M >= 2 R\n"
                             "                   (default 8192)\n"},
     {CMD_DMFT | CMD_THEORY | CMD_COMPARE, "  --replicates R   independent replicates for the standard errors, R >= 2 (default 8)\n"},
@@ -1045,6 +1045,66 @@ static int theory_diverged(int step, double lr)
     return fail(msg, NULL);
 }
 
+/* ---- --threads K for the deep theory: fw_dlfluct_run with its sampled sites split ------------- */
+
+typedef struct deep_job { fw_dlfluct_desc d; const fw_data *data; fw_dlfluct_out out; fw_status st; } deep_job;
+
+static void *deep_job_run(void *p)
+{
+    deep_job *j = (deep_job *)p;
+    j->st = fw_dlfluct_run(&j->d, j->data, &j->out, NULL);
+    return NULL;
+}
+
+/* fw_dlfluct_run on K threads (or the MPI processes) into out (rank 0's). Every worker gets outputs
+   of the same shapes (scratch for ranks > 0), so that all run the same solve. */
+static fw_status dlfluct_threaded(int K, const fw_dlfluct_desc *d, const fw_data *data, const fw_dlfluct_out *out)
+{
+    const size_t T1 = (size_t)d->steps + 1, n = (size_t)(data->P + data->Q), P = (size_t)data->P, L = (size_t)d->depth;
+    fw_real *const *src[12];
+    size_t len[12], total = 0, i;
+    deep_job jobs[FWT_MAX];
+    pthread_t tid[FWT_MAX];
+    fwt_team team;
+    fw_real *scratch;
+    int k, started = 0;
+    fw_status st;
+    if (cli_processes.ranks > 1) { fw_dlfluct_desc d1 = *d; d1.reduce = cli_processes; return fw_dlfluct_run(&d1, data, out, NULL); }
+    if (K == 1) return fw_dlfluct_run(d, data, out, NULL);
+    src[0] = &out->f; src[1] = &out->f_var; src[2] = &out->f_var_se; src[3] = &out->phi; src[4] = &out->phi_var;
+    src[5] = &out->phi_var_se; src[6] = &out->g; src[7] = &out->g_var; src[8] = &out->g_var_se; src[9] = &out->ntk;
+    src[10] = &out->ntk_var; src[11] = &out->ntk_var_se;
+    for (i = 0; i < 12; ++i) {
+        len[i] = i < 3 ? T1 * n : i < 6 ? L * T1 * n * n : i < 9 ? L * T1 * P * P : T1 * P * P;
+        if (*src[i] != NULL) total += len[i];
+    }
+    scratch = (fw_real *)malloc(sizeof(fw_real) * (total * (size_t)(K - 1) + 1));
+    if (scratch == NULL || fwt_team_init(&team, K) != 0) { free(scratch); return FW_ERR_NOMEM; }
+    for (k = 0; k < K; ++k) {
+        fw_real *p = scratch + total * (size_t)(k > 0 ? k - 1 : 0);
+        fw_real **dst[12];
+        jobs[k].d = *d; jobs[k].data = data; jobs[k].d.reduce = fwt_reduce_of(&team, k);
+        if (k > 0) jobs[k].d.log.fn = NULL;
+        jobs[k].out = *out;
+        if (k == 0) continue;
+        dst[0] = &jobs[k].out.f; dst[1] = &jobs[k].out.f_var; dst[2] = &jobs[k].out.f_var_se; dst[3] = &jobs[k].out.phi;
+        dst[4] = &jobs[k].out.phi_var; dst[5] = &jobs[k].out.phi_var_se; dst[6] = &jobs[k].out.g; dst[7] = &jobs[k].out.g_var;
+        dst[8] = &jobs[k].out.g_var_se; dst[9] = &jobs[k].out.ntk; dst[10] = &jobs[k].out.ntk_var; dst[11] = &jobs[k].out.ntk_var_se;
+        for (i = 0; i < 12; ++i)
+            if (*src[i] != NULL) { *dst[i] = p; p += len[i]; }
+    }
+    for (k = 1; k < K; ++k) {
+        if (pthread_create(&tid[k], NULL, deep_job_run, &jobs[k]) != 0) abort();   /* a missing member would hang the rest */
+        ++started;
+    }
+    deep_job_run(&jobs[0]);
+    for (k = 1; k <= started; ++k) pthread_join(tid[k], NULL);
+    st = jobs[0].st;
+    fwt_team_destroy(&team);
+    free(scratch);
+    return st;
+}
+
 /* Deep nets (--depth L >= 2): fw_dlfluct_run, exact for --act linear, the sampled deep
    propagator (--samples sites per layer) for tanh and erf. */
 static int theory_deep(const options *o, const problem *pb, theory_table *tt)
@@ -1057,7 +1117,6 @@ static int theory_deep(const options *o, const problem *pb, theory_table *tt)
     char why[256] = "";
     int t, pt, n, rc = 0, R = 0;
     if (o->bias) return fail("--bias is for two-layer nets (--depth 1) so far", NULL);
-    if (o->threads > 1) return fail("--threads splits the two-layer theory (--depth 1) so far; the deep propagator runs on one thread", NULL);
     n = data.P + data.Q;
     memset(&d, 0, sizeof d);
     memset(&out, 0, sizeof out);
@@ -1078,7 +1137,7 @@ static int theory_deep(const options *o, const problem *pb, theory_table *tt)
         out.g = out.phi_var_se + L * T1 * n * n; out.g_var = out.g + L * T1 * P * P; out.g_var_se = out.g_var + L * T1 * P * P;
         out.ntk = out.g_var_se + L * T1 * P * P; out.ntk_var = out.ntk + T1 * P * P; out.ntk_var_se = out.ntk_var + T1 * P * P;
     }
-    s = fw_dlfluct_run(&d, &data, &out, NULL);
+    s = dlfluct_threaded(o->threads, &d, &data, &out);
     for (t = 0; t <= o->steps; ++t) R += t % o->every == 0 || t == o->steps;
     if (s == FW_OK && (rc = theory_table_alloc(tt, R, n)) == 0) {
         int r = 0;

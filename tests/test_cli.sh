@@ -373,7 +373,11 @@ done
 "$bin" dln --alpha 1 --depth 2 --steps 12 --simulate 48 --seeds 7 >"$tmp/t1"
 "$bin" dln --alpha 1 --depth 2 --steps 12 --simulate 48 --seeds 7 --threads 3 >"$tmp/t3"
 if cmp -s "$tmp/t1" "$tmp/t3" && [ "$(wc -l <"$tmp/t1")" -eq 14 ]; then ok; else bad "dln --simulate --threads 3 differs from one thread"; fi
-expect_error "deep theory threads" "--threads splits the two-layer theory" theory --data "$tmp/train.csv" --depth 2 --act linear --steps 2 --threads 2
+"$bin" theory --data "$tmp/train.csv" --depth 2 --act tanh --steps 2 --samples 600 --replicates 2 >"$tmp/t1"
+"$bin" theory --data "$tmp/train.csv" --depth 2 --act tanh --steps 2 --samples 600 --replicates 2 --threads 3 >"$tmp/t3"
+if [ "$(wc -l <"$tmp/t1")" -gt 5 ] && paste -d, "$tmp/t1" "$tmp/t3" | awk -F, 'NR > 1 { h = NF / 2; for (i = 1; i <= h; ++i) {
+       a = $i; b = $(i + h); d = a - b; if (d < 0) d = -d; s = a < 0 ? -a : a; if (d > 1e-6 * s + 1e-12) exit 1 } }'; then ok
+else bad "theory --depth 2 --threads 3 differs from one thread"; fi
 expect_error "threads range" "--threads.*1\.\.256" dmft --data "$tmp/train.csv" --threads 0
 for c in simulate dmft theory; do   # gamma0 below 10 double epsilons: the same error from every command
     expect_error "$c tiny gamma0" "--gamma0: below 2.2e-15" $c --data "$tmp/train.csv" --gamma0 1e-300 --steps 3

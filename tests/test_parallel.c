@@ -155,6 +155,59 @@ static void two_layer_theory_is_the_same_on_1_2_and_3_workers(void)
     fw_fluct_result_free(&one[0].fr);
 }
 
+typedef struct djob { fw_dlfluct_desc d; const fw_data *data; fw_dlfluct_out o; fw_status st; } djob;
+
+static void *djob_run(void *p)
+{
+    djob *j = (djob *)p;
+    j->st = fw_dlfluct_run(&j->d, j->data, &j->o, NULL);
+    return NULL;
+}
+
+static void deep_theory_is_the_same_on_1_2_and_3_workers(void)
+{
+    /* the sampled deep propagator (tanh, depth 2): Var f, Phi(l), G(l) and their replicate
+       standard errors; its sums are in double on every build. Its drift and Price columns are
+       central differences (steps 1e-4 and 1e-3 on the sources), which turn the rounding of a
+       reordered sum into eps / h^2: measured 9e-9 relative; so 1e-6 */
+    enum { P = 2, Q = 1, T = 3, L = 2, n = P + Q, T1 = T + 1 };
+    static fw_real buf[4][2 * (T1 * n + 2 * L * T1 * (n * n + P * P) + 2 * T1 * P * P)];
+    fw_real X[3 * 3], y[2];
+    fw_data data = problem(P, Q, 3, X, y);
+    const int sz[6] = {T1 * n, T1 * n, L * T1 * n * n, L * T1 * n * n, L * T1 * P * P, L * T1 * P * P};
+    int K, k, a;
+    tol_rel = 1e-6;
+    for (K = 1; K <= 3; ++K) {
+        fwt_team team;
+        djob jobs[3];
+        pthread_t tid[3];
+        FW_CHECK(fwt_team_init(&team, K) == 0);
+        for (k = 0; k < K; ++k) {
+            fw_real *b = buf[K == 1 ? 0 : k + 1];
+            memset(&jobs[k], 0, sizeof jobs[k]);
+            jobs[k].d.depth = L; jobs[k].d.width = 256; jobs[k].d.gamma0 = 1; jobs[k].d.lr = (fw_real)0.4; jobs[k].d.steps = T;
+            jobs[k].d.act = FW_ACT_TANH; jobs[k].d.samples = 800; jobs[k].d.replicates = 4; jobs[k].d.seed = 5;
+            jobs[k].d.reduce = fwt_reduce_of(&team, k);
+            jobs[k].data = &data;
+            jobs[k].o.f_var = b; jobs[k].o.f_var_se = b + sz[0];
+            jobs[k].o.phi_var = b + sz[0] + sz[1]; jobs[k].o.phi_var_se = jobs[k].o.phi_var + sz[2];
+            jobs[k].o.g_var = jobs[k].o.phi_var_se + sz[3]; jobs[k].o.g_var_se = jobs[k].o.g_var + sz[4];
+        }
+        for (k = 1; k < K; ++k) if (pthread_create(&tid[k], NULL, djob_run, &jobs[k]) != 0) abort();
+        djob_run(&jobs[0]);
+        for (k = 1; k < K; ++k) pthread_join(tid[k], NULL);
+        fwt_team_destroy(&team);
+        for (k = 0; k < K; ++k) FW_CHECK_STATUS(jobs[k].st, FW_OK);
+        if (K == 1) continue;
+        for (k = 0; k < K; ++k) {
+            const fw_real *a0 = buf[0], *b0 = buf[k + 1];
+            size_t off = 0;
+            for (a = 0; a < 6; off += (size_t)sz[a], ++a)   /* values, then their standard errors against the values */
+                FW_CHECK(same_as(b0 + off, a0 + off, sz[a], a0 + off - (a % 2 ? (size_t)sz[a - 1] : 0)));
+        }
+    }
+}
+
 static void a_split_is_checked(void)
 {
     /* more workers than sites, a rank out of range, no all-reduce, the bias and EXACT: refused */
@@ -184,6 +237,7 @@ static void a_split_is_checked(void)
 static const fw_test_case fw_tests_parallel[] = {
     FW_TEST(dmft_is_the_same_on_1_2_and_3_workers),
     FW_TEST(two_layer_theory_is_the_same_on_1_2_and_3_workers),
+    FW_TEST(deep_theory_is_the_same_on_1_2_and_3_workers),
     FW_TEST(a_split_is_checked),
     {NULL, NULL}
 };
