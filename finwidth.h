@@ -76,8 +76,8 @@
      their global index, so the split changes no draw) and every average becomes a partial sum and a
      call of reduce.fn, an all-reduce you supply (POSIX threads: examples/parallel/fw_threads.h; MPI:
      MPI_Allreduce, examples/parallel/finwidth_mpi.c). Results equal one worker's up to the order of
-     the sums. fw_dlfluct_run's sampled propagator takes desc.reduce too (its sites split the same
-     way). Not split yet: fw_kcov_init, fw_online_run, the O(1/N) bias.
+     the sums. fw_dlfluct_run's sampled propagator and fw_kcov_init take desc.reduce too (their
+     sites split the same way). Not split yet: fw_online_run, the O(1/N) bias.
      Every solver takes a desc struct (zero means the documented default), returns fw_status,
      reports the offending field through desc.log, and has a _ws variant for a caller buffer.
 
@@ -774,6 +774,7 @@ typedef struct fw_kcov_desc {
     int samples;        /* M single-site samples per layer; 0 means 16384 */
     int replicates;     /* R >= 2 groups of M/R samples for the standard errors; 0 means 4 */
     uint64_t seed;
+    fw_reduce reduce;   /* the samples split across workers (docs/parallel.md); zero: one worker */
     fw_log log;
 } fw_kcov_desc;
 
@@ -1264,6 +1265,18 @@ FW_API fw_real fw_rng_normal(fw_rng *r)
     r->spare = rad * fw__sin(theta);
     r->has_spare = 1;
     return rad * fw__cos(theta);
+}
+
+/* Positions a fresh stream (fw_rng_init) at its k-th normal: a pair of normals takes exactly one
+   Philox block, so the block k / 2 is entered directly (and, k odd, its first normal dropped). A
+   worker that holds part of a sample set draws each sample's numbers this way. */
+static void fw__rng_seek_normal(fw_rng *r, uint64_t k)
+{
+    r->ctr[0] = (uint32_t)(k / 2);
+    r->ctr[1] = (uint32_t)((k / 2) >> 32);
+    r->next_word = 4;
+    r->has_spare = 0;
+    if (k % 2 == 1) (void)fw_rng_normal(r);
 }
 
 FW_API fw_status fw_rng_fill_normal(fw_rng *r, fw_real *x, int n, fw_real scale)
@@ -3425,8 +3438,7 @@ static void fw__dmft_draw(const fw__dmft *s, fw__dmft_layer *y, int rep, int l, 
         const uint64_t c = (uint64_t)(cu + cr + ce), k0 = (uint64_t)(anti ? first / 2 : first) * c;
         fw_rng rng;
         fw_rng_init(&rng, s->d.seed, (uint64_t)rep * 256u + (uint64_t)l);
-        rng.ctr[0] = (uint32_t)(k0 / 2); rng.ctr[1] = (uint32_t)((k0 / 2) >> 32);
-        if (k0 % 2 == 1) (void)fw_rng_normal(&rng);
+        fw__rng_seek_normal(&rng, k0);
         for (i = row0; i < row0 + count; ++i) {
             fw_real *zu = y->zu + (size_t)i * cu, *zr = y->zr + (size_t)i * cr;
             fw_real *ze = ce > 0 ? y->ze + (size_t)i * ce : NULL;
@@ -5014,6 +5026,10 @@ static fw_status fw__kc_setup(const fw_kcov_desc *desc, int n, fw__kc *c, fw_are
     if (n < 1 || c->d.depth < 1 || c->d.width < 1) FW__KC_FAIL(FW_ERR_SIZE, "fw_kcov_desc", "needs n >= 1, depth >= 1, width >= 1");
     if ((unsigned)c->d.act >= (unsigned)FW_ACT_COUNT) FW__KC_FAIL(FW_ERR_ARG, "fw_kcov_desc.act", "unknown activation");
     if (fw__gamma0_problem(c->d.gamma0, c->d.ntk) != NULL) FW__KC_FAIL(FW_ERR_ARG, "fw_kcov_desc.gamma0", fw__gamma0_problem(c->d.gamma0, c->d.ntk));
+    if (c->d.reduce.ranks == 0) c->d.reduce.ranks = 1;
+    if (c->d.reduce.ranks < 1 || c->d.reduce.rank < 0 || c->d.reduce.rank >= c->d.reduce.ranks)
+        FW__KC_FAIL(FW_ERR_ARG, "fw_kcov_desc.reduce", "needs ranks >= 1 (0 means 1) and 0 <= rank < ranks");
+    if (c->d.reduce.ranks > 1 && c->d.reduce.fn == NULL) FW__KC_FAIL(FW_ERR_NULL, "fw_kcov_desc.reduce", "ranks > 1 needs the all-reduce fn");
     if (c->d.replicates < 2 || c->d.samples < 2 * c->d.replicates)
         FW__KC_FAIL(FW_ERR_ARG, "fw_kcov_desc", "needs replicates >= 2 and samples >= 2 replicates");
     if (n > 64 || c->d.depth > 64) FW__KC_FAIL(FW_ERR_SIZE, "fw_kcov_desc", "n and depth are limited to 64 (memory grows as (L n^2)^2)");
@@ -5274,10 +5290,14 @@ FW_API fw_status fw_kcov_init_ws(const fw_kcov_desc *desc, int n, const fw_real 
         if ((st = fw__kc_sqrt(&c, c.phi + (size_t)(l - 1) * nn, c.sqh)) != FW_OK) return st;
         if (l < L && (st = fw__kc_sqrt(&c, c.g + (size_t)l * nn, c.sqz)) != FW_OK) return st;
         for (r = 0; r < c.R; ++r) {
+            /* this worker's share of the replicate's samples; sample s draws normals s c .. s c + c - 1 */
+            const long per = c.M / c.R, K = c.d.reduce.ranks, k = c.d.reduce.rank;
+            const int lo = (int)(per * k / K), hi = (int)(per * (k + 1) / K);
             fw_rng rng;
             double *s1 = c.s1 + ((size_t)r * L + (l - 1)) * m2, *s2 = c.s2 + ((size_t)r * L + (l - 1)) * (size_t)m2 * m2;
             fw_rng_init(&rng, c.d.seed, (uint64_t)(l - 1) * (uint64_t)c.R + (uint64_t)r);
-            for (smp = 0; smp < c.M / c.R; ++smp) {
+            fw__rng_seek_normal(&rng, (uint64_t)lo * (uint64_t)(n + (l < L ? n : 1)));
+            for (smp = lo; smp < hi; ++smp) {
                 fw__kc_draw(&c, c.sqh, &rng, c.h);
                 if (l < L) {
                     fw__kc_draw(&c, c.sqz, &rng, c.z);
@@ -5302,6 +5322,10 @@ FW_API fw_status fw_kcov_init_ws(const fw_kcov_desc *desc, int n, const fw_real 
                 }
             }
         }
+    }
+    if (c.d.reduce.ranks > 1) {   /* the sums over every worker's samples */
+        c.d.reduce.fn(c.d.reduce.user, c.s1, m2 * L * c.R);
+        for (i = 0; i < L * c.R; ++i) c.d.reduce.fn(c.d.reduce.user, c.s2 + (size_t)i * m2 * m2, m2 * m2);
     }
     for (r = 0; r < c.R; ++r) fw__kc_cov(&c, r, r + 1, c.rv + (size_t)r * nv, c.rv + (size_t)r * nv + 2 * L * m);
     fw__kc_cov(&c, 0, c.R, c.rv + (size_t)c.R * nv, c.rv + (size_t)c.R * nv + 2 * L * m);   /* pooled, last: Q stays */

@@ -208,6 +208,52 @@ static void deep_theory_is_the_same_on_1_2_and_3_workers(void)
     }
 }
 
+typedef struct kjob { fw_kcov_desc d; const fw_real *kx; fw_kcov_out o; fw_status st; } kjob;
+
+static void *kjob_run(void *p)
+{
+    kjob *j = (kjob *)p;
+    j->st = fw_kcov_init(&j->d, 3, j->kx, 3, &j->o, NULL);
+    return NULL;
+}
+
+static void kernel_covariance_is_the_same_on_1_2_and_3_workers(void)
+{
+    /* fw_kcov_init (tanh, depth 3): every variance and its standard error; sums in double */
+    enum { n = 3, L = 3, B = 4 * L * n * n + 2 * n * n };
+    static fw_real buf[4][B];
+    const fw_real kx[9] = {1, (fw_real)0.3, (fw_real)-0.2, (fw_real)0.3, (fw_real)0.8, (fw_real)0.1, (fw_real)-0.2, (fw_real)0.1, (fw_real)1.2};
+    int K, k, a;
+    tol_rel = TEST_IS_FLOAT ? 1e-4 : 1e-12;
+    for (K = 1; K <= 3; ++K) {
+        fwt_team team;
+        kjob jobs[3];
+        pthread_t tid[3];
+        FW_CHECK(fwt_team_init(&team, K) == 0);
+        for (k = 0; k < K; ++k) {
+            fw_real *b = buf[K == 1 ? 0 : k + 1];
+            memset(&jobs[k], 0, sizeof jobs[k]);
+            jobs[k].d.act = FW_ACT_TANH; jobs[k].d.depth = L; jobs[k].d.width = 128; jobs[k].d.samples = 3000;
+            jobs[k].d.replicates = 4; jobs[k].d.seed = 2; jobs[k].d.reduce = fwt_reduce_of(&team, k);
+            jobs[k].kx = kx;
+            jobs[k].o.phi_var = b; jobs[k].o.phi_var_se = b + L * n * n; jobs[k].o.g_var = b + 2 * L * n * n;
+            jobs[k].o.g_var_se = b + 3 * L * n * n; jobs[k].o.ntk_var = b + 4 * L * n * n; jobs[k].o.ntk_var_se = b + 4 * L * n * n + n * n;
+        }
+        for (k = 1; k < K; ++k) if (pthread_create(&tid[k], NULL, kjob_run, &jobs[k]) != 0) abort();
+        kjob_run(&jobs[0]);
+        for (k = 1; k < K; ++k) pthread_join(tid[k], NULL);
+        fwt_team_destroy(&team);
+        for (k = 0; k < K; ++k) FW_CHECK_STATUS(jobs[k].st, FW_OK);
+        if (K == 1) continue;
+        for (k = 0; k < K; ++k)
+            for (a = 0; a < 3; ++a) {   /* Phi, G, NTK: the variances, and their standard errors against them */
+                const size_t v = a < 2 ? (size_t)(2 * a) * L * n * n : (size_t)4 * L * n * n, sz = a < 2 ? (size_t)L * n * n : (size_t)n * n;
+                FW_CHECK(same(buf[k + 1] + v, buf[0] + v, (int)sz));
+                FW_CHECK(same_as(buf[k + 1] + v + sz, buf[0] + v + sz, (int)sz, buf[0] + v));
+            }
+    }
+}
+
 static void a_split_is_checked(void)
 {
     /* more workers than sites, a rank out of range, no all-reduce, the bias and EXACT: refused */
@@ -238,6 +284,7 @@ static const fw_test_case fw_tests_parallel[] = {
     FW_TEST(dmft_is_the_same_on_1_2_and_3_workers),
     FW_TEST(two_layer_theory_is_the_same_on_1_2_and_3_workers),
     FW_TEST(deep_theory_is_the_same_on_1_2_and_3_workers),
+    FW_TEST(kernel_covariance_is_the_same_on_1_2_and_3_workers),
     FW_TEST(a_split_is_checked),
     {NULL, NULL}
 };
