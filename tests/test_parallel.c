@@ -186,7 +186,7 @@ static void deep_theory_is_the_same_on_1_2_and_3_workers(void)
             fw_real *b = buf[K == 1 ? 0 : k + 1];
             memset(&jobs[k], 0, sizeof jobs[k]);
             jobs[k].d.depth = L; jobs[k].d.width = 256; jobs[k].d.gamma0 = 1; jobs[k].d.lr = (fw_real)0.4; jobs[k].d.steps = T;
-            jobs[k].d.act = FW_ACT_TANH; jobs[k].d.samples = 800; jobs[k].d.replicates = 4; jobs[k].d.seed = 5;
+            jobs[k].d.act = FW_ACT_TANH; jobs[k].d.samples = 400; jobs[k].d.replicates = 2; jobs[k].d.seed = 5;
             jobs[k].d.reduce = fwt_reduce_of(&team, k);
             jobs[k].data = &data;
             jobs[k].o.f_var = b; jobs[k].o.f_var_se = b + sz[0];
