@@ -57,7 +57,9 @@ static int run_team(int K, job *jobs, const fw_dmft_desc *dd, const fw_fluct_des
 static double tol_rel = TEST_IS_FLOAT ? 1e-4 : 1e-12;
 
 /* max |a - b| <= tol_rel max |ref| over n values (ref: the quantity a measures; a itself for
-   values, the value for its standard error, whose reordering error is the value's). */
+   values, the value for its standard error, whose reordering error is the value's). With the
+   environment variable SHOW set, every comparison prints its relative difference (how the
+   tolerances below were measured). */
 static int same_as(const fw_real *a, const fw_real *b, int n, const fw_real *ref)
 {
     double scale = 0, worst = 0;
