@@ -2,7 +2,7 @@
 
      finwidth simulate --data TRAIN.csv [--test TEST.csv] [--depth L] [--act tanh|relu|erf|linear]
                        [--width N] [--gamma0 G] [--ntk] [--lr ETA] [--steps T] [--seeds S]
-                       [--seed K] [--every k] [--per-seed FILE.csv]
+                       [--seed K] [--every k] [--per-seed FILE.csv] [--threads K]
      finwidth dmft     --data TRAIN.csv [--test TEST.csv] [--depth L] [--act ...] [--gamma0 G]
                        [--ntk] [--lr ETA] [--steps T] [--seed K] [--every k] [--samples M]
                        [--replicates R] [--sampler mc|antithetic|quadrature|exact] [--kernels FILE.csv]
@@ -23,7 +23,8 @@
    and point, training rows first, then test rows. dln --simulate prints "t,train_loss,test_loss,
    train_loss_sd,test_loss_sd" (the mean over seeds and its spread), the dln theory (without
    --simulate) "t,train_loss,test_loss" (with --deep-limit also train_err,test_err).
-   finwidth COMMAND --help lists that command's options with their defaults.
+   finwidth COMMAND --help lists that command's options with their defaults. --threads K (simulate,
+   compare, dmft, theory, dln --simulate) splits the work over K threads (examples/parallel).
    Errors: one line on stderr and exit status 1 (2 for usage errors). */
 #define FINWIDTH_IMPLEMENTATION
 #include "../finwidth.h"
