@@ -32,15 +32,12 @@ static double dmft_threads(int K, const fw_dmft_desc *d, const fw_data *data, do
 {
     fwt_team team;
     job jobs[2];
-    pthread_t tid;
     double t0;
     int k;
     fwt_team_init(&team, K);
     for (k = 0; k < K; ++k) { jobs[k].d = *d; jobs[k].d.reduce = fwt_reduce_of(&team, k); jobs[k].data = data; }
     t0 = bench_now();
-    if (K > 1 && pthread_create(&tid, NULL, job_run, &jobs[1]) != 0) abort();
-    job_run(&jobs[0]);
-    if (K > 1) pthread_join(tid, NULL);
+    fwt_run(K, job_run, jobs, sizeof jobs[0], 1);
     t0 = bench_now() - t0;
     if (jobs[0].st != FW_OK) { fprintf(stderr, "bench_parallel: dmft failed (%s)\n", fw_status_string(jobs[0].st)); exit(1); }
     *f0 = (double)jobs[0].res.f[(size_t)(jobs[0].res.n_records - 1) * jobs[0].res.n_points];
@@ -61,7 +58,6 @@ static void *ens_run(void *p)
 static double ensemble_threads(int K, const fw_ensemble_desc *d, const fw_data *data, double *m0)
 {
     ens jobs[2];
-    pthread_t tid;
     int nrec, len, k;
     double t0;
     fw_ensemble_shape(d, data, &nrec, &len);
@@ -72,9 +68,8 @@ static double ensemble_threads(int K, const fw_ensemble_desc *d, const fw_data *
         fw_stats_init(&jobs[k].st, nrec * len, jobs[k].mem, jobs[k].mem + (size_t)nrec * len);
     }
     t0 = bench_now();
-    if (K > 1 && pthread_create(&tid, NULL, ens_run, &jobs[1]) != 0) abort();
-    ens_run(&jobs[0]);
-    if (K > 1) { pthread_join(tid, NULL); fw_stats_merge(&jobs[0].st, &jobs[1].st); }
+    fwt_run(K, ens_run, jobs, sizeof jobs[0], 0);
+    if (K > 1) fw_stats_merge(&jobs[0].st, &jobs[1].st);
     t0 = bench_now() - t0;
     *m0 = (double)jobs[0].st.mean[0];
     for (k = 0; k < K; ++k) free(jobs[k].mem);

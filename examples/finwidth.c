@@ -560,9 +560,8 @@ static fw_status solve_threaded(int K, const fw_dmft_desc *dd, const fw_fluct_de
 {
     fwt_team team;
     solve_job *jobs;
-    pthread_t *tid;
     fw_status st = FW_OK;
-    int k, started = 0;
+    int k;
     if (cli_processes.ranks > 1) {   /* one worker per process (threads inside one are not combined with it) */
         fw_dmft_desc d1;
         fw_fluct_desc f1;
@@ -572,8 +571,7 @@ static fw_status solve_threaded(int K, const fw_dmft_desc *dd, const fw_fluct_de
     }
     if (K == 1) return fd != NULL ? fw_fluct_run(fd, data, fr, NULL) : fw_dmft_run(dd, data, dr, NULL);
     jobs = (solve_job *)calloc((size_t)K, sizeof *jobs);
-    tid = (pthread_t *)calloc((size_t)K, sizeof *tid);
-    if (jobs == NULL || tid == NULL || fwt_team_init(&team, K) != 0) { free(jobs); free(tid); return FW_ERR_NOMEM; }
+    if (jobs == NULL || fwt_team_init(&team, K) != 0) { free(jobs); return FW_ERR_NOMEM; }
     for (k = 0; k < K && st == FW_OK; ++k) {   /* every workspace first: no worker may fail once the team runs */
         solve_job *j = &jobs[k];
         j->fluct = fd != NULL;
@@ -585,12 +583,7 @@ static fw_status solve_threaded(int K, const fw_dmft_desc *dd, const fw_fluct_de
         if (st == FW_OK && (j->ws = malloc(j->bytes > 0 ? j->bytes : 1)) == NULL) st = FW_ERR_NOMEM;
     }
     if (st == FW_OK) {
-        for (k = 1; k < K; ++k) {
-            if (pthread_create(&tid[k], NULL, solve_job_run, &jobs[k]) != 0) abort();   /* a missing member would hang the rest */
-            ++started;
-        }
-        solve_job_run(&jobs[0]);
-        for (k = 1; k <= started; ++k) pthread_join(tid[k], NULL);
+        fwt_run(K, solve_job_run, jobs, sizeof jobs[0], 1);
         st = jobs[0].st;
     }
     for (k = 1; k < K; ++k) free(jobs[k].ws);
@@ -610,7 +603,7 @@ static fw_status solve_threaded(int K, const fw_dmft_desc *dd, const fw_fluct_de
         }
     }
     fwt_team_destroy(&team);
-    free(jobs); free(tid);
+    free(jobs);
     return st;
 }
 
@@ -651,9 +644,8 @@ static int members_threaded(int K, const fw_ensemble_desc *ed, const fw_data *da
                             fw_real *recs, fw_status *st, int *bad)
 {
     member_job *jobs = (member_job *)calloc((size_t)K, sizeof *jobs);
-    pthread_t *tid = (pthread_t *)calloc((size_t)K, sizeof *tid);
-    int k, started = 0;
-    if (jobs == NULL || tid == NULL) { free(jobs); free(tid); return 1; }
+    int k;
+    if (jobs == NULL) return 1;
     if (cli_processes.ranks > 1) {   /* process p runs members first + p, first + p + ranks, ...; the
                                         others' slots stay 0, so summing over the processes gathers
                                         every record exactly (x + 0 = x), with statuses and steps */
@@ -663,7 +655,7 @@ static int members_threaded(int K, const fw_ensemble_desc *ed, const fw_data *da
         double *gather = (double *)malloc(sizeof(double) * (one * (size_t)count > 0 ? one * (size_t)count : 1));
         size_t e;
         int c;
-        if (code == NULL || gather == NULL) { free(code); free(gather); free(jobs); free(tid); return 1; }
+        if (code == NULL || gather == NULL) { free(code); free(gather); free(jobs); return 1; }
         memset(recs, 0, sizeof(fw_real) * one * (size_t)count);
         jobs[0].ed = *ed; jobs[0].ed.net.log.fn = NULL;
         jobs[0].data = data; jobs[0].first = first + p; jobs[0].count = count; jobs[0].stride = P; jobs[0].len = len;
@@ -675,7 +667,7 @@ static int members_threaded(int K, const fw_ensemble_desc *ed, const fw_data *da
         cli_processes.fn(cli_processes.user, code, 2 * count);
         for (e = 0; e < one * (size_t)count; ++e) recs[e] = (fw_real)gather[e];
         for (c = 0; c < count; ++c) { st[c] = (fw_status)(int)code[c]; bad[c] = (int)code[count + c] - 1; }
-        free(code); free(gather); free(jobs); free(tid);
+        free(code); free(gather); free(jobs);
         return 0;
     }
     for (k = 0; k < K; ++k) {
@@ -684,11 +676,8 @@ static int members_threaded(int K, const fw_ensemble_desc *ed, const fw_data *da
         j->data = data; j->first = first + k; j->count = count; j->stride = K; j->len = len; j->nrec = nrec;
         j->recs = recs; j->st = st; j->bad = bad; j->chunk0 = first;
     }
-    for (k = 1; k < K; ++k) if (pthread_create(&tid[k], NULL, member_job_run, &jobs[k]) == 0) ++started; else break;
-    member_job_run(&jobs[0]);
-    for (k = 1; k <= started; ++k) pthread_join(tid[k], NULL);
-    for (k = started + 1; k < K; ++k) member_job_run(&jobs[k]);   /* threads that could not start: here */
-    free(jobs); free(tid);
+    fwt_run(K, member_job_run, jobs, sizeof jobs[0], 0);
+    free(jobs);
     return 0;
 }
 
@@ -1065,10 +1054,9 @@ static fw_status dlfluct_threaded(int K, const fw_dlfluct_desc *d, const fw_data
     fw_real *const *src[12];
     size_t len[12], total = 0, i;
     deep_job jobs[FWT_MAX];
-    pthread_t tid[FWT_MAX];
     fwt_team team;
     fw_real *scratch;
-    int k, started = 0;
+    int k;
     fw_status st;
     if (cli_processes.ranks > 1) { fw_dlfluct_desc d1 = *d; d1.reduce = cli_processes; return fw_dlfluct_run(&d1, data, out, NULL); }
     if (K == 1) return fw_dlfluct_run(d, data, out, NULL);
@@ -1094,12 +1082,7 @@ static fw_status dlfluct_threaded(int K, const fw_dlfluct_desc *d, const fw_data
         for (i = 0; i < 12; ++i)
             if (*src[i] != NULL) { *dst[i] = p; p += len[i]; }
     }
-    for (k = 1; k < K; ++k) {
-        if (pthread_create(&tid[k], NULL, deep_job_run, &jobs[k]) != 0) abort();   /* a missing member would hang the rest */
-        ++started;
-    }
-    deep_job_run(&jobs[0]);
-    for (k = 1; k <= started; ++k) pthread_join(tid[k], NULL);
+    fwt_run(K, deep_job_run, jobs, sizeof jobs[0], 1);
     st = jobs[0].st;
     fwt_team_destroy(&team);
     free(scratch);
@@ -1314,10 +1297,9 @@ static void *dln_job_run(void *p)
 static fw_status dln_simulate(const fw_dln_desc *d, int seeds, int K, fw_stats *st, int *bad)
 {
     dln_job jobs[FWT_MAX];
-    pthread_t tid[FWT_MAX];
     fw_real *recs;
     fw_status *sts, s = FW_OK;
-    int *bads, k, m, started = 0;
+    int *bads, k, m;
     if (K == 1) return fw_dln_simulate(d, 0, (uint64_t)seeds, st, bad, NULL);
     if ((s = fw_dln_simulate(d, 0, 0, st, bad, NULL)) != FW_OK) return s;   /* checks the description (no member) */
     recs = (fw_real *)malloc(sizeof(fw_real) * (size_t)seeds * (size_t)st->n);
@@ -1328,10 +1310,7 @@ static fw_status dln_simulate(const fw_dln_desc *d, int seeds, int K, fw_stats *
         jobs[k].d = d; jobs[k].first = k; jobs[k].end = seeds; jobs[k].stride = K; jobs[k].n = st->n;
         jobs[k].recs = recs; jobs[k].st = sts; jobs[k].bad = bads;
     }
-    for (k = 1; k < K; ++k) if (pthread_create(&tid[k], NULL, dln_job_run, &jobs[k]) == 0) ++started; else break;
-    dln_job_run(&jobs[0]);
-    for (k = 1; k <= started; ++k) pthread_join(tid[k], NULL);
-    for (k = started + 1; k < K; ++k) dln_job_run(&jobs[k]);
+    fwt_run(K, dln_job_run, jobs, sizeof jobs[0], 0);
     for (m = 0; m < seeds && s == FW_OK; ++m) {   /* in seed order: the first failure is the serial run's */
         if ((s = sts[m]) != FW_OK) { *bad = bads[m]; break; }
         s = fw_stats_push(st, recs + (size_t)m * st->n);

@@ -33,7 +33,6 @@ static void *job_run(void *p)
 static int run_team(int K, job *jobs, const fw_dmft_desc *dd, const fw_fluct_desc *fd, const fw_data *data)
 {
     fwt_team team;
-    pthread_t tid[4];
     int k;
     if (fwt_team_init(&team, K) != 0) return 1;
     for (k = 0; k < K; ++k) {
@@ -43,10 +42,7 @@ static int run_team(int K, job *jobs, const fw_dmft_desc *dd, const fw_fluct_des
         if (fd != NULL) { jobs[k].fd = *fd; jobs[k].fd.dmft.reduce = fwt_reduce_of(&team, k); }
         else { jobs[k].dd = *dd; jobs[k].dd.reduce = fwt_reduce_of(&team, k); }
     }
-    for (k = 1; k < K; ++k)
-        if (pthread_create(&tid[k], NULL, job_run, &jobs[k]) != 0) abort();
-    job_run(&jobs[0]);
-    for (k = 1; k < K; ++k) pthread_join(tid[k], NULL);
+    fwt_run(K, job_run, jobs, sizeof jobs[0], 1);
     fwt_team_destroy(&team);
     return 0;
 }
@@ -182,7 +178,6 @@ static void deep_theory_is_the_same_on_1_2_and_3_workers(void)
     for (K = 1; K <= 3; ++K) {
         fwt_team team;
         djob jobs[3];
-        pthread_t tid[3];
         FW_CHECK(fwt_team_init(&team, K) == 0);
         for (k = 0; k < K; ++k) {
             fw_real *b = buf[K == 1 ? 0 : k + 1];
@@ -195,9 +190,7 @@ static void deep_theory_is_the_same_on_1_2_and_3_workers(void)
             jobs[k].o.phi_var = b + sz[0] + sz[1]; jobs[k].o.phi_var_se = jobs[k].o.phi_var + sz[2];
             jobs[k].o.g_var = jobs[k].o.phi_var_se + sz[3]; jobs[k].o.g_var_se = jobs[k].o.g_var + sz[4];
         }
-        for (k = 1; k < K; ++k) if (pthread_create(&tid[k], NULL, djob_run, &jobs[k]) != 0) abort();
-        djob_run(&jobs[0]);
-        for (k = 1; k < K; ++k) pthread_join(tid[k], NULL);
+        fwt_run(K, djob_run, jobs, sizeof jobs[0], 1);
         fwt_team_destroy(&team);
         for (k = 0; k < K; ++k) FW_CHECK_STATUS(jobs[k].st, FW_OK);
         if (K == 1) continue;
@@ -230,7 +223,6 @@ static void kernel_covariance_is_the_same_on_1_2_and_3_workers(void)
     for (K = 1; K <= 3; ++K) {
         fwt_team team;
         kjob jobs[3];
-        pthread_t tid[3];
         FW_CHECK(fwt_team_init(&team, K) == 0);
         for (k = 0; k < K; ++k) {
             fw_real *b = buf[K == 1 ? 0 : k + 1];
@@ -241,9 +233,7 @@ static void kernel_covariance_is_the_same_on_1_2_and_3_workers(void)
             jobs[k].o.phi_var = b; jobs[k].o.phi_var_se = b + L * n * n; jobs[k].o.g_var = b + 2 * L * n * n;
             jobs[k].o.g_var_se = b + 3 * L * n * n; jobs[k].o.ntk_var = b + 4 * L * n * n; jobs[k].o.ntk_var_se = b + 4 * L * n * n + n * n;
         }
-        for (k = 1; k < K; ++k) if (pthread_create(&tid[k], NULL, kjob_run, &jobs[k]) != 0) abort();
-        kjob_run(&jobs[0]);
-        for (k = 1; k < K; ++k) pthread_join(tid[k], NULL);
+        fwt_run(K, kjob_run, jobs, sizeof jobs[0], 1);
         fwt_team_destroy(&team);
         for (k = 0; k < K; ++k) FW_CHECK_STATUS(jobs[k].st, FW_OK);
         if (K == 1) continue;

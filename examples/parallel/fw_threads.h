@@ -9,7 +9,8 @@
 
      fwt_team team;
      fwt_team_init(&team, K);             (0 on success)
-     ... K threads, member k: desc.reduce = fwt_reduce_of(&team, k); fw_dmft_run_ws(&desc, ...) ...
+     job k: desc.reduce = fwt_reduce_of(&team, k); a function running fw_dmft_run_ws(&desc, ...)
+     fwt_run(K, function, jobs, sizeof jobs[0], 1);   (the K members at once)
      fwt_team_destroy(&team);
 */
 #ifndef FW_THREADS_H
@@ -95,6 +96,24 @@ static void fwt_allreduce(void *user, double *x, int n)
     fwt_barrier(t);
     memcpy(x, t->sum, sizeof(double) * (size_t)n);
     fwt_barrier(t);   /* nobody posts the next call's vector before everyone has copied this one */
+}
+
+/* Runs fn on jobs 0 .. K-1 (job k at (char *)jobs + k stride): 1 .. K-1 on new threads, 0 on the
+   caller's, and joins them. The members of a team (team != 0) must all run at once, so a thread
+   that cannot be created ends the program; independent jobs then run on the caller's thread. */
+static void fwt_run(int K, void *(*fn)(void *), void *jobs, size_t stride, int team)
+{
+    pthread_t tid[FWT_MAX];
+    int ok[FWT_MAX], k;
+    for (k = 1; k < K && k < FWT_MAX; ++k) {
+        ok[k] = pthread_create(&tid[k], NULL, fn, (char *)jobs + (size_t)k * stride) == 0;
+        if (!ok[k] && team) abort();
+    }
+    fn(jobs);
+    for (k = 1; k < K && k < FWT_MAX; ++k) {
+        if (ok[k]) pthread_join(tid[k], NULL);
+        else fn((char *)jobs + (size_t)k * stride);
+    }
 }
 
 static fw_reduce fwt_reduce_of(fwt_team *t, int rank)
