@@ -76,8 +76,8 @@
      their global index, so the split changes no draw) and every average becomes a partial sum and a
      call of reduce.fn, an all-reduce you supply (POSIX threads: examples/parallel/fw_threads.h; MPI:
      MPI_Allreduce, examples/parallel/finwidth_mpi.c). Results equal one worker's up to the order of
-     the sums. fw_dlfluct_run's sampled propagator and fw_kcov_init take desc.reduce too (their
-     sites split the same way). Not split yet: fw_online_run, the O(1/N) bias.
+     the sums. fw_dlfluct_run's sampled propagator, fw_kcov_init and fw_online_run take desc.reduce
+     too (their sites split the same way), and the O(1/N) bias is split with the rest.
      Every solver takes a desc struct (zero means the documented default), returns fw_status,
      reports the offending field through desc.log, and has a _ws variant for a caller buffer.
 
@@ -883,6 +883,7 @@ typedef struct fw_online_desc {
     int samples;              /* M in all (antithetic pairs, R replicates of M/R); 0 means 8192 */
     int replicates;           /* R >= 2; 0 means 8 */
     uint64_t seed;
+    fw_reduce reduce;         /* the solve split across workers (each replicate's sites); zero: one worker */
     fw_log log;
 } fw_online_desc;
 
@@ -2975,6 +2976,7 @@ typedef struct fw__dmft_layer {
     fw_real *ktt, *kte, *kee;   /* Phi(l+1) two-time: train (P nt)^2, test x train, test x test */
     fw_real *gk;                /* G(l+1) two-time, (P nt)^2 */
     fw_real *lphi, *lg;         /* (l < L-1) Cholesky factors of Phi(l+1)_train and G(l+2) */
+    fw_real *qphi, *qg;         /* orthonormal sample columns behind them: this layer's phi (l < L-1) and g (l > 0), m x P nt */
     fw_real *lte, *lee;         /* (l < L-1) test rows of the factor of Phi(l+1) */
     fw_real *atr, *ate, *bop;   /* (l < L-1) responses A(l+1) (train, test rows) and B(l+1) */
 } fw__dmft_layer;
@@ -3013,13 +3015,35 @@ typedef struct fw__dmft {
 
 static int fw__dmft_is_general(const fw__dmft *s) { return s->L > 1 || s->d.general; }
 
+/* Worker k of K's share [*b, *e) of `total` sites: contiguous, in whole units (antithetic pairs). */
+static void fw__share(int rank, int ranks, int total, int unit, int *b, int *e)
+{
+    const uint64_t units = (uint64_t)(total / unit), K = (uint64_t)ranks, k = (uint64_t)rank;
+    *b = (int)(units * k / K) * unit;
+    *e = k + 1 == K ? total : (int)(units * (k + 1) / K) * unit;
+}
+
+/* The all-reduce of a rows x cols block (leading dimension ld) over r's workers. In double builds
+   a contiguous block goes to fn as it is; otherwise its entries pass through the double buffer
+   buf (cap entries) in parts. Every worker makes the same calls with the same sizes. */
+static void fw__reduce_block(const fw_reduce *r, double *buf, int cap, fw_real *x, int rows, int cols, int ld)
+{
+    const size_t total = (size_t)rows * (size_t)cols;
+    size_t k0, k;
+    if (r->ranks <= 1 || rows < 1 || cols < 1) return;
+    if (!FW__IS_FLOAT && (ld == cols || rows == 1)) { r->fn(r->user, (double *)(void *)x, (int)total); return; }
+    for (k0 = 0; k0 < total; k0 += (size_t)cap) {
+        const size_t cnt = total - k0 < (size_t)cap ? total - k0 : (size_t)cap;
+        for (k = 0; k < cnt; ++k) buf[k] = (double)x[((k0 + k) / (size_t)cols) * (size_t)ld + (k0 + k) % (size_t)cols];
+        r->fn(r->user, buf, (int)cnt);
+        for (k = 0; k < cnt; ++k) x[((k0 + k) / (size_t)cols) * (size_t)ld + (k0 + k) % (size_t)cols] = (fw_real)buf[k];
+    }
+}
+
 /* This worker's share [*b, *e) of a solve over `total` sites: contiguous, antithetic pairs whole. */
 static void fw__dmft_share(const fw__dmft *s, int total, int *b, int *e)
 {
-    const int unit = s->d.sampler == FW_SAMPLER_ANTITHETIC ? 2 : 1;
-    const uint64_t units = (uint64_t)(total / unit), K = (uint64_t)s->ranks, k = (uint64_t)s->rank;
-    *b = (int)(units * k / K) * unit;
-    *e = k + 1 == K ? total : (int)(units * (k + 1) / K) * unit;
+    fw__share(s->rank, s->ranks, total, s->d.sampler == FW_SAMPLER_ANTITHETIC ? 2 : 1, b, e);
 }
 
 /* Sites this worker holds at most (the pooled solve, or a replicate's if larger). */
@@ -3032,21 +3056,10 @@ static int fw__dmft_local_sites(const fw__dmft *s, int total)
     return e - b > e2 - b2 ? e - b : e2 - b2;
 }
 
-/* The all-reduce of a rows x cols block (leading dimension ld) over the workers. In double builds
-   a contiguous block goes to fn as it is; otherwise its entries pass through the double buffer
-   red, red_cap at a time (the same calls with the same sizes on every worker). */
+/* The all-reduce of a block over the workers (fw__reduce_block with the solver's buffer). */
 static void fw__dmft_allreduce(const fw__dmft *s, fw_real *x, int rows, int cols, int ld)
 {
-    const size_t total = (size_t)rows * (size_t)cols;
-    size_t k0, k;
-    if (s->ranks <= 1 || rows < 1 || cols < 1) return;
-    if (!FW__IS_FLOAT && (ld == cols || rows == 1)) { s->d.reduce.fn(s->d.reduce.user, (double *)(void *)x, (int)total); return; }
-    for (k0 = 0; k0 < total; k0 += (size_t)s->red_cap) {
-        const size_t cnt = total - k0 < (size_t)s->red_cap ? total - k0 : (size_t)s->red_cap;
-        for (k = 0; k < cnt; ++k) s->red[k] = (double)x[((k0 + k) / (size_t)cols) * (size_t)ld + (k0 + k) % (size_t)cols];
-        s->d.reduce.fn(s->d.reduce.user, s->red, (int)cnt);
-        for (k = 0; k < cnt; ++k) x[((k0 + k) / (size_t)cols) * (size_t)ld + (k0 + k) % (size_t)cols] = (fw_real)s->red[k];
-    }
+    fw__reduce_block(&s->d.reduce, s->red, s->red_cap, x, rows, cols, ld);
 }
 
 /* Offsets of the outputs inside one record vector. */
@@ -3270,6 +3283,8 @@ static void fw__dmft_lay(fw_arena *ar, fw__dmft *s)
             y->kte = FW__PUSH(ar, Qn * Pn);
             y->kee = FW__PUSH(ar, Qn * Qn);
             y->gk = FW__PUSH(ar, Pn * Pn);
+            y->qphi = l < L - 1 ? FW__PUSH(ar, m * Pn) : NULL;
+            y->qg = l > 0 ? FW__PUSH(ar, m * Pn) : NULL;
             if (l < L - 1) {
                 y->lphi = FW__PUSH(ar, Pn * Pn);
                 y->lg = FW__PUSH(ar, Pn * Pn);
@@ -3357,19 +3372,6 @@ static void fw__solve_right_lower(int rows, int k, const fw_real *Lm, int ldl, f
     }
 }
 
-/* X <- X Lm^-T for lower-triangular Lm (k x k), X: rows x k. Columns with a zero pivot give 0. */
-static void fw__solve_right_lower_t(int rows, int k, const fw_real *Lm, int ldl, fw_real *X, int ldx)
-{
-    int r, j;
-    for (r = 0; r < rows; ++r) {
-        fw_real *x = X + (size_t)r * ldx;
-        for (j = 0; j < k; ++j) {
-            const fw_real *lj = Lm + (size_t)j * ldl;
-            x[j] = lj[j] > 0 ? (x[j] - fw__dot(j, x, lj)) / lj[j] : 0;
-        }
-    }
-}
-
 /* phi and phi' together (one tanh or exp where the pair shares it). */
 static void fw__act_pair(fw_activation act, fw_real x, fw_real *phi, fw_real *d1)
 {
@@ -3387,6 +3389,80 @@ static void fw__act_rows(fw_activation act, int m, int k, fw_real *X, int ldx, f
         if (d1 == NULL) { for (j = 0; j < k; ++j) x[j] = fw_act(act, x[j]); continue; }
         for (j = 0; j < k; ++j) fw__act_pair(act, x[j], &x[j], &d1[(size_t)i * ldd + j]);
     }
+}
+
+/* ---- DMFT solver: factors of the sampled kernels ----------------------------------------- */
+
+/* The Cholesky factor of a sampled kernel K = sum_i wt_i x_i x_i^T, built from the samples
+   themselves (a QR factorisation of the weighted sample matrix, one block of columns at a time)
+   rather than from K. The kernels over time are nearly singular (consecutive steps barely change
+   the features: pivots 1e-4 of the diagonal by T = 20), and factoring K loses cond(K) eps to
+   rounding, amplified a millionfold into the predictions by T = 40; the samples lose only
+   sqrt(cond(K)) eps (docs/dmft.md section 6).
+   V (m x nb, ld ldv) holds the weighted new columns sqrt(wt_i) x_i; B (m x nbasis) the
+   orthonormal columns of the earlier ones (zero columns where a pivot was zero). Classical
+   Gram-Schmidt, twice (the second pass removes what rounding left of the first), then the block's
+   own columns in order: Lc (nb x nbasis) gets the coefficients on B, Lb (nb x nb, lower) the
+   in-block ones and the pivots, V becomes the new orthonormal columns. A pivot whose square is at
+   most 1e4 eps of the column's own norm kdiag[a * kstride] (its diagonal of K) is a direction the
+   Gaussian does not have: zero, with a zero column. Every sum over sites is reduced across the
+   workers. C: scratch of at least max(nbasis, 1) * nb reals. */
+static void fw__dmft_orth(const fw__dmft *s, int m, const fw_real *B, int ldb, int nbasis, fw_real *V, int ldv,
+                          int nb, const fw_real *kdiag, int kstride, fw_real *Lc, int ldlc, fw_real *Lb, int ldlb,
+                          fw_real *C)
+{
+    const fw_real tol = 1e4 * FW__EPS;
+    int pass, a, b, j, i;
+    for (a = 0; a < nb; ++a) {
+        for (j = 0; j < nbasis; ++j) Lc[(size_t)a * ldlc + j] = 0;
+        for (b = 0; b < nb; ++b) Lb[(size_t)a * ldlb + b] = 0;
+    }
+    for (pass = 0; pass < 2 && nbasis > 0; ++pass) {
+        fw__gemm(FW_TRANS, FW_NO_TRANS, nbasis, nb, m, 1, B, ldb, V, ldv, 0, C, nb);
+        fw__dmft_allreduce(s, C, nbasis, nb, nb);
+        fw__gemm(FW_NO_TRANS, FW_NO_TRANS, m, nb, nbasis, -1, B, ldb, C, nb, 1, V, ldv);
+        for (a = 0; a < nb; ++a)
+            for (j = 0; j < nbasis; ++j) Lc[(size_t)a * ldlc + j] += C[(size_t)j * nb + a];
+    }
+    for (a = 0; a < nb; ++a) {
+        fw_real nrm = 0, piv;
+        for (pass = 0; pass < 2 && a > 0; ++pass) {
+            for (b = 0; b < a; ++b) C[b] = 0;
+            for (i = 0; i < m; ++i) {
+                const fw_real *v = V + (size_t)i * ldv;
+                for (b = 0; b < a; ++b) C[b] += v[b] * v[a];
+            }
+            fw__dmft_allreduce(s, C, 1, a, a);
+            for (i = 0; i < m; ++i) {
+                fw_real *v = V + (size_t)i * ldv;
+                for (b = 0; b < a; ++b) v[a] -= C[b] * v[b];
+            }
+            for (b = 0; b < a; ++b) Lb[(size_t)a * ldlb + b] += C[b];
+        }
+        for (i = 0; i < m; ++i) nrm += V[(size_t)i * ldv + a] * V[(size_t)i * ldv + a];
+        fw__dmft_allreduce(s, &nrm, 1, 1, 1);
+        piv = kdiag[(size_t)a * kstride] > 0 && nrm > tol * kdiag[(size_t)a * kstride] ? fw__sqrt(nrm) : 0;
+        Lb[(size_t)a * ldlb + a] = piv;
+        for (i = 0; i < m; ++i) V[(size_t)i * ldv + a] = piv > 0 ? V[(size_t)i * ldv + a] / piv : 0;
+    }
+}
+
+/* Rows c0 .. c1 - 1 of the factor Lm (ld Pn) of the kernel of the columns c0 .. c1 - 1 of X
+   (m x Pn samples, weights wt; K its kernel, ld Pn, for the pivot test), extending the
+   orthonormal columns Qm (m x Pn) of the earlier ones. */
+static void fw__dmft_factor_rows(const fw__dmft *s, int m, const fw_real *wt, const fw_real *X, const fw_real *K,
+                                 fw_real *Qm, fw_real *Lm, int c0, int c1)
+{
+    const int Pn = s->P * s->nt;
+    int i, a, j;
+    for (i = 0; i < m; ++i) {
+        const fw_real w = fw__sqrt(wt[i]);
+        for (a = c0; a < c1; ++a) Qm[(size_t)i * Pn + a] = w * X[(size_t)i * Pn + a];
+    }
+    fw__dmft_orth(s, m, Qm, Pn, c0, Qm + c0, Pn, c1 - c0, K + (size_t)c0 * Pn + c0, Pn + 1,
+                  Lm + (size_t)c0 * Pn, Pn, Lm + (size_t)c0 * Pn + c0, Pn, s->kh);
+    for (a = c0; a < c1; ++a)
+        for (j = c1; j < Pn; ++j) Lm[(size_t)a * Pn + j] = 0;
 }
 
 /* ---- DMFT solver: sources ----------------------------------------------------------------- */
@@ -3686,7 +3762,7 @@ static void fw__dmft_forward(fw__dmft *s, int l, int t)
     fw__wcross(m, P, tP + P, y->wt, y->ph + tP, Pn, y->ph, Pn, s->scr, y->ktt + (size_t)tP * Pn, Pn);
     fw__dmft_allreduce(s, y->ktt + (size_t)tP * Pn, P, tP + P, Pn);
     fw__mirror_rows(y->ktt, Pn, tP, tP + P);
-    if (l < s->L - 1) fw__chol_rows(y->ktt, Pn, y->lphi, Pn, tP, tP + P);
+    if (l < s->L - 1) fw__dmft_factor_rows(s, m, y->wt, y->ph, y->ktt, y->qphi, y->lphi, tP, tP + P);
 }
 
 /* Backward fields of layer l at step t (g = phi'(h) z), the new row of G(l+1) and, above the
@@ -3722,7 +3798,7 @@ static void fw__dmft_backward(fw__dmft *s, int l, int t)
     fw__wcross(m, P, k, y->wt, y->gr + tP, Pn, y->gr, Pn, s->scr, y->gk + (size_t)tP * Pn, Pn);
     fw__dmft_allreduce(s, y->gk + (size_t)tP * Pn, P, k, Pn);
     fw__mirror_rows(y->gk, Pn, tP, k);
-    if (l > 0) fw__chol_rows(y->gk, Pn, s->lay[l - 1].lg, Pn, tP, k);
+    if (l > 0) fw__dmft_factor_rows(s, m, y->wt, y->gr, y->gk, y->qg, s->lay[l - 1].lg, tP, k);
 }
 
 /* Test points, after the march: their forward fields read the training-point histories. */
@@ -3738,12 +3814,15 @@ static void fw__dmft_test_pass(fw__dmft *s, int l)
             for (t = 0; t < nt; ++t)
                 memcpy(y->phe + (size_t)i * Qn + (size_t)t * Q, y->u0 + (size_t)i * n + P, (size_t)Q * sizeof(fw_real));
     } else {
-        /* the test rows of the factor of Phi(l): Lte = Phi_te,tr L^-T, Lee = chol(Phi_ee - Lte Lte^T) */
-        memcpy(pv->lte, pv->kte, (size_t)Qn * Pn * sizeof(fw_real));
-        fw__solve_right_lower_t(Qn, Pn, pv->lphi, Pn, pv->lte, Pn);
-        memcpy(pv->lee, pv->kee, (size_t)Qn * Qn * sizeof(fw_real));
-        fw__gemm(FW_NO_TRANS, FW_TRANS, Qn, Qn, Pn, -1, pv->lte, Pn, pv->lte, Pn, 1, pv->lee, Qn);
-        fw__chol_rows(pv->lee, Qn, pv->lee, Qn, 0, Qn);
+        /* the test rows of the factor of Phi(l): Lte = Phi_te,tr L^-T (the test samples' coefficients
+           on the training basis), Lee = chol(Phi_ee - Lte Lte^T) (their residuals' own factor),
+           both from the samples of layer l - 1 */
+        fw_real *v = s->scr;
+        for (i = 0; i < pv->m; ++i) {
+            const fw_real w = fw__sqrt(pv->wt[i]);
+            for (q = 0; q < Qn; ++q) v[(size_t)i * Qn + q] = w * pv->phe[(size_t)i * Qn + q];
+        }
+        fw__dmft_orth(s, pv->m, pv->qphi, Pn, Pn, v, Qn, Qn, pv->kee, Qn + 1, pv->lte, Pn, pv->lee, Qn, s->kh);
         fw__gemm(FW_NO_TRANS, FW_TRANS, m, Qn, Pn, 1, y->zu, Pn, pv->lte, Pn, 0, y->phe, Qn);
         fw__gemm(FW_NO_TRANS, FW_TRANS, m, Qn, Qn, 1, y->ze, Qn, pv->lee, Qn, 1, y->phe, Qn);
         /* the test rows of A(l), causal */
@@ -4249,8 +4328,6 @@ static fw_status fw__fluct_resolve(const fw_fluct_desc *desc, const fw_data *dat
     if (u->s.d.sampler == FW_SAMPLER_EXACT)
         FW__FLUCT_FAIL(FW_ERR_ARG, "fw_fluct_desc.dmft.sampler", "EXACT has no single-site covariance; use MC, ANTITHETIC or QUADRATURE");
     if (desc->width < 1) FW__FLUCT_FAIL(FW_ERR_SIZE, "fw_fluct_desc.width", "must be >= 1");
-    if (desc->bias && u->s.ranks > 1)
-        FW__FLUCT_FAIL(FW_ERR_ARG, "fw_fluct_desc.bias", "the O(1/N) mean is not split across workers yet (reduce.ranks must be 1)");
     if (!fw__finite(desc->relu_bw) || desc->relu_bw < 0) FW__FLUCT_FAIL(FW_ERR_ARG, "fw_fluct_desc.relu_bw", "must be finite and >= 0");
     if (desc->n_obs < 0 || (desc->n_obs > 0 && desc->obs == NULL))
         FW__FLUCT_FAIL(FW_ERR_NULL, "fw_fluct_desc.obs", "n_obs must be >= 0, with obs non-NULL when > 0");
@@ -4753,12 +4830,14 @@ static fw_status fw__fluct_bias(fw__fluct *u)
         for (a = 0; a < cp; ++a) u->bu[(size_t)i * cp + a] *= c;
     }
     fw__syrk(FW_TRANS, cp, m, 1, u->bu, cp, 0, u->bsig, cp);
+    fw__dmft_allreduce(s, u->bsig, cp, cp, cp);   /* every worker decomposes the same Sigma_u */
     if ((st = fw_eigh(cp, u->bsig, cp, u->bval, u->bvec, cp)) != FW_OK) return st;
     for (k = 0; k < cp; ++k) {
         if (!(u->bval[k] > (fw_real)1e-12 * u->bval[cp - 1])) continue;
         for (a = 0; a < cp; ++a) u->bb[a] = u->bvec[(size_t)a * cp + k];
         fw__fluct_dir_pass(u, u->bb, 0, 1, u->bval[k] / 2, u->bc);
     }
+    fw__dmft_allreduce(s, u->bc, 1, cn, cn);   /* the passes' sums over every worker's sites */
     fw__gemv(FW_NO_TRANS, cn, cn, 1, u->pi, cn, u->bc, 0, u->bb);
     for (r = 0; r < R; ++r) {
         const int tr = fw_dmft_record_time(&s->d, r);
@@ -6790,6 +6869,9 @@ typedef struct fw__online {
     fw_online_desc d;
     const fw_online_data *data;
     int D, Q, T, B, nt, nrec, m, R, tb, rq, len;   /* tb = T B batch cells; rq = nrec Q test cells */
+    int mtot, lo, rank, ranks;     /* sites of a replicate over all workers; this worker's m from site lo on */
+    double *red;                   /* ranks > 1: the all-reduce's buffer (red_cap doubles) */
+    int red_cap;
     fw_real eg, isd;                                /* eta gamma0 / B; 1 / sqrt(D) */
     fw_real *v, *w;                /* trajectories: nt x m x D, nt x m */
     fw_real *h, *a0, *a1, *a2;     /* m x max(B, Q): preactivations and phi, phi', phi'' at one step */
@@ -6835,9 +6917,20 @@ static fw_status fw__online_resolve(const fw_online_desc *desc, const fw_online_
     o->nrec = fw__rec_count(o->T, o->d.every);
     o->rq = o->nrec * o->Q;
     o->R = o->d.replicates;
-    o->m = o->d.samples / o->R;
-    o->m -= o->m % 2;
-    if (o->m < 2) FW__ONLINE_FAIL(FW_ERR_SIZE, "fw_online_desc.samples", "fewer than 2 samples per replicate");
+    o->mtot = o->d.samples / o->R;
+    o->mtot -= o->mtot % 2;
+    if (o->mtot < 2) FW__ONLINE_FAIL(FW_ERR_SIZE, "fw_online_desc.samples", "fewer than 2 samples per replicate");
+    o->ranks = o->d.reduce.ranks == 0 ? 1 : o->d.reduce.ranks;
+    o->rank = o->d.reduce.rank;
+    if (o->ranks < 1 || o->rank < 0 || o->rank >= o->ranks)
+        FW__ONLINE_FAIL(FW_ERR_ARG, "fw_online_desc.reduce", "needs ranks >= 1 (0 means 1) and 0 <= rank < ranks");
+    if (o->ranks > 1 && o->d.reduce.fn == NULL) FW__ONLINE_FAIL(FW_ERR_NULL, "fw_online_desc.reduce", "ranks > 1 needs the all-reduce fn");
+    if (o->mtot / 2 < o->ranks) FW__ONLINE_FAIL(FW_ERR_SIZE, "fw_online_desc.reduce", "more workers than antithetic pairs in a replicate");
+    {
+        int e;
+        fw__share(o->rank, o->ranks, o->mtot, 2, &o->lo, &e);
+        o->m = e - o->lo;
+    }
     if ((double)o->m * o->nt * (o->D + 1) > 2147483647.0 || (double)o->m * o->tb > 2147483647.0 ||
         (double)o->m * o->rq > 2147483647.0 || (double)o->tb * o->tb > 2147483647.0)
         FW__ONLINE_FAIL(FW_ERR_SIZE, "fw_online_desc", "samples x steps x batch too large");
@@ -6890,6 +6983,16 @@ static void fw__online_lay(fw_arena *ar, fw__online *o)
     o->bvec = FW__PUSH(ar, tb * tb);
     o->bval = FW__PUSH(ar, tb);
     o->bdir = FW__PUSH(ar, tb);
+    if (o->ranks > 1) {   /* float builds pass their sums through it (double: only strided blocks, none here) */
+        o->red_cap = o->tb + o->rq + 1;
+        o->red = (double *)fw_arena_push(ar, fw__size_mul((size_t)o->red_cap, sizeof(double)));
+    }
+}
+
+/* The sums over every worker's sites (a contiguous block). */
+static void fw__online_sum(const fw__online *o, fw_real *x, size_t n)
+{
+    if (n > 0) fw__reduce_block(&o->d.reduce, o->red, o->red_cap, x, 1, (int)n, (int)n);
 }
 
 FW_API fw_status fw_online_workspace_size(const fw_online_desc *desc, const fw_online_data *data, size_t *bytes)
@@ -6928,7 +7031,7 @@ static void fw__online_pre(fw__online *o, int t, const fw_real *X, int k)
 static fw_status fw__online_march(fw__online *o)
 {
     const int m = o->m, D = o->D, B = o->B, Q = o->Q, T = o->T;
-    const fw_real ig = 1 / o->d.gamma0, im = 1 / (fw_real)m;
+    const fw_real ig = 1 / o->d.gamma0, im = 1 / (fw_real)o->mtot;
     int t, i, b, r = 0;
     for (t = 0; t <= T; ++t) {
         const fw_real *w = o->w + (size_t)t * m;
@@ -6936,6 +7039,7 @@ static fw_status fw__online_march(fw__online *o)
             fw_real *f = o->ft + (size_t)r * Q;
             fw__online_pre(o, t, o->data->Xt, Q);
             fw__gemv(FW_TRANS, m, Q, im * ig, o->a0, Q, w, 0, f);
+            fw__online_sum(o, f, (size_t)Q);
             if (!fw__all_finite(1, Q, f, Q)) return FW_ERR_DIVERGED;
             for (i = 0; i < m; ++i)
                 for (b = 0; b < Q; ++b) o->pst[(size_t)i * o->rq + r * Q + b] = w[i] * o->a0[(size_t)i * Q + b] * ig - f[b];
@@ -6948,6 +7052,7 @@ static fw_status fw__online_march(fw__online *o)
             fw_real *vn = o->v + (size_t)(t + 1) * m * D, *wn = o->w + (size_t)(t + 1) * m;
             fw__online_pre(o, t, xb, B);
             fw__gemv(FW_TRANS, m, B, im * ig, o->a0, B, w, 0, f);
+            fw__online_sum(o, f, (size_t)B);
             if (!fw__all_finite(1, B, f, B)) return FW_ERR_DIVERGED;
             for (b = 0; b < B; ++b) dl[b] = o->data->yb[(size_t)t * B + b] - f[b];
             /* w += eg sum_b Delta_b phi_b;  v += sum_b (eg Delta_b w phi'_b / sqrt D) x_b */
@@ -6972,7 +7077,7 @@ static fw_status fw__online_march(fw__online *o)
 static void fw__online_tangents(fw__online *o, int s0)
 {
     const int m = o->m, D = o->D, B = o->B, Q = o->Q, T = o->T, tb = o->tb;
-    const fw_real ig = 1 / o->d.gamma0, im = 1 / (fw_real)m;
+    const fw_real ig = 1 / o->d.gamma0, im = 1 / (fw_real)o->mtot;
     int t, i, b, c, r;
     {
         const fw_real *w = o->w + (size_t)s0 * m, *xb = o->data->Xb + (size_t)s0 * B * D;
@@ -7060,7 +7165,7 @@ static void fw__online_dpsi(fw__online *o, int k, int second, const fw_real *w, 
             acc += second ? o->bw2[i] * o->a0[e] + 2 * o->bw1[i] * o->a1[e] * h1 + w[i] * (o->a2[e] * h1 * h1 + o->a1[e] * o->bh2[e])
                           : o->bw1[i] * o->a0[e] + w[i] * o->a1[e] * h1;
         }
-        out[a] += coef * acc / ((fw_real)m * o->d.gamma0);
+        out[a] += coef * acc / ((fw_real)o->mtot * o->d.gamma0);
     }
 }
 
@@ -7123,19 +7228,22 @@ static void fw__online_dir_pass(fw__online *o, const fw_real *dir, int per_sampl
 static fw_status fw__online_bias(fw__online *o)
 {
     const int m = o->m, B = o->B, Q = o->Q, tb = o->tb, rq = o->rq;
-    const fw_real im = 1 / (fw_real)m;
+    const fw_real im = 1 / (fw_real)o->mtot;
     fw_status st;
     int k, a, t, r, q;
     memset(o->cb, 0, (size_t)tb * sizeof(fw_real));
     memset(o->ct, 0, (size_t)rq * sizeof(fw_real));
     fw__online_dir_pass(o, o->u, 1, 0, -1, o->cb, o->ct);
     fw__syrk(FW_TRANS, tb, m, im, o->u, tb, 0, o->bsig, tb);
+    fw__online_sum(o, o->bsig, (size_t)tb * tb);   /* every worker decomposes the same Sigma_u */
     if ((st = fw_eigh(tb, o->bsig, tb, o->bval, o->bvec, tb)) != FW_OK) return st;
     for (k = 0; k < tb; ++k) {
         if (!(o->bval[k] > (fw_real)1e-12 * o->bval[tb - 1])) continue;
         for (a = 0; a < tb; ++a) o->bdir[a] = o->bvec[(size_t)a * tb + k];
         fw__online_dir_pass(o, o->bdir, 0, 1, o->bval[k] / 2, o->cb, o->ct);
     }
+    fw__online_sum(o, o->cb, (size_t)tb);   /* the passes' sums over every worker's sites */
+    fw__online_sum(o, o->ct, (size_t)rq);
     /* b = (I + J)^-1 c: forward substitution on the batch cells, then the test cells */
     for (t = 1; t < o->T; ++t)
         fw__gemv(FW_NO_TRANS, B, t * B, -1, o->jb + (size_t)t * B * tb, tb, o->cb, 1, o->cb + (size_t)t * B);
@@ -7161,6 +7269,7 @@ static fw_status fw__online_solve(fw__online *o, int rep)
     fw_status st;
     int i, t, r, q;
     fw_rng_init(&rng, o->d.seed, (uint64_t)rep);
+    fw__rng_seek_normal(&rng, (uint64_t)(o->lo / 2) * (uint64_t)(D + 1));   /* pair k draws normals k (D + 1) .. */
     for (i = 0; i < m; i += 2) {   /* antithetic pairs: the partner negates the readout */
         fw_rng_fill_normal(&rng, o->v + (size_t)i * D, D, 1);
         memcpy(o->v + (size_t)(i + 1) * D, o->v + (size_t)i * D, (size_t)D * sizeof(fw_real));
@@ -7171,6 +7280,8 @@ static fw_status fw__online_solve(fw__online *o, int rep)
     memset(o->jb, 0, (size_t)tb * tb * sizeof(fw_real));
     memset(o->jt, 0, (size_t)rq * tb * sizeof(fw_real));
     for (t = 0; t < o->T; ++t) fw__online_tangents(o, t);
+    fw__online_sum(o, o->jb, (size_t)tb * tb);   /* the sums over every worker's sites */
+    fw__online_sum(o, o->jt, (size_t)rq * tb);
     /* u = (I + J)^-1 psi on the batch cells, by forward substitution over the steps */
     for (t = 0; t < o->T; ++t) {
         for (i = 0; i < m; ++i)
@@ -7180,14 +7291,18 @@ static fw_status fw__online_solve(fw__online *o, int rep)
     }
     /* test influences psi_test - J_test u, then the records */
     fw__gemm(FW_NO_TRANS, FW_TRANS, m, rq, tb, -1, o->u, tb, o->jt, tb, 1, o->pst, rq);
+    for (q = 0; q < rq; ++q) {
+        fw_real v = 0;
+        for (i = 0; i < m; ++i) v += o->pst[(size_t)i * rq + q] * o->pst[(size_t)i * rq + q];
+        o->rec[rq + q] = v;
+    }
+    fw__online_sum(o, o->rec + rq, (size_t)rq);
     for (r = 0; r < o->nrec; ++r) {
         fw_real loss = 0, shift = 0;
         for (q = 0; q < Q; ++q) {
             const int c = r * Q + q;
             const fw_real f = o->ft[c], e = o->data->yt[q] - f;
-            fw_real v = 0;
-            for (i = 0; i < m; ++i) v += o->pst[(size_t)i * rq + c] * o->pst[(size_t)i * rq + c];
-            v /= (fw_real)m * (fw_real)o->d.width;
+            const fw_real v = o->rec[rq + c] / ((fw_real)o->mtot * (fw_real)o->d.width);
             o->rec[c] = f;
             o->rec[rq + c] = v;
             loss += e * e;
@@ -7226,7 +7341,7 @@ FW_API fw_status fw_online_run_ws(const fw_online_desc *desc, const fw_online_da
         fw_stats_push(&acc, o.rec);
     }
     for (i = 0; i < o.len; ++i) o.m2[i] = fw__sqrt(fw_stats_var(&acc, i) / (fw_real)o.R);
-    res->n_records = o.nrec; res->Q = o.Q; res->width = o.d.width; res->samples_used = o.m * o.R; res->replicates_used = o.R;
+    res->n_records = o.nrec; res->Q = o.Q; res->width = o.d.width; res->samples_used = o.mtot * o.R; res->replicates_used = o.R;
     res->f = o.mean; res->f_se = o.m2;
     res->f_var = o.mean + o.rq; res->f_var_se = o.m2 + o.rq;
     res->f_bias = o.mean + 2 * o.rq; res->f_bias_se = o.m2 + 2 * o.rq;

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The command line on 1, 2 and 3 MPI ranks (build/finwidth_mpi) against the plain build/finwidth:
 # simulate and compare split the seeds (bitwise the same output, and the same --per-seed file);
-# dmft and theory split the single sites (the same up to the order of the sums, 1e-12 relative:
-# 1e-9 at 10 printed digits; the deep propagator 1e-6). Skipped (and said so) when the build has
+# dmft (depth 1 and 2) and theory (with the O(1/N) bias) split the single sites (the same up to the
+# order of the sums, 1e-12 relative: 1e-9 at 10 printed digits; the deep propagator 1e-6). Skipped (and said so) when the build has
 # no MPI. Last line: "N passed, M failed".
 mpi=${1:-build/finwidth_mpi}
 bin=${2:-build/finwidth}
@@ -32,6 +32,8 @@ data=(--data "$tmp/train.csv" --test "$tmp/test.csv" --steps 8)
 "$bin" theory "${data[@]}" --samples 4096 --replicates 4 >"$tmp/theory"
 "$bin" compare "${data[@]}" --width 64 --seeds 6 --samples 2048 --replicates 4 >"$tmp/compare" 2>/dev/null
 "$bin" theory --data "$tmp/train.csv" --depth 2 --steps 2 --samples 600 --replicates 2 >"$tmp/deep"
+"$bin" dmft "${data[@]}" --depth 2 --lr 0.2 --steps 20 --samples 2048 --replicates 4 >"$tmp/dmft2"
+"$bin" theory "${data[@]}" --samples 2048 --replicates 4 --bias >"$tmp/bias"
 for np in 1 2 3; do
     run "$np" simulate "${data[@]}" --width 32 --seeds 11 --per-seed "$tmp/ps$np" >"$tmp/o" 2>"$tmp/e"
     if cmp -s "$tmp/o" "$tmp/sim" && cmp -s "$tmp/ps$np" "$tmp/ps"; then ok; else bad "simulate on $np ranks ($(head -c 200 "$tmp/e"))"; fi
@@ -41,6 +43,10 @@ for np in 1 2 3; do
     if close "$tmp/o" "$tmp/theory"; then ok; else bad "theory on $np ranks ($(head -c 200 "$tmp/e"))"; fi
     run "$np" compare "${data[@]}" --width 64 --seeds 6 --samples 2048 --replicates 4 >"$tmp/o" 2>/dev/null
     if close "$tmp/o" "$tmp/compare"; then ok; else bad "compare on $np ranks"; fi
+    run "$np" dmft "${data[@]}" --depth 2 --lr 0.2 --steps 20 --samples 2048 --replicates 4 >"$tmp/o" 2>"$tmp/e"
+    if close "$tmp/o" "$tmp/dmft2"; then ok; else bad "dmft --depth 2 on $np ranks ($(head -c 200 "$tmp/e"))"; fi
+    run "$np" theory "${data[@]}" --samples 2048 --replicates 4 --bias >"$tmp/o" 2>"$tmp/e"
+    if close "$tmp/o" "$tmp/bias"; then ok; else bad "theory --bias on $np ranks ($(head -c 200 "$tmp/e"))"; fi
     # the deep propagator: its central differences turn reordered sums into 1e-8 (docs/parallel.md)
     run "$np" theory --data "$tmp/train.csv" --depth 2 --steps 2 --samples 600 --replicates 2 >"$tmp/o" 2>"$tmp/e"
     if close "$tmp/o" "$tmp/deep" 1e-6; then ok; else bad "theory --depth 2 on $np ranks ($(head -c 200 "$tmp/e"))"; fi
