@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # The command line on 1, 2 and 3 MPI ranks (build/finwidth_mpi) against the plain build/finwidth:
 # simulate and compare split the seeds (bitwise the same output, and the same --per-seed file);
+# build/ensemble_mpi merges per-rank ensembles with fw_stats_merge (the same up to rounding);
 # dmft (depth 1 and 2) and theory (with the O(1/N) bias) split the single sites (the same up to the
 # order of the sums, 1e-12 relative: 1e-9 at 10 printed digits; the deep propagator 1e-6). Skipped (and said so) when the build has
 # no MPI. Last line: "N passed, M failed".
 mpi=${1:-build/finwidth_mpi}
 bin=${2:-build/finwidth}
+ens=${3:-build/ensemble_mpi}
 . "$(dirname "$0")/checks.sh"
 "$mpi" --help >/dev/null 2>&1
 if [ $? -eq 77 ]; then
@@ -43,6 +45,10 @@ for np in 1 2 3; do
     if close "$tmp/o" "$tmp/theory"; then ok; else bad "theory on $np ranks ($(head -c 200 "$tmp/e"))"; fi
     run "$np" compare "${data[@]}" --width 64 --seeds 6 --samples 2048 --replicates 4 >"$tmp/o" 2>/dev/null
     if close "$tmp/o" "$tmp/compare"; then ok; else bad "compare on $np ranks"; fi
+    # an ensemble merged over ranks with fw_stats_merge: the same statistics up to the merge's rounding
+    OMPI_MCA_btl=self,vader OMPI_MCA_rmaps_base_oversubscribe=1 timeout 300 mpirun --allow-run-as-root -np "$np" \
+        "$ens" "${data[@]}" --width 32 --seeds 11 >"$tmp/o" 2>"$tmp/e"
+    if close "$tmp/o" "$tmp/sim"; then ok; else bad "ensemble_mpi on $np ranks ($(head -c 200 "$tmp/e"))"; fi
     run "$np" dmft "${data[@]}" --depth 2 --lr 0.2 --steps 20 --samples 2048 --replicates 4 >"$tmp/o" 2>"$tmp/e"
     if close "$tmp/o" "$tmp/dmft2"; then ok; else bad "dmft --depth 2 on $np ranks ($(head -c 200 "$tmp/e"))"; fi
     run "$np" theory "${data[@]}" --samples 2048 --replicates 4 --bias >"$tmp/o" 2>"$tmp/e"
@@ -55,4 +61,8 @@ done
 run 2 dmft --data "$tmp/train.csv" --gamma0 1e-300 --steps 2 >"$tmp/o" 2>"$tmp/e"
 rc=$?
 if [ "$rc" -ne 0 ] && [ ! -s "$tmp/o" ] && grep -q -- "--gamma0" "$tmp/e"; then ok; else bad "a failing command on 2 ranks (exit $rc)"; fi
+OMPI_MCA_btl=self,vader OMPI_MCA_rmaps_base_oversubscribe=1 timeout 300 mpirun --allow-run-as-root -np 3 \
+    "$ens" --data "$tmp/train.csv" --width 32 --seeds 5 --steps 30 --lr 1e6 >"$tmp/o" 2>"$tmp/e"
+rc=$?
+if [ "$rc" -ne 0 ] && grep -q "diverged at step" "$tmp/e"; then ok; else bad "ensemble_mpi with a blow-up (exit $rc)"; fi
 summary
