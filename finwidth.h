@@ -5486,7 +5486,7 @@ typedef struct fw__dlf {
     int *styp, *sa, *sb, *sl, *lob, *lix;
     double *xi, *src, *Kd, *Ke, *Lu, *Lr, *rv;
     double *xh, *xp, *xd1, *xd2, *xz, *xg, *a1, *a2, *sx, *J, *bp, *bg, *X1, *X2;
-    double *ov, *ob, *mn, *mp, *mm, *spl, *smi, *acc, *Rd, *Sd, *Tm, *Qd, *Rc, *Rc2;
+    double *ov, *ob, *chk, *mn, *mp, *mm, *spl, *smi, *acc, *Rd, *Sd, *Tm, *Qd, *Rc, *Rc2;
 } fw__dlf;
 
 static fw_status fw__dnf_setup(fw__dlf *c, fw_arena *ar);
@@ -6223,11 +6223,20 @@ static void fw__dnf_at(fw__dlf *c, int l, int m, const double *K, int ia, double
 /* This worker's share [*lo, *hi) of the sites in use, m0 .. m1 - 1 (desc.reduce; all of them for
    one worker). The averages below sum over the share, add the shares up with reduce.fn, and
    divide by the count of all the sites in use. */
+/* The sites in use, m0 .. m1 - 1, fall into FW__DNF_CHUNKS fixed chunks (chunk j: m0 + span j / C
+   .. m0 + span (j + 1) / C - 1, whatever the worker count); worker k of K holds chunks
+   C k / K .. C (k + 1) / K - 1. */
+#define FW__DNF_CHUNKS 60
+static int fw__dnf_chunk_start(const fw__dlf *c, int j)
+{
+    return c->m0 + (int)((long)(c->m1 - c->m0) * j / FW__DNF_CHUNKS);
+}
+
 static void fw__dnf_share(const fw__dlf *c, int *lo, int *hi)
 {
-    const long span = (long)(c->m1 - c->m0), K = (long)c->d.reduce.ranks, k = (long)c->d.reduce.rank;
-    *lo = c->m0 + (int)(span * k / K);
-    *hi = c->m0 + (int)(span * (k + 1) / K);
+    const long K = c->d.reduce.ranks > 1 ? (long)c->d.reduce.ranks : 1, k = K > 1 ? (long)c->d.reduce.rank : 0;
+    *lo = fw__dnf_chunk_start(c, (int)(FW__DNF_CHUNKS * k / K));
+    *hi = fw__dnf_chunk_start(c, (int)(FW__DNF_CHUNKS * (k + 1) / K));
 }
 
 static void fw__dnf_sum(const fw__dlf *c, double *x, size_t n)
@@ -6236,18 +6245,36 @@ static void fw__dnf_sum(const fw__dlf *c, double *x, size_t n)
 }
 
 /* The mean over the samples in use of layer l's observables, K and shifts as fw__dnf_at. */
+/* The sums are the same numbers for any worker count, not only up to their order: the drift and
+   Price columns difference these means at steps of 1e-4 and 1e-3 (central differences), which
+   would turn a reordered sum's rounding into 1e-8 of the outputs. Each chunk is summed in site
+   order by its one worker, the chunk sums travel in slots of which every worker fills its own (a
+   sum with one nonzero term is exact), and every worker adds them up in chunk order. */
 static void fw__dnf_mean(fw__dlf *c, int l, const double *K, int ia, double va, int ib, double vb, double *mean)
 {
-    const int no = c->lob[l] - c->lob[l - 1];
-    int m, e, lo, hi;
+    const int no = c->lob[l] - c->lob[l - 1], split = c->d.reduce.ranks > 1;
+    int m, e, j, lo, hi;
     fw__dnf_share(c, &lo, &hi);
+    if (split) memset(c->chk, 0, sizeof(double) * (size_t)FW__DNF_CHUNKS * no);
     for (e = 0; e < no; ++e) mean[e] = 0;
-    for (m = lo; m < hi; ++m) {
-        fw__dnf_at(c, l, m, K, ia, va, ib, vb, c->L > 1);
-        fw__dnf_obs(c, l, c->ov);
-        for (e = 0; e < no; ++e) mean[e] += c->ov[e];
+    for (j = 0; j < FW__DNF_CHUNKS; ++j) {
+        const int b = fw__dnf_chunk_start(c, j), end = fw__dnf_chunk_start(c, j + 1);
+        double *sum = c->chk + (split ? (size_t)j * no : 0);
+        if (b < lo || b >= hi || b == end) continue;   /* another worker's chunk, or empty */
+        for (e = 0; e < no; ++e) sum[e] = 0;
+        for (m = b; m < end; ++m) {
+            fw__dnf_at(c, l, m, K, ia, va, ib, vb, c->L > 1);
+            fw__dnf_obs(c, l, c->ov);
+            for (e = 0; e < no; ++e) sum[e] += c->ov[e];
+        }
+        if (!split) for (e = 0; e < no; ++e) mean[e] += sum[e];
     }
-    fw__dnf_sum(c, mean, (size_t)no);
+    if (split) {
+        fw__dnf_sum(c, c->chk, (size_t)FW__DNF_CHUNKS * no);
+        for (j = 0; j < FW__DNF_CHUNKS; ++j)
+            if (fw__dnf_chunk_start(c, j) < fw__dnf_chunk_start(c, j + 1))
+                for (e = 0; e < no; ++e) mean[e] += c->chk[(size_t)j * no + e];
+    }
     for (e = 0; e < no; ++e) mean[e] /= (c->m1 - c->m0);
 }
 
@@ -6637,6 +6664,7 @@ static fw_status fw__dnf_setup(fw__dlf *c, fw_arena *ar)
     c->X2 = FW__DPUSH(ar, (size_t)nh * nx);
     c->ov = FW__DPUSH(ar, c->nol); c->ob = FW__DPUSH(ar, c->nol); c->mn = FW__DPUSH(ar, c->nol);
     c->mp = FW__DPUSH(ar, c->nol); c->mm = FW__DPUSH(ar, c->nol);
+    c->chk = FW__DPUSH(ar, (size_t)(c->d.reduce.ranks > 1 ? FW__DNF_CHUNKS : 1) * c->nol);   /* chunk sums (fw__dnf_mean) */
     c->spl = FW__DPUSH(ar, (size_t)ns * c->nol);
     c->smi = FW__DPUSH(ar, (size_t)ns * c->nol);
     c->acc = FW__DPUSH(ar, (size_t)c->nol * c->nol);

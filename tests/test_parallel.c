@@ -170,15 +170,16 @@ static void deep_theory_is_the_same_on_1_2_and_3_workers(void)
 {
     /* the sampled deep propagator (tanh, depth 2): Var f, Phi(l), G(l) and their replicate
        standard errors; its sums are in double on every build. Its drift and Price columns are
-       central differences (steps 1e-4 and 1e-3 on the sources), which turn the rounding of a
-       reordered sum into eps / h^2: measured 9e-9 relative; so 1e-6 */
+       central differences (steps 1e-4 and 1e-3 on the sources) of means that are summed in fixed
+       chunks whatever the split (with plain partial sums they turned a reordered sum's rounding
+       into 9e-9 relative); the rest is summed in worker order: measured 1.5e-15, so 1e-12 */
     enum { P = 2, Q = 1, T = 3, L = 2, n = P + Q, T1 = T + 1 };
     static fw_real buf[4][2 * (T1 * n + 2 * L * T1 * (n * n + P * P) + 2 * T1 * P * P)];
     fw_real X[3 * 3], y[2];
     fw_data data = problem(P, Q, 3, X, y);
     const int sz[6] = {T1 * n, T1 * n, L * T1 * n * n, L * T1 * n * n, L * T1 * P * P, L * T1 * P * P};
     int K, k, a;
-    tol_rel = 1e-6;
+    tol_rel = 1e-12;
     for (K = 1; K <= 3; ++K) {
         fwt_team team;
         djob jobs[3];
