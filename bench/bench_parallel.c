@@ -4,7 +4,8 @@
       examples/parallel/fw_threads.h) and, when build/finwidth_mpi has MPI, on 1 and 2 MPI ranks
       (the same solve through `finwidth_mpi dmft`, timed as a whole process).
    2. A 400-seed ensemble of width-1024 networks (the same data, T = 50): the seeds split over 1
-      and 2 threads, the two halves merged with fw_stats_merge.
+      and 2 threads, the two halves merged with fw_stats_merge; and over 1 and 2 MPI ranks
+      (build/ensemble_mpi, which merges the ranks' statistics the same way), timed as a whole process.
    3. The communication model: the all-reduce of the two-layer march moves n + 1 reals a step
       (plus P^2 at recorded steps); its latency (measured here for 2 threads; a table for others)
       against the compute per step, M/K sites x (time per site-step, measured in 1.), gives the
@@ -103,9 +104,22 @@ static double mpi_run(int np, const char *mpi, const char *csv)
     return rc == 0 ? bench_now() - t0 : -1;
 }
 
+/* Seconds of `ensemble_mpi` (the 400-seed ensemble) on np ranks (-1 without MPI or on failure). */
+static double mpi_ensemble(int np, const char *ens, const char *csv)
+{
+    char cmd[1024];
+    double t0;
+    int rc;
+    snprintf(cmd, sizeof cmd, "OMPI_MCA_btl=self,vader OMPI_MCA_rmaps_base_oversubscribe=1 mpirun --allow-run-as-root -np %d %s "
+             "--data %s --steps %d --every %d --width %d --seeds %d --seed 1 --act tanh --lr 0.5 >/dev/null 2>&1", np, ens, csv, T, T, WIDTH, SEEDS);
+    t0 = bench_now();
+    rc = system(cmd);
+    return rc == 0 ? bench_now() - t0 : -1;
+}
+
 int main(int argc, char **argv)
 {
-    const char *mpi = argc > 1 ? argv[1] : "build/finwidth_mpi";
+    const char *mpi = argc > 1 ? argv[1] : "build/finwidth_mpi", *ens = argc > 2 ? argv[2] : "build/ensemble_mpi";
     fw_real X[P * D], y[P];
     fw_data data;
     fw_dmft_desc d;
@@ -146,6 +160,10 @@ int main(int argc, char **argv)
     s2 = ensemble_threads(2, &e, &data, &m2);
     printf("  threads: 1: %.2f s, 2: %.2f s; speed-up %.2f, parallel efficiency %.0f%% (mean f(0) %.12f vs %.12f)\n",
            s1, s2, s1 / s2, 50 * s1 / s2, m1, m2);
+    s1 = mpi_ensemble(1, ens, "build/bench_parallel.csv");
+    s2 = s1 > 0 ? mpi_ensemble(2, ens, "build/bench_parallel.csv") : -1;
+    if (s1 > 0 && s2 > 0) printf("  MPI ranks (whole process, ensemble_mpi): 1: %.2f s, 2: %.2f s; speed-up %.2f, efficiency %.0f%%\n", s1, s2, s1 / s2, 50 * s1 / s2);
+    else printf("  MPI ranks: skipped (no working %s)\n", ens);
     {   /* the all-reduce's cost against the compute per step */
         fwt_team team;
         pinger g[2];
