@@ -7796,7 +7796,7 @@ typedef struct fw__dlt {
     double eta, g0, c, c0, alpha, s2, B, D, rn;   /* rn: 1/sqrt(nu) (balanced scaling) */
     double *kt, *Xr;        /* K(t, s) = chi_g(t,s)/gamma0 - eta G1(s,t) at the current t (T1); balanced:
                                chi_r(t, s) = <dr(t)/du(s)> (T1 x T1) */
-    double *A, *S;          /* nvar x nv: coefficients of q_l(t), g_l(t) on the noises; Sigma times them */
+    double *A, *S;          /* nvar x nv: coefficients of q_l(t), g_l(t) on the noises; nv: Sigma times the newest one */
     double *Cq, *G, *Cr;    /* L x T1 x T1 (layer l at l-1), L x T1 x T1, T1 x T1 */
     double xi, *Zn, *zw, *Xs;     /* init_term: 1/(gamma0^2 N) (balanced: 1/(gamma0^2 nu)); one-pass SGD: per mode Z (T1 x T1); G1 z (T1);
                                      SGD: per mode xi z_s^T G1 z_t at the current t (T1) */
@@ -7836,7 +7836,7 @@ static fw_status fw__dlt_setup(const fw_dln_desc *desc, fw__dln *z, fw__dlt *y, 
                      nvd = z->d.residual > 0 ? (2 * Ld - 2 + (z->d.balanced ? 1 : 0)) * Td + 1 : z->L == 1 && !z->d.balanced ? 1 : 2 * Td + 1;
         const double nmd = (z->online && (z->d.spectrum > 0 || z->d.task > 0)) || z->d.spectrum > 0 ? (double)z->D : 1;
         const int zt = z->d.init_term || z->d.balanced;
-        words = 2.0 * (2 * Ld * Td) * nvd + 3.0 * Ld * Td * Td + 2 * Td * Td + (z->online ? nmd * (Td * Td + 3.0 * Td + 3) * (zt ? 2 : 1)
+        words = (2 * Ld * Td + 1) * nvd + 3.0 * Ld * Td * Td + 2 * Td * Td + (z->online ? nmd * (Td * Td + 3.0 * Td + 3) * (zt ? 2 : 1)
                 : nmd * (2 * Td * (2 * Td + 1) + 3) + 5 * Td * Td + 2 * Td + 1);
         if (words * (double)sizeof(double) > (double)SIZE_MAX / 2 || nvd > 2e9 || 2 * Ld * Td > 2e9)
             FW__DLN_FAIL(FW_ERR_SIZE, "fw_dln_desc", "steps and depth too large for the theory's memory (~8 L^2 T^2 doubles)");
@@ -7857,7 +7857,7 @@ static fw_status fw__dlt_setup(const fw_dln_desc *desc, fw__dln *z, fw__dlt *y, 
     y->nvar = 2 * y->L * y->T1;
     T1 = (size_t)y->T1; nv = (size_t)y->nv; nvar = (size_t)y->nvar; L = (size_t)y->L;
     y->A = (double *)fw_arena_push(ar, sizeof(double) * nvar * nv);
-    y->S = (double *)fw_arena_push(ar, sizeof(double) * nvar * nv);
+    y->S = (double *)fw_arena_push(ar, sizeof(double) * nv);
     y->Cq = (double *)fw_arena_push(ar, sizeof(double) * L * T1 * T1);
     y->G = (double *)fw_arena_push(ar, sizeof(double) * L * T1 * T1);
     y->Cr = (double *)fw_arena_push(ar, sizeof(double) * T1 * T1);
@@ -7962,14 +7962,16 @@ static void fw__dlt_axpy(const fw__dlt *y, double s, const double *x, double *a,
     }
 }
 
-/* Stores variable v at time t: its Sigma-product and its kernel with the same variable at s <= t. */
+/* Stores variable v at time t: its kernel with the same variable at s <= t, a^T Sigma a_s with
+   Sigma a (entries up to t, all known at t) formed once in y->S. */
 static void fw__dlt_close(fw__dlt *y, size_t v, size_t v0, double *K, int l, int t)
 {
     const size_t nv = (size_t)y->nv;
     int s;
-    fw__dlt_sigma(y, y->A + v * nv, y->S + v * nv, t, l);
+    memset(y->S, 0, nv * sizeof(double));   /* blocks of other layers stay 0 */
+    fw__dlt_sigma(y, y->A + v * nv, y->S, t, l);
     for (s = 0; s <= t; ++s) {
-        const double k = fw__dlt_dot(y, y->A + (v0 + (size_t)s) * nv, y->S + v * nv, s);
+        const double k = fw__dlt_dot(y, y->A + (v0 + (size_t)s) * nv, y->S, s);
         FW__DLT_K(y, K, l, s, t) = k;
         FW__DLT_K(y, K, l, t, s) = k;
     }
@@ -8180,7 +8182,6 @@ FW_API fw_status fw_dln_theory_ws(const fw_dln_desc *desc, fw_real *train, fw_re
     if (ar.failed) FW__DLN_FAIL(FW_ERR_WORKSPACE, "fw_dln_theory_ws", "workspace smaller than fw_dln_theory_workspace_size");
     nv = (size_t)y.nv;
     memset(y.A, 0, sizeof(double) * (size_t)y.nvar * nv);
-    memset(y.S, 0, sizeof(double) * (size_t)y.nvar * nv);   /* dot products run over whole vectors */
     memset(y.Cq, 0, sizeof(double) * (size_t)y.L * y.T1 * y.T1);   /* Sigma reads rows not yet reached (times zero) */
     memset(y.G, 0, sizeof(double) * (size_t)y.L * y.T1 * y.T1);
     memset(y.Cr, 0, sizeof(double) * (size_t)y.T1 * y.T1);
