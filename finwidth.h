@@ -6222,19 +6222,18 @@ static void fw__dnf_at(fw__dlf *c, int l, int m, const double *K, int ia, double
 
 /* This worker's share [*lo, *hi) of the sites in use, m0 .. m1 - 1 (desc.reduce; all of them for
    one worker). The averages below sum over the share, add the shares up with reduce.fn, and
-   divide by the count of all the sites in use. */
-/* The sites in use, m0 .. m1 - 1, fall into FW__DNF_CHUNKS fixed chunks (chunk j: m0 + span j / C
-   .. m0 + span (j + 1) / C - 1, whatever the worker count); worker k of K holds chunks
-   C k / K .. C (k + 1) / K - 1. */
+   divide by the count of all the sites in use. The sites fall into FW__DNF_CHUNKS fixed chunks
+   (chunk j: m0 + span j / C .. m0 + span (j + 1) / C - 1, whatever the worker count) and worker k
+   of K holds chunks C k / K .. C (k + 1) / K - 1 (fw__dnf_mean sums chunk by chunk). */
 #define FW__DNF_CHUNKS 60
 static int fw__dnf_chunk_start(const fw__dlf *c, int j)
 {
-    return c->m0 + (int)((long)(c->m1 - c->m0) * j / FW__DNF_CHUNKS);
+    return c->m0 + (int)((uint64_t)(c->m1 - c->m0) * (uint64_t)j / FW__DNF_CHUNKS);
 }
 
 static void fw__dnf_share(const fw__dlf *c, int *lo, int *hi)
 {
-    const long K = c->d.reduce.ranks > 1 ? (long)c->d.reduce.ranks : 1, k = K > 1 ? (long)c->d.reduce.rank : 0;
+    const uint64_t K = c->d.reduce.ranks > 1 ? (uint64_t)c->d.reduce.ranks : 1, k = K > 1 ? (uint64_t)c->d.reduce.rank : 0;
     *lo = fw__dnf_chunk_start(c, (int)(FW__DNF_CHUNKS * k / K));
     *hi = fw__dnf_chunk_start(c, (int)(FW__DNF_CHUNKS * (k + 1) / K));
 }
@@ -6244,8 +6243,8 @@ static void fw__dnf_sum(const fw__dlf *c, double *x, size_t n)
     if (c->d.reduce.ranks > 1 && n > 0) c->d.reduce.fn(c->d.reduce.user, x, (int)n);
 }
 
-/* The mean over the samples in use of layer l's observables, K and shifts as fw__dnf_at. */
-/* The sums are the same numbers for any worker count, not only up to their order: the drift and
+/* The mean over the samples in use of layer l's observables, K and shifts as fw__dnf_at.
+   The sums are the same numbers for any worker count, not only up to their order: the drift and
    Price columns difference these means at steps of 1e-4 and 1e-3 (central differences), which
    would turn a reordered sum's rounding into 1e-8 of the outputs. Each chunk is summed in site
    order by its one worker, the chunk sums travel in slots of which every worker fills its own (a
