@@ -34,8 +34,8 @@ data=(--data "$tmp/train.csv" --test "$tmp/test.csv" --steps 8)
 "$bin" theory "${data[@]}" --samples 4096 --replicates 4 >"$tmp/theory"
 "$bin" compare "${data[@]}" --width 64 --seeds 6 --samples 2048 --replicates 4 >"$tmp/compare" 2>/dev/null
 "$bin" theory --data "$tmp/train.csv" --depth 2 --steps 2 --samples 600 --replicates 2 >"$tmp/deep"
-"$bin" dmft "${data[@]}" --depth 2 --lr 0.2 --steps 20 --samples 2048 --replicates 4 >"$tmp/dmft2"
-"$bin" theory "${data[@]}" --samples 2048 --replicates 4 --bias >"$tmp/bias"
+"$bin" dmft "${data[@]}" --depth 2 --lr 0.2 --steps 12 --samples 1024 --replicates 4 >"$tmp/dmft2"
+"$bin" theory "${data[@]}" --samples 1024 --replicates 4 --bias >"$tmp/bias"
 for np in 1 2 3; do
     run "$np" simulate "${data[@]}" --width 32 --seeds 11 --per-seed "$tmp/ps$np" >"$tmp/o" 2>"$tmp/e"
     if cmp -s "$tmp/o" "$tmp/sim" && cmp -s "$tmp/ps$np" "$tmp/ps"; then ok; else bad "simulate on $np ranks ($(head -c 200 "$tmp/e"))"; fi
@@ -49,9 +49,9 @@ for np in 1 2 3; do
     OMPI_MCA_btl=self,vader OMPI_MCA_rmaps_base_oversubscribe=1 timeout 300 mpirun --allow-run-as-root -np "$np" \
         "$ens" "${data[@]}" --width 32 --seeds 11 >"$tmp/o" 2>"$tmp/e"
     if close "$tmp/o" "$tmp/sim"; then ok; else bad "ensemble_mpi on $np ranks ($(head -c 200 "$tmp/e"))"; fi
-    run "$np" dmft "${data[@]}" --depth 2 --lr 0.2 --steps 20 --samples 2048 --replicates 4 >"$tmp/o" 2>"$tmp/e"
+    run "$np" dmft "${data[@]}" --depth 2 --lr 0.2 --steps 12 --samples 1024 --replicates 4 >"$tmp/o" 2>"$tmp/e"
     if close "$tmp/o" "$tmp/dmft2"; then ok; else bad "dmft --depth 2 on $np ranks ($(head -c 200 "$tmp/e"))"; fi
-    run "$np" theory "${data[@]}" --samples 2048 --replicates 4 --bias >"$tmp/o" 2>"$tmp/e"
+    run "$np" theory "${data[@]}" --samples 1024 --replicates 4 --bias >"$tmp/o" 2>"$tmp/e"
     if close "$tmp/o" "$tmp/bias"; then ok; else bad "theory --bias on $np ranks ($(head -c 200 "$tmp/e"))"; fi
     # the deep propagator (its differenced means summed in fixed chunks whatever the split)
     run "$np" theory --data "$tmp/train.csv" --depth 2 --steps 2 --samples 600 --replicates 2 >"$tmp/o" 2>"$tmp/e"

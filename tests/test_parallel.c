@@ -7,6 +7,13 @@
    the Monte Carlo error, 1e-3 relative here. Native builds only (POSIX threads). */
 #define FINWIDTH_IMPLEMENTATION
 #include "fw_test.h"
+/* The ThreadSanitizer build (-DTEST_RACES_ONLY) looks for races, not rounding: it runs the same
+   splits on shorter problems (ten times slower under the sanitizer otherwise). */
+#ifdef TEST_RACES_ONLY
+#define TEST_LONG(full, short_) (short_)
+#else
+#define TEST_LONG(full, short_) (full)
+#endif
 #include "../examples/parallel/fw_threads.h"
 #include <stdio.h>
 #include <stdlib.h>
@@ -92,7 +99,7 @@ static void dmft_is_the_same_on_1_2_and_3_workers(void)
         fw_dmft_desc d;
         job one[1], many[3];
         memset(&d, 0, sizeof d);
-        d.depth = c == 3 ? 2 : 1; d.act = FW_ACT_TANH; d.gamma0 = 1; d.lr = (fw_real)(c == 3 ? 0.2 : 0.5); d.steps = c == 3 ? 30 : 6; d.two_time = 1;
+        d.depth = c == 3 ? 2 : 1; d.act = FW_ACT_TANH; d.gamma0 = 1; d.lr = (fw_real)(c == 3 ? 0.2 : 0.5); d.steps = c == 3 ? TEST_LONG(30, 6) : 6; d.two_time = 1;
         d.sampler = samplers[c]; d.samples = 3000; d.replicates = 4; d.quad_nodes = 6; d.seed = 3;
         /* the general solver (depth 2) draws its sources through the causal factors of its
            sampled kernels, built from the samples (docs/dmft.md section 6); built from the
@@ -188,7 +195,7 @@ static void deep_theory_is_the_same_on_1_2_and_3_workers(void)
             fw_real *b = buf[K == 1 ? 0 : k + 1];
             memset(&jobs[k], 0, sizeof jobs[k]);
             jobs[k].d.depth = L; jobs[k].d.width = 256; jobs[k].d.gamma0 = 1; jobs[k].d.lr = (fw_real)0.4; jobs[k].d.steps = T;
-            jobs[k].d.act = FW_ACT_TANH; jobs[k].d.samples = 400; jobs[k].d.replicates = 2; jobs[k].d.seed = 5;
+            jobs[k].d.act = FW_ACT_TANH; jobs[k].d.samples = TEST_LONG(400, 120); jobs[k].d.replicates = 2; jobs[k].d.seed = 5;
             jobs[k].d.reduce = fwt_reduce_of(&team, k);
             jobs[k].data = &data;
             jobs[k].o.f_var = b; jobs[k].o.f_var_se = b + sz[0];
