@@ -558,13 +558,15 @@ typedef enum fw_dmft_sampler {
    standard deviation / sqrt(R) (this includes the noise carried forward through Delta); the
    outputs themselves come from one more solve on the union of the replicates' samples, whose
    O(1/M) finite-sample bias is R times smaller than a replicate's. QUADRATURE and EXACT report 0.
-   Control variate (control_variate = 1; two-layer nets, ANTITHETIC or QUADRATURE): every solve is
+   Control variate (control_variate = 1; ANTITHETIC, or QUADRATURE for two-layer nets): every solve is
    repeated on the same samples at gamma0 = 6e-6 (float: 5e-3), where the dynamics are lazy to
    O(gamma0^2) (the antithetic pairs make the sampled dynamics even in gamma0), and every output x
    becomes x - beta (x_ref - x_lazy), x_lazy the closed form (fw_kernels_infinite, fw_lazy_predict),
    beta = Cov(x, x_ref) / Var(x_ref) over the replicates. The sampling noise of the lazy part cancels:
-   at gamma0 = 1e-4 the predictions equal kernel GD to 1e-8 (tanh, erf); the standard error falls
-   about 20x at gamma0 = 0.1, 3x at 0.5, 2x at 1 for twice the cost (docs/dmft.md section 9).
+   at gamma0 = 1e-4 the predictions equal kernel GD to 1e-8 (tanh, erf; deep nets: to 1e-7, their
+   sampled path is less smooth in gamma0); the standard error falls about 20x at gamma0 = 0.1, 3x at
+   0.5, 2x at 1 for twice the cost (depth 2: 8-11x at 0.1, 1.6-6x at 0.5, 0.8-3x at 1, problem-
+   dependent; docs/dmft.md section 9).
    FW_ERR_DIVERGED if the lazy reference blows up (eta lambda_max(NTK) > 2). */
 typedef struct fw_dmft_desc {
     int depth;                /* L hidden layers; 0 means 1 */
@@ -583,7 +585,7 @@ typedef struct fw_dmft_desc {
     fw_real damping;          /* iteration step in (0, 1]; 0 means 1 */
     fw_real tol;              /* iteration tolerance, relative to max(1, max|y|); 0 means 1e-9 (float: 1e-4) */
     uint64_t seed;            /* replicate r draws layer l from RNG stream 256 r + l of seed */
-    int control_variate;      /* 1: the lazy control variate (see above; two-layer nets, ANTITHETIC or QUADRATURE) */
+    int control_variate;      /* 1: the lazy control variate (see above; ANTITHETIC, or QUADRATURE at depth 1) */
     fw_reduce reduce;         /* the solve split across workers (MC, ANTITHETIC, QUADRATURE); zero: one worker */
     fw_log log;
 } fw_dmft_desc;
@@ -3145,9 +3147,6 @@ static fw_status fw__dmft_resolve(const fw_dmft_desc *desc, const fw_data *data,
     if (s->d.control_variate == 1 && s->d.sampler != FW_SAMPLER_ANTITHETIC && s->d.sampler != FW_SAMPLER_QUADRATURE)
         FW__DMFT_FAIL(FW_ERR_ARG, "fw_dmft_desc.control_variate",
                       "the lazy control variate needs a sampler symmetric in the backward sources (ANTITHETIC or QUADRATURE)");
-    if (s->d.control_variate == 1 && (s->d.depth > 1 || s->d.general))
-        FW__DMFT_FAIL(FW_ERR_ARG, "fw_dmft_desc.control_variate",
-                      "the lazy control variate is for two-layer nets (depth 1) so far: the deep solver's sampled path is not smooth in gamma0 (docs/dmft.md section 9)");
     s->cv = s->d.control_variate == 1;
     if (s->d.sampler == FW_SAMPLER_MC || s->d.sampler == FW_SAMPLER_ANTITHETIC) {
         s->R = s->d.replicates;
@@ -3358,18 +3357,26 @@ static void fw__chol_rows(const fw_real *K, int ldk, fw_real *Lm, int ldl, int r
     }
 }
 
-/* X <- X Lm^-1 for lower-triangular Lm (k x k), X: rows x k. Columns with a zero pivot give 0. */
-static void fw__solve_right_lower(int rows, int k, const fw_real *Lm, int ldl, fw_real *X, int ldx)
+/* X <- X Lm^-1 for lower-triangular Lm (k x k), X: rows x k. Columns with a zero pivot give 0,
+   and with K (its diagonal read at stride ldk + 1) so do pivots below cut sqrt(K_jj). */
+static void fw__solve_right_lower_cut(int rows, int k, const fw_real *Lm, int ldl, fw_real *X, int ldx,
+                                      const fw_real *K, int ldk, fw_real cut)
 {
     int r, j;
     for (r = 0; r < rows; ++r) {
         fw_real *x = X + (size_t)r * ldx;
         for (j = k - 1; j >= 0; --j) {
             const fw_real *lj = Lm + (size_t)j * ldl;
-            x[j] = lj[j] > 0 ? x[j] / lj[j] : 0;
+            const fw_real kjj = K != NULL ? K[(size_t)j * (ldk + 1)] : 0;
+            x[j] = lj[j] > 0 && (K == NULL || lj[j] >= cut * fw__sqrt(kjj > 0 ? kjj : 0)) ? x[j] / lj[j] : 0;
             fw__axpy(j, -x[j], lj, x);
         }
     }
+}
+
+static void fw__solve_right_lower(int rows, int k, const fw_real *Lm, int ldl, fw_real *X, int ldx)
+{
+    fw__solve_right_lower_cut(rows, k, Lm, ldl, X, ldx, NULL, 0, 0);
 }
 
 /* phi and phi' together (one tanh or exp where the pair shares it). */
@@ -3801,13 +3808,19 @@ static void fw__dmft_backward(fw__dmft *s, int l, int t)
     if (l > 0) fw__dmft_factor_rows(s, m, y->wt, y->gr, y->gk, y->qg, s->lay[l - 1].lg, tP, k);
 }
 
-/* Test points, after the march: their forward fields read the training-point histories. */
+/* Test points, after the march: their forward fields read the training-point histories. With the
+   control variate (deep nets) the test rows leave out the training directions whose pivot is below
+   1e-4 of their scale, in the sources' conditioning and in the Stein solve of A: late innovations
+   shrink like gamma0^k, their normalised directions turn to rounding as gamma0 -> 0, and the test
+   rows' O(1) weights on them made the test predictions jump (1e-4 between gamma0 = 1e-4 and the
+   reference's 6e-6, docs/dmft.md section 9), which the control variate cannot cancel. */
 static void fw__dmft_test_pass(fw__dmft *s, int l)
 {
     fw__dmft_layer *y = &s->lay[l], *pv = l > 0 ? &s->lay[l - 1] : NULL;
     const int m = y->m, P = s->P, Q = s->Q, n = s->n, nt = s->nt, Pn = P * nt, Qn = Q * nt;
     const fw_real eg = s->eta * s->gam;
     fw_real *kh = s->kh;
+    const fw_real cut = s->cv ? (fw_real)1e-4 : 0;
     int i, t, q, sp, nu;
     if (l == 0) {
         for (i = 0; i < m; ++i)
@@ -3822,6 +3835,10 @@ static void fw__dmft_test_pass(fw__dmft *s, int l)
             const fw_real w = fw__sqrt(pv->wt[i]);
             for (q = 0; q < Qn; ++q) v[(size_t)i * Qn + q] = w * pv->phe[(size_t)i * Qn + q];
         }
+        if (cut > 0)   /* leave out training directions whose pivot is below cut of their scale */
+            for (t = 0; t < Pn; ++t)
+                if (pv->lphi[(size_t)t * Pn + t] < cut * fw__sqrt(pv->ktt[(size_t)t * Pn + t] > 0 ? pv->ktt[(size_t)t * Pn + t] : 0))
+                    for (i = 0; i < pv->m; ++i) pv->qphi[(size_t)i * Pn + t] = 0;
         fw__dmft_orth(s, pv->m, pv->qphi, Pn, Pn, v, Qn, Qn, pv->kee, Qn + 1, pv->lte, Pn, pv->lee, Qn, s->kh);
         fw__gemm(FW_NO_TRANS, FW_TRANS, m, Qn, Pn, 1, y->zu, Pn, pv->lte, Pn, 0, y->phe, Qn);
         fw__gemm(FW_NO_TRANS, FW_TRANS, m, Qn, Qn, 1, y->ze, Qn, pv->lee, Qn, 1, y->phe, Qn);
@@ -3831,7 +3848,7 @@ static void fw__dmft_test_pass(fw__dmft *s, int l)
         for (t = 0; t < nt; ++t)
             for (q = 0; q < Q; ++q)
                 memset(pv->ate + (size_t)(t * Q + q) * Pn + (size_t)t * P, 0, (size_t)(Pn - t * P) * sizeof(fw_real));
-        fw__solve_right_lower(Qn, Pn, pv->lg, Pn, pv->ate, Pn);
+        fw__solve_right_lower_cut(Qn, Pn, pv->lg, Pn, pv->ate, Pn, y->gk, Pn, cut);
     }
     for (t = 0; t < nt; ++t)
         for (q = 0; q < Q; ++q) {

@@ -6,7 +6,7 @@
    Then the lazy control variate (docs/dmft.md section 9) at equal cost: a two-layer tanh net
    (P = 8 + 2 test points, T = 20, eta 0.5) solved plainly with 2M samples and with the control
    variate (two solves) with M; the mean standard error of f over all cells, its ratio (> 1: the
-   control variate wins at equal cost) and the measured time ratio. */
+   control variate wins at equal cost) and the measured time ratio; then the same at depth 2. */
 #include "bench_clock.h"
 #define FINWIDTH_IMPLEMENTATION
 #include "../finwidth.h"
@@ -66,7 +66,7 @@ static double solve(int L, int P, int T, int M)
 }
 
 /* Two-layer tanh solve for the control-variate table: mean f_se over cells, and the seconds. */
-static double cv_solve(double gamma0, int M, int cv, double *seconds)
+static double cv_solve(int depth, double gamma0, int M, int cv, double *seconds)
 {
     enum { P = 8, Q = 2, D = 16, T = 20 };
     fw_real X[(P + Q) * D], y[P];
@@ -76,7 +76,7 @@ static double cv_solve(double gamma0, int M, int cv, double *seconds)
     double t0, se = 0;
     int i, cells;
     memset(&d, 0, sizeof d);
-    d.act = FW_ACT_TANH; d.gamma0 = (fw_real)gamma0; d.lr = (fw_real)0.5; d.steps = T;
+    d.depth = depth; d.act = FW_ACT_TANH; d.gamma0 = (fw_real)gamma0; d.lr = (fw_real)(depth > 1 ? 0.3 : 0.5); d.steps = T;
     d.samples = M; d.replicates = 8; d.sampler = FW_SAMPLER_ANTITHETIC; d.control_variate = cv; d.seed = 5;
     t0 = bench_now();
     if (fw_dmft_run(&d, &data, &res, NULL) != FW_OK) return -1;
@@ -109,14 +109,17 @@ int main(void)
     printf("%-34s %10.2f %10.2f %12.3f\n", "deep L=3 P=8 T=50 M=4096", t3, f3 / t3 * 1e-9, f3 / t3 * 1e-9 / peak);
     {
         static const double gammas[5] = {1e-4, 0.1, 0.5, 1, 2};
-        const int M = 16384;
-        int g, bad = 0;
-        printf("\nlazy control variate at equal cost (two-layer tanh, P = 8 + 2, T = 20; plain: 2M = %d samples, cv: M = %d)\n", 2 * M, M);
-        printf("%-8s %14s %14s %16s %14s\n", "gamma0", "se plain 2M", "se cv M", "se ratio (gain)", "time cv/plain");
-        for (g = 0; g < 5; ++g) {
-            double tp = 0, tc = 0, sp = cv_solve(gammas[g], 2 * M, 0, &tp), sc = cv_solve(gammas[g], M, 1, &tc);
-            if (sp < 0 || sc < 0) { bad = 1; continue; }
-            printf("%-8g %14.3g %14.3g %16.1f %14.2f\n", gammas[g], sp, sc, sp / sc, tc / tp);
+        int g, bad = 0, depth;
+        for (depth = 1; depth <= 2; ++depth) {   /* depth 2: the history solver, eta 0.3, M = 4096 */
+            const int M = depth == 1 ? 16384 : 4096;
+            printf("\nlazy control variate at equal cost (depth %d, tanh, P = 8 + 2, T = 20; plain: 2M = %d samples, cv: M = %d)\n",
+                   depth, 2 * M, M);
+            printf("%-8s %14s %14s %16s %14s\n", "gamma0", "se plain 2M", "se cv M", "se ratio (gain)", "time cv/plain");
+            for (g = 0; g < 5; ++g) {
+                double tp = 0, tc = 0, sp = cv_solve(depth, gammas[g], 2 * M, 0, &tp), sc = cv_solve(depth, gammas[g], M, 1, &tc);
+                if (sp < 0 || sc < 0) { bad = 1; continue; }
+                printf("%-8g %14.3g %14.3g %16.1f %14.2f\n", gammas[g], sp, sc, sp / sc, tc / tp);
+            }
         }
         if (bad) return 1;
     }

@@ -147,8 +147,9 @@ static const help_option help_options[] = {
                "                   (default antithetic)\n"},
     {CMD_THEORY | CMD_COMPARE, "  --sampler NAME   mc, antithetic or quadrature (depth 1, few points) (default antithetic)\n"},
     {CMD_DMFT, "  --control-variate  subtract the same samples' lazy dynamics and add the closed-form lazy\n"
-               "                   result (depth 1, antithetic or quadrature; twice the cost; 20x smaller\n"
-               "                   standard errors at gamma0 0.1, 3x at 0.5; exact kernel GD as gamma0 -> 0)\n"
+               "                   result (antithetic, or quadrature at depth 1; twice the cost; 20x smaller\n"
+               "                   standard errors at gamma0 0.1, 3x at 0.5 (depth 2: 8x, 2-6x); kernel GD\n"
+               "                   as gamma0 -> 0)\n"
                "                   (default off)\n"},
     {CMD_DMFT, "  --kernels FILE   also write FILE (layer,t,s,i,j,Phi,Phi_se,G,G_se: two-time kernels at the\n"
                "                   recorded steps; G empty on test points) and FILE_ntk.csv (t,i,j,NTK,NTK_se)\n"
