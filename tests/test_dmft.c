@@ -480,11 +480,13 @@ static void lazy_control_variate_makes_small_gamma0_dmft_equal_kernel_gd(void)
 
 static void lazy_control_variate_brings_deep_dmft_near_kernel_gd(void)
 {
-    /* Depth 2 and 3 at gamma0 = 1e-4, antithetic, M = 1024, T = 6: without the control variate
+    /* Depth 2 and 3 at gamma0 = 1e-4, antithetic, M = 1024 (256 in the microcontroller builds,
+       where 32 samples leave the control variate little to cancel), T = 6: without the control variate
        the predictions carry the sampled kernels' noise (1e-2), with it they stay within TOL of
        kernel GD with the closed-form deep NTK (train and test points). The deep solver's sampled
        path is smooth in gamma0 to about 1e-7 (docs/dmft.md section 9; the two-layer solver: 1e-8):
-       measured 1.5e-7 .. 6.7e-7 over tanh, erf and ReLU at both depths, so 2e-6; ReLU at depth 3
+       measured 1.5e-7 .. 6.7e-7 over tanh, erf and ReLU at both depths (1.2e-6 at M = 256), so
+       5e-6; ReLU at depth 3
        reached 1.2e-5 at T = 10, M = 4096 (its kink, as in the two-layer test, three layers deep),
        so 5e-5 there. Float: gamma0 = 1e-2 as the two-layer test, 1e-3 and a 20-fold gain
        (measured 2e-6, 6000x); ReLU 3e-3 and 5-fold (measured 7e-4 and 5e-4, 23x and 46x). */
@@ -498,7 +500,7 @@ static void lazy_control_variate_brings_deep_dmft_near_kernel_gd(void)
     for (L = 2; L <= 3; ++L)
         for (a = 0; a < 3; ++a) {
             const int relu = acts[a] == FW_ACT_RELU;
-            const double tol = TEST_IS_FLOAT ? (relu ? 3e-3 : 1e-3) : relu && L == 3 ? 5e-5 : 2e-6;
+            const double tol = TEST_IS_FLOAT ? (relu ? 3e-3 : 1e-3) : relu && L == 3 ? 5e-5 : 5e-6;
             const double gain = TEST_IS_FLOAT ? (relu ? 5 : 20) : 100;
             double err[2] = {0, 0};
             FW_CHECK_STATUS(fw_kernels_infinite(acts[a], L, n, kx, n, phi, g, ntk), FW_OK);
@@ -506,7 +508,7 @@ static void lazy_control_variate_brings_deep_dmft_near_kernel_gd(void)
             for (cv = 0; cv <= 1; ++cv) {
                 fw_dmft_desc d = dmft_desc(L, acts[a], g0, eta, T);
                 fw_dmft_result res;
-                d.sampler = FW_SAMPLER_ANTITHETIC; d.samples = 1024 / TEST_SAMPLE_DIVISOR; d.control_variate = cv;
+                d.sampler = FW_SAMPLER_ANTITHETIC; d.samples = 1024 / (TEST_SAMPLE_DIVISOR < 4 ? TEST_SAMPLE_DIVISOR : 4); d.control_variate = cv;
                 FW_CHECK_STATUS(fw_dmft_run(&d, &data, &res, NULL), FW_OK);
                 for (i = 0; i < (T + 1) * n; ++i) {
                     const double e = fabs((double)res.f[i] - (double)f[i]);
