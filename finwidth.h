@@ -3835,10 +3835,12 @@ static void fw__dmft_test_pass(fw__dmft *s, int l)
             const fw_real w = fw__sqrt(pv->wt[i]);
             for (q = 0; q < Qn; ++q) v[(size_t)i * Qn + q] = w * pv->phe[(size_t)i * Qn + q];
         }
-        if (cut > 0)   /* leave out training directions whose pivot is below cut of their scale */
-            for (t = 0; t < Pn; ++t)
-                if (pv->lphi[(size_t)t * Pn + t] < cut * fw__sqrt(pv->ktt[(size_t)t * Pn + t] > 0 ? pv->ktt[(size_t)t * Pn + t] : 0))
-                    for (i = 0; i < pv->m; ++i) pv->qphi[(size_t)i * Pn + t] = 0;
+        if (cut > 0) {   /* leave out training directions whose pivot is below cut of their scale */
+            int j;
+            for (j = 0; j < Pn; ++j)
+                if (pv->lphi[(size_t)j * Pn + j] < cut * fw__sqrt(pv->ktt[(size_t)j * Pn + j] > 0 ? pv->ktt[(size_t)j * Pn + j] : 0))
+                    for (i = 0; i < pv->m; ++i) pv->qphi[(size_t)i * Pn + j] = 0;
+        }
         fw__dmft_orth(s, pv->m, pv->qphi, Pn, Pn, v, Qn, Qn, pv->kee, Qn + 1, pv->lte, Pn, pv->lee, Qn, s->kh);
         fw__gemm(FW_NO_TRANS, FW_TRANS, m, Qn, Pn, 1, y->zu, Pn, pv->lte, Pn, 0, y->phe, Qn);
         fw__gemm(FW_NO_TRANS, FW_TRANS, m, Qn, Qn, 1, y->ze, Qn, pv->lee, Qn, 1, y->phe, Qn);
@@ -3848,7 +3850,7 @@ static void fw__dmft_test_pass(fw__dmft *s, int l)
         for (t = 0; t < nt; ++t)
             for (q = 0; q < Q; ++q)
                 memset(pv->ate + (size_t)(t * Q + q) * Pn + (size_t)t * P, 0, (size_t)(Pn - t * P) * sizeof(fw_real));
-        fw__solve_right_lower_cut(Qn, Pn, pv->lg, Pn, pv->ate, Pn, y->gk, Pn, cut);
+        fw__solve_right_lower_cut(Qn, Pn, pv->lg, Pn, pv->ate, Pn, cut > 0 ? y->gk : NULL, Pn, cut);
     }
     for (t = 0; t < nt; ++t)
         for (q = 0; q < Q; ++q) {

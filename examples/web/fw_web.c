@@ -39,6 +39,16 @@ static fw_data fwweb_data(int P, int Q, int D, const fw_real *X, const fw_real *
     return data;
 }
 
+/* The DMFT description both theory calls share (the page's controls; the messages to fwweb_msg). */
+static fw_dmft_desc fwweb_dmft_desc(int act, int depth, double gamma0, double lr, int steps, int samples, int replicates, int seed)
+{
+    fw_dmft_desc d;
+    memset(&d, 0, sizeof d);
+    d.depth = depth; d.act = (fw_activation)act; d.gamma0 = (fw_real)gamma0; d.lr = (fw_real)lr; d.steps = steps;
+    d.samples = samples; d.replicates = replicates; d.seed = (uint64_t)seed; d.log.fn = fwweb_log;
+    return d;
+}
+
 /* The two-layer theory (fw_fluct_run; the CLI's `theory`): for t = 0..steps and the n = P + Q
    points, mean[t n + i] = f, var[t n + i] = Var f at width N, var_se its Monte Carlo error. */
 FWWEB_EXPORT(fwweb_theory)
@@ -52,9 +62,8 @@ int fwweb_theory(int P, int Q, int D, const fw_real *X, const fw_real *y, int ac
     int i;
     fwweb_msg[0] = 0;
     memset(&d, 0, sizeof d);
-    d.dmft.act = (fw_activation)act; d.dmft.gamma0 = (fw_real)gamma0; d.dmft.lr = (fw_real)lr; d.dmft.steps = steps;
-    d.dmft.samples = samples; d.dmft.replicates = replicates; d.dmft.seed = (uint64_t)seed;
-    d.dmft.log.fn = fwweb_log; d.width = width;
+    d.dmft = fwweb_dmft_desc(act, 1, gamma0, lr, steps, samples, replicates, seed);
+    d.width = width;
     if ((st = fw_fluct_run(&d, &data, &r, NULL)) != FW_OK) return (int)st;
     for (i = 0; i < r.n_records * r.n_points; ++i) { mean[i] = r.f[i]; var[i] = r.f_var[i]; var_se[i] = r.f_var_se[i]; }
     fw_fluct_result_free(&r);
@@ -73,9 +82,7 @@ int fwweb_dmft(int P, int Q, int D, const fw_real *X, const fw_real *y, int act,
     fw_status st;
     int i;
     fwweb_msg[0] = 0;
-    memset(&d, 0, sizeof d);
-    d.depth = depth; d.act = (fw_activation)act; d.gamma0 = (fw_real)gamma0; d.lr = (fw_real)lr; d.steps = steps;
-    d.samples = samples; d.replicates = replicates; d.seed = (uint64_t)seed; d.log.fn = fwweb_log;
+    d = fwweb_dmft_desc(act, depth, gamma0, lr, steps, samples, replicates, seed);
     if ((st = fw_dmft_run(&d, &data, &r, NULL)) != FW_OK) return (int)st;
     for (i = 0; i < r.n_records * r.n_points; ++i) { mean[i] = r.f[i]; se[i] = r.f_se[i]; }
     fw_dmft_result_free(&r);
