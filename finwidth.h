@@ -346,7 +346,20 @@ FW_API fw_status fw_act_parse(const char *name, fw_activation *act);
    Training loss: 1/2 sum over the P training points of (y - f)^2 (a sum, not a mean); gradient
    descent on every weight with step eta gamma0^2 N:  theta <- theta - eta gamma0^2 N dLoss/dtheta,
    so predictions move at rate eta * NTK * (y - f), O(1) in N. ntk != 0 selects the NTK
-   parameterization, which is the same model with gamma0 = 1/sqrt(N). */
+   parameterization, which is the same model with gamma0 = 1/sqrt(N).
+
+   Convolutional nets (arch = FW_ARCH_CNN; docs/model.md section 5): an input row is an image of
+   H x W pixels with C channels (row-major pixels, channels innermost: x[(y W + x) C + c]); every
+   layer is a 3 x 3 convolution, stride 1, zero padding, with N channels as the width and the
+   fan-in 9 C (9 N above the first layer) in place of D (N):
+     h1[p, c] = sum_{k, c'} W0[c, (k, c')] x[p + k, c'] / sqrt(9 C),
+     h(l+1)[p, c] = sum_{k, c'} W(l)[c, (k, c')] phi(h(l))[p + k, c'] / sqrt(9 N),
+     f(x) = w . pool(phi(hL)) / (gamma0 N),   pool = the mean over the H W pixels,
+   (k runs over the 9 offsets (dy, dx) in {-1, 0, 1}^2, row-major; pixels outside the image are
+   0), with the same loss, initialization and step eta gamma0^2 N. Weights are stored as the
+   matrices W(l)[c][(k, c')] (N x 9 C_in, row-major), so a layer is im2col + one gemm (CBLAS with
+   FW_USE_CBLAS). fw_net_kernels is for MLPs only. */
+typedef enum fw_arch { FW_ARCH_MLP = 0, FW_ARCH_CNN = 1 } fw_arch;
 typedef struct fw_net_desc {
     int input_dim;        /* D >= 1 (required) */
     int width;            /* N >= 1 (required) */
@@ -360,12 +373,18 @@ typedef struct fw_net_desc {
     fw_log log;           /* optional: told which field was bad */
     int no_kernels;       /* nonzero: no kernel scratch (saves 2 max_points^2 reals); fw_net_kernels
                              then returns FW_ERR_ARG. Ensembles set it when they record no kernels. */
+    fw_arch arch;         /* FW_ARCH_MLP (the zero value) or FW_ARCH_CNN */
+    int image_height;     /* CNN: H >= 1 */
+    int image_width;      /* CNN: W >= 1 */
+    int image_channels;   /* CNN: C >= 1; 0 means 1. input_dim must be H W C (0 sets it) */
 } fw_net_desc;
 
 /* The network and its buffers, laid out in one block (caller workspace or allocator).
-   Parameters are one vector: W0 (N x D, row-major), then W(1) .. W(L-1) (N x N each), then w (N).
-   After a forward pass on n rows, H[l] and A[l] hold h(l+1) and phi(h(l+1)) (n x N each, ld N)
-   for l = 0..L-1, and f the n outputs; after a backward pass Gr[l] holds g(l+1) = gamma0 N df/dh(l+1). */
+   Parameters are one vector: W0 (N x D, row-major), then W(1) .. W(L-1) (N x N each), then w (N);
+   for a CNN W0 is N x 9 C and W(l) N x 9 N. After a forward pass on n rows, H[l] and A[l] hold
+   h(l+1) and phi(h(l+1)) (n x N each, ld N; a CNN's n H W x N, image by image, pixel by pixel)
+   for l = 0..L-1, and f the n outputs; after a backward pass Gr[l] holds g(l+1) = gamma0 N df/dh(l+1)
+   (a CNN's on its training images only). */
 typedef struct fw_net {
     fw_net_desc desc;     /* with defaults filled in */
     fw_real gamma0;       /* effective gamma0 (1/sqrt(N) with ntk) */
@@ -378,6 +397,7 @@ typedef struct fw_net {
     fw_real *scratch;     /* max_points x N */
     fw_real *kx, *kt;     /* max_points x max_points scratch for the kernels (NULL with no_kernels) */
     fw_real *batch_x, *batch_y; /* SGD batch: max_points x D and max_points */
+    fw_real *col, *pool;  /* CNN: im2col rows of a chunk of images; pooled features (max_points x N) */
     int n_rows;           /* rows of the last forward pass */
     void *owned;          /* the block fw_net_create allocated (NULL with a caller workspace) */
     fw_allocator alloc;
@@ -2036,11 +2056,56 @@ static void fw__report(const fw_log *log, fw_status s, const char *where, const 
     if (log != NULL && log->fn != NULL) log->fn(log->user, s, where, what);
 }
 
-/* Fills the defaults of a description into out and checks it. */
-/* The parameter count W0 (N x D), L - 1 hidden N x N, readout N; in double, exact below 2^53. */
+/* Pixels per input (1 for an MLP) and the fan-in of a unit of layer l (0: the first layer):
+   D and N for an MLP, 9 C and 9 N for a CNN's 3 x 3 convolutions; in double (checked by resolve). */
+static double fw__net_pixels_d(const fw_net_desc *d)
+{
+    return d->arch == FW_ARCH_CNN ? (double)d->image_height * (double)d->image_width : 1.0;
+}
+
+static double fw__net_fan_d(const fw_net_desc *d, int l)
+{
+    if (d->arch == FW_ARCH_CNN) return 9.0 * (l == 0 ? (double)d->image_channels : (double)d->width);
+    return l == 0 ? (double)d->input_dim : (double)d->width;
+}
+
+/* The parameter count W0 (N x fan0), L - 1 hidden N x fan, readout N; in double, exact below 2^53. */
 static double fw__net_param_count_d(const fw_net_desc *d)
 {
-    return (double)d->width * d->input_dim + ((double)d->depth - 1) * d->width * (double)d->width + d->width;
+    return (double)d->width * fw__net_fan_d(d, 0) + ((double)d->depth - 1) * d->width * fw__net_fan_d(d, 1) + d->width;
+}
+
+/* A CNN's forward and backward passes take images in chunks whose im2col rows (pixels) total about
+   this many (at least one image): one gemm per chunk per layer. */
+#define FW__CONV_ROWS 1024
+
+static int fw__net_chunk_images(const fw_net_desc *d)
+{
+    const double hw = fw__net_pixels_d(d);
+    int c = hw >= FW__CONV_ROWS ? 1 : (int)(FW__CONV_ROWS / hw);
+    return c < d->max_points ? c : d->max_points;
+}
+
+/* Fills the defaults of a description into out and checks it. */
+static fw_status fw__net_resolve_cnn(fw_net_desc *out)
+{
+    const fw_log *log = &out->log;
+    double dim;
+    if ((unsigned)out->arch > (unsigned)FW_ARCH_CNN) { fw__report(log, FW_ERR_ARG, "fw_net_desc.arch", "not an fw_arch (FW_ARCH_MLP or FW_ARCH_CNN)"); return FW_ERR_ARG; }
+    if (out->arch != FW_ARCH_CNN) return FW_OK;
+    if (out->image_channels == 0) out->image_channels = 1;
+    if (out->image_height < 1 || out->image_width < 1 || out->image_channels < 1) {
+        fw__report(log, FW_ERR_SIZE, "fw_net_desc.image_height", "a CNN needs image_height, image_width >= 1 and image_channels >= 1 (0 means 1)");
+        return FW_ERR_SIZE;
+    }
+    dim = (double)out->image_height * out->image_width * (double)out->image_channels;
+    if (dim > 2147483647.0) { fw__report(log, FW_ERR_SIZE, "fw_net_desc.image_height", "image_height x image_width x image_channels exceeds 2^31 - 1"); return FW_ERR_SIZE; }
+    if (out->input_dim == 0) out->input_dim = (int)dim;
+    if ((double)out->input_dim != dim) {
+        fw__report(log, FW_ERR_SIZE, "fw_net_desc.input_dim", "a CNN's input_dim must be image_height x image_width x image_channels (0 sets it)");
+        return FW_ERR_SIZE;
+    }
+    return FW_OK;
 }
 
 static fw_status fw__net_resolve(const fw_net_desc *desc, fw_net_desc *out)
@@ -2051,6 +2116,10 @@ static fw_status fw__net_resolve(const fw_net_desc *desc, fw_net_desc *out)
     log = &desc->log;
     if (out->depth == 0) out->depth = 1;
     if (out->gamma0 == 0) out->gamma0 = 1;
+    {
+        fw_status st = fw__net_resolve_cnn(out);
+        if (st != FW_OK) return st;
+    }
     if (out->input_dim < 1) { fw__report(log, FW_ERR_SIZE, "fw_net_desc.input_dim", "must be >= 1"); return FW_ERR_SIZE; }
     if (out->width < 1) { fw__report(log, FW_ERR_SIZE, "fw_net_desc.width", "must be >= 1"); return FW_ERR_SIZE; }
     if (out->depth < 1) { fw__report(log, FW_ERR_SIZE, "fw_net_desc.depth", "must be >= 1 (0 means 1)"); return FW_ERR_SIZE; }
@@ -2070,6 +2139,15 @@ static fw_status fw__net_resolve(const fw_net_desc *desc, fw_net_desc *out)
         fw__report(log, FW_ERR_SIZE, "fw_net_desc", "width^2 x depth (the weight count) or depth x width x max_points exceeds 2^31 - 1");
         return FW_ERR_SIZE;
     }
+    if (out->arch == FW_ARCH_CNN) {
+        /* the activations (depth x images x pixels x width) and a chunk's im2col rows are int-indexed */
+        const double hw = fw__net_pixels_d(out), fan = fw__net_fan_d(out, 0) > fw__net_fan_d(out, 1) ? fw__net_fan_d(out, 0) : fw__net_fan_d(out, 1);
+        if ((double)out->depth * out->max_points * hw * out->width > 2147483647.0 ||
+            (double)out->width * fan > 2147483647.0 || (double)fw__net_chunk_images(out) * hw * fan > 2147483647.0) {
+            fw__report(log, FW_ERR_SIZE, "fw_net_desc", "a CNN's depth x max_points x pixels x width, or its im2col rows, exceed 2^31 - 1");
+            return FW_ERR_SIZE;
+        }
+    }
     return FW_OK;
 }
 
@@ -2085,13 +2163,23 @@ static int fw__net_param_count(const fw_net_desc *d) { return (int)fw__net_param
 static void fw__net_lay(fw_arena *ar, const fw_net_desc *d, fw_net *net)
 {
     size_t R = sizeof(fw_real), M = (size_t)d->max_points, N = (size_t)d->width, L = (size_t)d->depth;
+    const size_t hw = (size_t)fw__net_pixels_d(d), MP = fw__size_mul(M, hw);   /* rows of a layer's block */
     net->params = (fw_real *)fw_arena_push(ar, fw__size_mul((size_t)fw__net_param_count(d), R));
-    net->H = (fw_real *)fw_arena_push(ar, fw__size_mul3(L, M, fw__size_mul(N, R)));
-    net->A = (fw_real *)fw_arena_push(ar, fw__size_mul3(L, M, fw__size_mul(N, R)));
-    net->Gr = (fw_real *)fw_arena_push(ar, fw__size_mul3(L, M, fw__size_mul(N, R)));
+    net->H = (fw_real *)fw_arena_push(ar, fw__size_mul3(L, MP, fw__size_mul(N, R)));
+    net->A = (fw_real *)fw_arena_push(ar, fw__size_mul3(L, MP, fw__size_mul(N, R)));
+    net->Gr = (fw_real *)fw_arena_push(ar, fw__size_mul3(L, MP, fw__size_mul(N, R)));
     net->f = (fw_real *)fw_arena_push(ar, fw__size_mul(M, R));
     net->delta = (fw_real *)fw_arena_push(ar, fw__size_mul(M, R));
-    net->scratch = (fw_real *)fw_arena_push(ar, fw__size_mul3(M, N, R));
+    net->col = net->pool = NULL;
+    if (d->arch == FW_ARCH_CNN) {
+        const size_t rows = fw__size_mul((size_t)fw__net_chunk_images(d), hw);
+        const size_t fan = (size_t)(fw__net_fan_d(d, 0) > fw__net_fan_d(d, 1) ? fw__net_fan_d(d, 0) : fw__net_fan_d(d, 1));
+        net->col = (fw_real *)fw_arena_push(ar, fw__size_mul3(rows, fan, R));      /* im2col rows, or their gradient */
+        net->scratch = (fw_real *)fw_arena_push(ar, fw__size_mul3(rows > M ? rows : M, N, R));
+        net->pool = (fw_real *)fw_arena_push(ar, fw__size_mul3(M, N, R));
+    } else {
+        net->scratch = (fw_real *)fw_arena_push(ar, fw__size_mul3(M, N, R));
+    }
     net->kx = d->no_kernels ? NULL : (fw_real *)fw_arena_push(ar, fw__size_mul3(M, M, R));
     net->kt = d->no_kernels ? NULL : (fw_real *)fw_arena_push(ar, fw__size_mul3(M, M, R));
     net->batch_x = (fw_real *)fw_arena_push(ar, fw__size_mul3(M, (size_t)d->input_dim, R));
@@ -2167,16 +2255,159 @@ FW_API void fw_net_destroy(fw_net *net)
     memset(net, 0, sizeof *net);
 }
 
-/* Weight matrix W(l) of layer l = 0..L-1 (W0 is N x D, the others N x N). */
+/* Weight matrix W(l) of layer l = 0..L-1 (W0 is N x fan0, the others N x fan: MLP D and N, CNN 9 C and 9 N). */
 static fw_real *fw__net_weight(const fw_net *net, int l)
 {
-    size_t N = (size_t)net->desc.width, D = (size_t)net->desc.input_dim;
-    return l == 0 ? net->params : net->params + N * D + (size_t)(l - 1) * N * N;
+    const size_t N = (size_t)net->desc.width, f0 = (size_t)fw__net_fan_d(&net->desc, 0), f1 = (size_t)fw__net_fan_d(&net->desc, 1);
+    return l == 0 ? net->params : net->params + N * f0 + (size_t)(l - 1) * N * f1;
 }
 
 static fw_real *fw__net_block(const fw_net *net, fw_real *base, int l)
 {
-    return base + (size_t)l * (size_t)net->desc.max_points * (size_t)net->desc.width;
+    return base + (size_t)l * (size_t)net->desc.max_points * (size_t)fw__net_pixels_d(&net->desc) * (size_t)net->desc.width;
+}
+
+/* im2col of nimg images of H x W pixels, C channels each (pixel p of image i at in + i istride
+   + p pstride): row (i, p) of col holds the 9 neighbours' C channels, offsets (dy, dx) row-major,
+   0 outside the image (9 C reals a row). */
+static void fw__conv_im2col(const fw_net_desc *d, int nimg, const fw_real *in, size_t istride, int pstride, int C, fw_real *col)
+{
+    const int H = d->image_height, W = d->image_width;
+    int i, y, x, k, c;
+    for (i = 0; i < nimg; ++i)
+        for (y = 0; y < H; ++y)
+            for (x = 0; x < W; ++x) {
+                fw_real *row = col + ((size_t)i * H * W + (size_t)y * W + x) * 9 * (size_t)C;
+                for (k = 0; k < 9; ++k) {
+                    const int yy = y + k / 3 - 1, xx = x + k % 3 - 1;
+                    fw_real *dst = row + (size_t)k * C;
+                    if (yy < 0 || yy >= H || xx < 0 || xx >= W) { for (c = 0; c < C; ++c) dst[c] = 0; continue; }
+                    {
+                        const fw_real *src = in + (size_t)i * istride + ((size_t)yy * W + xx) * (size_t)pstride;
+                        for (c = 0; c < C; ++c) dst[c] = src[c];
+                    }
+                }
+            }
+}
+
+/* The adjoint of fw__conv_im2col into a layer's block (N channels, N per pixel): out[neighbour k
+   of p] += dcol[(i, p), k] for every image of the chunk (out zeroed first). */
+static void fw__conv_col2im(const fw_net_desc *d, int nimg, const fw_real *dcol, int N, fw_real *out)
+{
+    const int H = d->image_height, W = d->image_width;
+    int i, y, x, k, c;
+    for (i = 0; i < nimg * H * W * N; ++i) out[i] = 0;
+    for (i = 0; i < nimg; ++i)
+        for (y = 0; y < H; ++y)
+            for (x = 0; x < W; ++x) {
+                const fw_real *row = dcol + ((size_t)i * H * W + (size_t)y * W + x) * 9 * (size_t)N;
+                for (k = 0; k < 9; ++k) {
+                    const int yy = y + k / 3 - 1, xx = x + k % 3 - 1;
+                    if (yy < 0 || yy >= H || xx < 0 || xx >= W) continue;
+                    {
+                        fw_real *dst = out + ((size_t)i * H * W + (size_t)yy * W + xx) * (size_t)N;
+                        const fw_real *src = row + (size_t)k * N;
+                        for (c = 0; c < N; ++c) dst[c] += src[c];
+                    }
+                }
+            }
+}
+
+/* The input of layer l of a CNN for images i0.. (X rows, or the block of layer l - 1): base,
+   distance between images and between pixels, channels. */
+static const fw_real *fw__conv_input(const fw_net *net, int l, const fw_real *X, int ldx, int i0,
+                                     size_t *istride, int *pstride, int *C)
+{
+    const size_t hw = (size_t)fw__net_pixels_d(&net->desc), N = (size_t)net->desc.width;
+    if (l == 0) {
+        *istride = (size_t)ldx; *pstride = net->desc.image_channels; *C = net->desc.image_channels;
+        return X + (size_t)i0 * (size_t)ldx;
+    }
+    *istride = hw * N; *pstride = (int)N; *C = (int)N;
+    return fw__net_block(net, net->A, l - 1) + (size_t)i0 * hw * N;
+}
+
+/* A CNN's forward pass on n images: H, A image by image, the pooled features and f. */
+static void fw__conv_forward(fw_net *net, int n, const fw_real *X, int ldx)
+{
+    const int N = net->desc.width, L = net->desc.depth, hw = (int)fw__net_pixels_d(&net->desc), cb = fw__net_chunk_images(&net->desc);
+    int l, i, i0, p, c;
+    for (l = 0; l < L; ++l) {
+        fw_real *H = fw__net_block(net, net->H, l), *A = fw__net_block(net, net->A, l);
+        for (i0 = 0; i0 < n; i0 += cb) {
+            const int nb = n - i0 < cb ? n - i0 : cb;
+            size_t istride;
+            int pstride, C;
+            const fw_real *in = fw__conv_input(net, l, X, ldx, i0, &istride, &pstride, &C);
+            fw__conv_im2col(&net->desc, nb, in, istride, pstride, C, net->col);
+            fw__gemm(FW_NO_TRANS, FW_TRANS, nb * hw, N, 9 * C, 1 / fw__sqrt((fw_real)(9 * C)), net->col, 9 * C,
+                     fw__net_weight(net, l), 9 * C, 0, H + (size_t)i0 * hw * N, N);
+        }
+        for (i = 0; i < n * hw * N; ++i) A[i] = fw_act(net->desc.act, H[i]);
+    }
+    for (i = 0; i < n; ++i) {   /* global average pooling */
+        const fw_real *a = fw__net_block(net, net->A, L - 1) + (size_t)i * hw * N;
+        fw_real *q = net->pool + (size_t)i * N;
+        for (c = 0; c < N; ++c) q[c] = 0;
+        for (p = 0; p < hw; ++p)
+            for (c = 0; c < N; ++c) q[c] += a[(size_t)p * N + c];
+        for (c = 0; c < N; ++c) q[c] /= (fw_real)hw;
+    }
+    fw__gemv(FW_NO_TRANS, n, N, 1 / (net->gamma0 * (fw_real)N), net->pool, N, net->w, 0, net->f);
+    net->n_rows = n;
+}
+
+/* A CNN's g(l) = gamma0 N df/dh(l) on the first n images of the last forward pass:
+   g(L) = w o phi'(h(L)) / (H W), g(l) = phi'(h(l)) o col2im(g(l+1) W(l) / sqrt(9 N)). */
+static void fw__conv_backward(fw_net *net, int n)
+{
+    const int N = net->desc.width, L = net->desc.depth, hw = (int)fw__net_pixels_d(&net->desc), cb = fw__net_chunk_images(&net->desc);
+    int l, i, i0, j;
+    {
+        fw_real *G = fw__net_block(net, net->Gr, L - 1);
+        const fw_real *H = fw__net_block(net, net->H, L - 1);
+        for (i = 0; i < n * hw; ++i)
+            for (j = 0; j < N; ++j)
+                G[(size_t)i * N + j] = net->w[j] * fw_act_d1(net->desc.act, H[(size_t)i * N + j]) / (fw_real)hw;
+    }
+    for (l = L - 2; l >= 0; --l) {
+        fw_real *Gl = fw__net_block(net, net->Gr, l);
+        const fw_real *Hl = fw__net_block(net, net->H, l), *Gu = fw__net_block(net, net->Gr, l + 1);
+        for (i0 = 0; i0 < n; i0 += cb) {
+            const int nb = n - i0 < cb ? n - i0 : cb;
+            fw__gemm(FW_NO_TRANS, FW_NO_TRANS, nb * hw, 9 * N, N, 1 / fw__sqrt((fw_real)(9 * N)), Gu + (size_t)i0 * hw * N, N,
+                     fw__net_weight(net, l + 1), 9 * N, 0, net->col, 9 * N);
+            fw__conv_col2im(&net->desc, nb, net->col, N, Gl + (size_t)i0 * hw * N);
+        }
+        for (i = 0; i < n * hw * N; ++i) Gl[i] *= fw_act_d1(net->desc.act, Hl[i]);
+    }
+}
+
+/* A CNN's target += coef (-dLoss/dparams) on the first P images (fw__net_descend's rule):
+   -dLoss/dw = pool^T delta / (gamma0 N), -dLoss/dW(l) = sum_(i, p) delta_i g(l+1)[i, p]^T col_l[i, p]
+   / (gamma0 N sqrt(9 C_in)). */
+static void fw__conv_descend(fw_net *net, int P, const fw_real *X, int ldx, fw_real *target, fw_real coef)
+{
+    const int N = net->desc.width, L = net->desc.depth, hw = (int)fw__net_pixels_d(&net->desc), cb = fw__net_chunk_images(&net->desc);
+    const fw_real base = coef / (net->gamma0 * (fw_real)N);
+    int l, i, i0, j;
+    fw__gemv(FW_TRANS, P, N, base, net->pool, N, net->delta, 1, target + (size_t)net->n_params - (size_t)N);
+    for (l = L - 1; l >= 0; --l) {
+        const fw_real *G = fw__net_block(net, net->Gr, l);
+        fw_real *Wt = target + (fw__net_weight(net, l) - net->params);
+        for (i0 = 0; i0 < P; i0 += cb) {
+            const int nb = P - i0 < cb ? P - i0 : cb;
+            size_t istride;
+            int pstride, C;
+            const fw_real *in = fw__conv_input(net, l, X, ldx, i0, &istride, &pstride, &C);
+            for (i = 0; i < nb; ++i)
+                for (j = 0; j < hw * N; ++j)
+                    net->scratch[(size_t)i * hw * N + j] = net->delta[i0 + i] * G[((size_t)(i0 + i) * hw) * N + j];
+            fw__conv_im2col(&net->desc, nb, in, istride, pstride, C, net->col);
+            fw__gemm(FW_TRANS, FW_NO_TRANS, N, 9 * C, nb * hw, base / fw__sqrt((fw_real)(9 * C)), net->scratch, N,
+                     net->col, 9 * C, 1, Wt, 9 * C);
+        }
+    }
 }
 
 /* H, A and f on n rows (docs/model.md section 1). */
@@ -2184,6 +2415,7 @@ static void fw__net_forward(fw_net *net, int n, const fw_real *X, int ldx)
 {
     const int N = net->desc.width, D = net->desc.input_dim, L = net->desc.depth;
     int l, i;
+    if (net->desc.arch == FW_ARCH_CNN) { fw__conv_forward(net, n, X, ldx); return; }
     for (l = 0; l < L; ++l) {
         const fw_real *in = l == 0 ? X : fw__net_block(net, net->A, l - 1);
         int fan = l == 0 ? D : N, ld_in = l == 0 ? ldx : N;
@@ -2226,6 +2458,7 @@ static void fw__net_descend(fw_net *net, int P, const fw_real *X, int ldx, fw_re
     const fw_real base = coef / (net->gamma0 * (fw_real)N);
     fw_real *tw = target + (size_t)net->n_params - (size_t)N;
     int l, i, j;
+    if (net->desc.arch == FW_ARCH_CNN) { fw__conv_descend(net, P, X, ldx, target, coef); return; }
     fw__gemv(FW_TRANS, P, N, base, fw__net_block(net, net->A, L - 1), N, net->delta, 1, tw);
     for (l = L - 1; l >= 0; --l) {
         const fw_real *G = fw__net_block(net, net->Gr, l);
@@ -2286,7 +2519,8 @@ static fw_real fw__net_errors(fw_net *net, const fw_data *data, fw_real scale)
     int ldx = data->ldx == 0 ? data->D : data->ldx, i;
     fw_real loss = 0;
     fw__net_forward(net, data->P + data->Q, data->X, ldx);
-    fw__net_backward(net);
+    if (net->desc.arch == FW_ARCH_CNN) fw__conv_backward(net, data->P);   /* the gradient needs the training images only */
+    else fw__net_backward(net);
     for (i = 0; i < data->P; ++i) {
         fw_real e = data->y[i] - net->f[i];
         net->delta[i] = scale * e;
@@ -2375,6 +2609,10 @@ FW_API fw_status fw_net_kernels(fw_net *net, int n, const fw_real *X, int ldx, f
     size_t i;
     if ((s = fw__check_net(net)) != FW_OK) return s;
     if (phi == NULL && g == NULL && ntk == NULL) return FW_ERR_NULL;
+    if (net->desc.arch == FW_ARCH_CNN) {
+        fw__report(&net->desc.log, FW_ERR_ARG, "fw_net_desc.arch", "fw_net_kernels is for MLPs (a CNN's kernels are not recorded)");
+        return FW_ERR_ARG;
+    }
     if (net->desc.no_kernels) {
         fw__report(&net->desc.log, FW_ERR_ARG, "fw_net_desc.no_kernels", "this network was laid out without kernel scratch");
         return FW_ERR_ARG;
@@ -2487,6 +2725,10 @@ static fw_status fw__ensemble_net_desc(const fw_ensemble_desc *desc, const fw_da
     *nd = desc->net;
     nd->max_points = data->P + data->Q;
     nd->no_kernels = !desc->record_kernels;   /* memory for the kernels only when they are recorded */
+    if (desc->record_kernels && nd->arch == FW_ARCH_CNN) {
+        fw__report(&desc->net.log, FW_ERR_ARG, "fw_ensemble_desc.record_kernels", "kernels are recorded for MLPs only; set 0 for a CNN");
+        return FW_ERR_ARG;
+    }
     return fw_net_validate(nd);
 }
 

@@ -1011,6 +1011,232 @@ static void sizes_that_cannot_be_represented_are_size_errors(void)
     FW_CHECK(ar.failed);
 }
 
+/* ---- convolutional nets (fw_net_desc.arch = FW_ARCH_CNN) ---- */
+
+typedef struct cnn_case { int H, W, C, N, L; fw_activation act; int ntk; } cnn_case;
+
+/* The five shapes the CNN tests run: every activation, depth 1..3, one and several channels, the
+   NTK parameterization, and 20 x 20 images (400 pixels: the library takes 2 images a chunk, so 5
+   images cross chunk boundaries). */
+static const cnn_case cnn_cases[5] = {
+    {4, 3, 2, 3, 1, FW_ACT_RELU, 0}, {4, 3, 2, 3, 2, FW_ACT_TANH, 0}, {3, 5, 1, 4, 3, FW_ACT_ERF, 0},
+    {2, 2, 3, 2, 2, FW_ACT_LINEAR, 1}, {20, 20, 1, 2, 2, FW_ACT_TANH, 0}};
+
+static fw_net_desc cnn_desc(const cnn_case *c, int max_points)
+{
+    fw_net_desc d;
+    memset(&d, 0, sizeof d);
+    d.arch = FW_ARCH_CNN; d.image_height = c->H; d.image_width = c->W; d.image_channels = c->C;
+    d.width = c->N; d.depth = c->L; d.act = c->act; d.gamma0 = (fw_real)0.8; d.ntk = c->ntk;
+    d.seed = 77; d.max_points = max_points;
+    return d;
+}
+
+static double act_double(fw_activation a, double x)
+{
+    switch (a) {
+    case FW_ACT_RELU: return x > 0 ? x : 0;
+    case FW_ACT_TANH: return tanh(x);
+    case FW_ACT_ERF: return erf(x);
+    default: return x;
+    }
+}
+
+/* The convolutional net of the header comment above fw_net_desc written out as loops in double,
+   from the documented parameter layout: W(l)[c][(k, c')] with k = (dy + 1) 3 + (dx + 1). */
+static double cnn_loops_forward(const fw_net *net, const fw_real *x)
+{
+    const int H = net->desc.image_height, W = net->desc.image_width, C0 = net->desc.image_channels;
+    const int N = net->desc.width, L = net->desc.depth, maxc = C0 > N ? C0 : N;
+    double *in = (double *)malloc(sizeof(double) * (size_t)H * W * maxc), *out = (double *)malloc(sizeof(double) * (size_t)H * W * N);
+    const fw_real *Wl = net->params;
+    double f = 0;
+    int l, y, xx, c, cp, dy, dx, C = C0;
+    if (in == NULL || out == NULL) { free(in); free(out); return NAN; }
+    for (y = 0; y < H * W * C0; ++y) in[y] = x[y];
+    for (l = 0; l < L; ++l) {
+        for (y = 0; y < H; ++y)
+            for (xx = 0; xx < W; ++xx)
+                for (c = 0; c < N; ++c) {
+                    double acc = 0;
+                    for (dy = -1; dy <= 1; ++dy)
+                        for (dx = -1; dx <= 1; ++dx) {
+                            const int yy = y + dy, xs = xx + dx, k = (dy + 1) * 3 + (dx + 1);
+                            if (yy < 0 || yy >= H || xs < 0 || xs >= W) continue;
+                            for (cp = 0; cp < C; ++cp) acc += (double)Wl[(size_t)c * 9 * C + (size_t)k * C + cp] * in[(yy * W + xs) * C + cp];
+                        }
+                    out[(y * W + xx) * N + c] = act_double(net->desc.act, acc / sqrt(9.0 * C));
+                }
+        Wl += (size_t)N * 9 * C;
+        C = N;
+        for (y = 0; y < H * W * N; ++y) in[y] = out[y];
+    }
+    for (c = 0; c < N; ++c) {
+        double pool = 0;
+        for (y = 0; y < H * W; ++y) pool += in[y * N + c];
+        f += (double)Wl[c] * pool / (H * W);
+    }
+    free(in); free(out);
+    return net->desc.ntk ? f / sqrt((double)N) : f / ((double)net->gamma0 * N);
+}
+
+static void cnn_forward_matches_explicit_loops(void)
+{
+    /* Rounding only: each output sums at most 9 N products per layer in a different order, and
+       the terms are O(1) (unit weights and inputs, outputs |f| < 1), so the gap is a few hundred
+       eps; 512 eps bounds it (double 1e-13, float 6e-5). */
+    double big;
+    int k, i;
+    for (k = 0; k < 5; ++k) {
+        const cnn_case *c = &cnn_cases[k];
+        const int D = c->H * c->W * c->C, n = 5;
+        fw_net_desc d = cnn_desc(c, n);
+        fw_net net;
+        fw_real *X = test_alloc((size_t)n * D), f[5];
+        test_fill_normal(X, (size_t)n * D, 11 + (unsigned)k);
+        FW_CHECK_STATUS(fw_net_create(&net, &d, NULL), FW_OK);
+        FW_CHECK(net.n_params == c->N * 9 * c->C + (c->L - 1) * c->N * 9 * c->N + c->N);
+        FW_CHECK_STATUS(fw_net_forward(&net, n, X, D, f), FW_OK);
+        for (i = 0, big = 0; i < n; ++i) {
+            const double ref = cnn_loops_forward(&net, X + (size_t)i * D);
+            FW_CHECK(ref == ref);
+            FW_CHECK_NEAR(f[i], ref, 512 * TEST_EPS);
+            if (fabs(ref) > big) big = fabs(ref);
+        }
+        FW_CHECK(big > 1e-2);   /* outputs here are 0.01-0.3: the check is not on degenerate zeros */
+        test_free(X);
+        fw_net_destroy(&net);
+    }
+}
+
+static void cnn_gradient_matches_finite_differences(void)
+{
+    /* As for MLPs (central differences; double h = 1e-5, 1e-6 of the largest entry; float h = 3e-3,
+       1e-2). P = 3 training images and Q = 2 test images: the test images must not enter the
+       gradient (the loss below sums over the training images only). */
+    const int P = 3, Q = 2;
+    const double h = TEST_IS_FLOAT ? 3e-3 : 1e-5, tol = TEST_IS_FLOAT ? 1e-2 : 1e-6;
+    int k, i;
+    for (k = 0; k < 5; ++k) {
+        const cnn_case *c = &cnn_cases[k];
+        const int D = c->H * c->W * c->C;
+        fw_net_desc d = cnn_desc(c, P + Q);
+        fw_net net;
+        fw_real *X = test_alloc((size_t)(P + Q) * D), y[3], *g;
+        fw_data data = make_data(P, Q, D, X, y, 21 + (unsigned)k);
+        double gmax;
+        FW_CHECK_STATUS(fw_net_create(&net, &d, NULL), FW_OK);
+        g = test_alloc((size_t)net.n_params);
+        FW_CHECK_STATUS(fw_net_loss_gradient(&net, &data, g), FW_OK);
+        gmax = test_max_abs(g, (size_t)net.n_params);
+        FW_CHECK(gmax > 0);
+        for (i = 0; i < net.n_params; ++i) {
+            fw_real keep = net.params[i];
+            double lp, lm;
+            net.params[i] = (fw_real)(keep + h); lp = sum_loss(&net, &data);
+            net.params[i] = (fw_real)(keep - h); lm = sum_loss(&net, &data);
+            net.params[i] = keep;
+            FW_CHECK_NEAR(g[i], (lp - lm) / ((double)(fw_real)(keep + h) - (double)(fw_real)(keep - h)), tol * gmax);
+        }
+        test_free(g); test_free(X);
+        fw_net_destroy(&net);
+    }
+}
+
+static void cnn_gd_step_moves_weights_by_the_scaled_gradient(void)
+{
+    /* theta <- theta - eta gamma0^2 N dLoss/dtheta (the MLP rule), checked to rounding (64 eps of
+       the step's largest parameter), and the SGD step takes the same path without test images. */
+    const cnn_case *c = &cnn_cases[1];
+    const int P = 3, Q = 2, D = c->H * c->W * c->C;
+    const fw_real eta = (fw_real)0.4;
+    fw_net_desc d = cnn_desc(c, P + Q);
+    fw_net net;
+    fw_real X[5 * 24], y[3], *g, *before;
+    fw_data data = make_data(P, Q, D, X, y, 31);
+    double scale, pmax;
+    int i;
+    FW_CHECK(D == 24);
+    FW_CHECK_STATUS(fw_net_create(&net, &d, NULL), FW_OK);
+    g = test_alloc((size_t)net.n_params);
+    before = test_alloc((size_t)net.n_params);
+    memcpy(before, net.params, sizeof(fw_real) * (size_t)net.n_params);
+    FW_CHECK_STATUS(fw_net_loss_gradient(&net, &data, g), FW_OK);
+    FW_CHECK_STATUS(fw_net_gd_step(&net, &data, eta, NULL), FW_OK);
+    scale = (double)eta * net.gamma0 * net.gamma0 * c->N;
+    pmax = test_max_abs(before, (size_t)net.n_params);
+    for (i = 0; i < net.n_params; ++i) FW_CHECK_NEAR(net.params[i], (double)before[i] - scale * g[i], 64 * TEST_EPS * pmax);
+    test_free(g); test_free(before);
+    fw_net_destroy(&net);
+}
+
+static void cnn_rejects_bad_shapes_and_kernels(void)
+{
+    fw_net_desc d;
+    fw_net net;
+    fw_ensemble_desc ed;
+    fw_data data;
+    fw_real X[24], y[1] = {1}, k[4];
+    size_t bytes;
+    memset(&ed, 0, sizeof ed);
+    d = cnn_desc(&cnn_cases[1], 1);
+    d.input_dim = 23;   /* must be H W C = 24 */
+    FW_CHECK_STATUS(fw_net_validate(&d), FW_ERR_SIZE);
+    d.input_dim = 0; d.image_height = 0;
+    FW_CHECK_STATUS(fw_net_validate(&d), FW_ERR_SIZE);
+    d = cnn_desc(&cnn_cases[1], 1);
+    d.arch = (fw_arch)7;
+    FW_CHECK_STATUS(fw_net_validate(&d), FW_ERR_ARG);
+    d = cnn_desc(&cnn_cases[1], 1);
+    d.image_height = 1 << 16; d.image_width = 1 << 16;   /* 2^32 pixels a channel */
+    FW_CHECK_STATUS(fw_net_workspace_size(&d, &bytes), FW_ERR_SIZE);
+    d = cnn_desc(&cnn_cases[1], 4096);
+    d.image_height = 256; d.image_width = 256; d.width = 64;   /* activations 2 x 4096 x 65536 x 64 > 2^31 */
+    FW_CHECK_STATUS(fw_net_workspace_size(&d, &bytes), FW_ERR_SIZE);
+    d = cnn_desc(&cnn_cases[1], 1);
+    FW_CHECK_STATUS(fw_net_create(&net, &d, NULL), FW_OK);
+    test_fill_normal(X, 24, 3);
+    FW_CHECK_STATUS(fw_net_kernels(&net, 1, X, 24, NULL, NULL, k), FW_ERR_ARG);   /* MLPs only */
+    fw_net_destroy(&net);
+    ed.net = cnn_desc(&cnn_cases[1], 1);
+    ed.lr = (fw_real)0.1; ed.steps = 1; ed.record_kernels = 1;
+    data.P = 1; data.Q = 0; data.D = 24; data.X = X; data.ldx = 24; data.y = y; data.y_test = NULL;
+    FW_CHECK_STATUS(fw_ensemble_workspace_size(&ed, &data, &bytes), FW_ERR_ARG);
+}
+
+static void cnn_ensemble_member_is_the_trained_network(void)
+{
+    /* A 2-seed CNN ensemble's records are those of the same networks trained by hand (seed
+       streams 0, 1): mean and variance of f after 3 steps to rounding. */
+    const cnn_case *c = &cnn_cases[1];
+    const int P = 3, Q = 2, n = 5, D = c->H * c->W * c->C, T = 3;
+    fw_real X[5 * 24], y[3], mean[2 * 7], m2[2 * 7], f[2][5];
+    fw_data data = make_data(P, Q, D, X, y, 41);
+    fw_ensemble_desc ed;
+    fw_stats st;
+    int nrec = 0, len = 0, s, t, i;
+    memset(&ed, 0, sizeof ed);
+    ed.net = cnn_desc(c, n);
+    ed.lr = (fw_real)0.3; ed.steps = T; ed.every = T;
+    FW_CHECK_STATUS(fw_ensemble_shape(&ed, &data, &nrec, &len), FW_OK);
+    FW_CHECK(nrec == 2 && len == n + 2);
+    FW_CHECK_STATUS(fw_stats_init(&st, nrec * len, mean, m2), FW_OK);
+    FW_CHECK_STATUS(fw_ensemble_run(&ed, &data, 0, 2, &st, NULL, NULL), FW_OK);
+    for (s = 0; s < 2; ++s) {
+        fw_net net;
+        FW_CHECK_STATUS(fw_net_create(&net, &ed.net, NULL), FW_OK);
+        FW_CHECK_STATUS(fw_net_reinit(&net, ed.net.seed, (uint64_t)s), FW_OK);
+        for (t = 0; t < T; ++t) FW_CHECK_STATUS(fw_net_gd_step(&net, &data, ed.lr, NULL), FW_OK);
+        FW_CHECK_STATUS(fw_net_forward(&net, n, X, D, f[s]), FW_OK);
+        fw_net_destroy(&net);
+    }
+    for (i = 0; i < n; ++i) {
+        const double m = 0.5 * ((double)f[0][i] + f[1][i]), v = 0.5 * ((double)f[0][i] - f[1][i]) * ((double)f[0][i] - f[1][i]);
+        FW_CHECK_NEAR(mean[len + i], m, 64 * TEST_EPS);
+        FW_CHECK_NEAR(fw_stats_var(&st, len + i), v, 64 * TEST_EPS);
+    }
+}
+
 static void deep_linear_theories_refuse_a_negative_width(void)
 {
     /* The proportional limit has no width (0 means none), but a negative one is an error in every
@@ -1070,6 +1296,11 @@ const fw_test_case fw_tests_net[] = {
     FW_TEST(record_counts_survive_extreme_steps_and_intervals),
     FW_TEST(deep_linear_theories_refuse_a_negative_width),
     FW_TEST(gradient_matches_finite_differences_all_activations_depths_1_to_4),
+    FW_TEST(cnn_forward_matches_explicit_loops),
+    FW_TEST(cnn_gradient_matches_finite_differences),
+    FW_TEST(cnn_gd_step_moves_weights_by_the_scaled_gradient),
+    FW_TEST(cnn_rejects_bad_shapes_and_kernels),
+    FW_TEST(cnn_ensemble_member_is_the_trained_network),
     FW_TEST(two_layer_gd_step_equals_closed_form_update),
     FW_TEST(ntk_equals_jacobian_gram_and_phi0_equals_input_gram),
     FW_TEST(lazy_limit_follows_kernel_gd_with_its_initial_ntk),
