@@ -2267,6 +2267,12 @@ static fw_real *fw__net_block(const fw_net *net, fw_real *base, int l)
     return base + (size_t)l * (size_t)net->desc.max_points * (size_t)fw__net_pixels_d(&net->desc) * (size_t)net->desc.width;
 }
 
+/* phi'(h) given a = phi(h) as well: tanh's from a (bitwise fw_act_d1's value, without a second tanh). */
+static fw_real fw__act_d1_given(fw_activation act, fw_real h, fw_real a)
+{
+    return act == FW_ACT_TANH ? 1 - a * a : fw_act_d1(act, h);
+}
+
 /* im2col of nimg images of H x W pixels, C channels each (pixel p of image i at in + i istride
    + p pstride): row (i, p) of col holds the 9 neighbours' C channels, offsets (dy, dx) row-major,
    0 outside the image (9 C reals a row). */
@@ -2365,10 +2371,12 @@ static void fw__conv_backward(fw_net *net, int n)
     int l, i, i0, j;
     {
         fw_real *G = fw__net_block(net, net->Gr, L - 1);
-        const fw_real *H = fw__net_block(net, net->H, L - 1);
+        const fw_real *H = fw__net_block(net, net->H, L - 1), *A = fw__net_block(net, net->A, L - 1);
         for (i = 0; i < n * hw; ++i)
-            for (j = 0; j < N; ++j)
-                G[(size_t)i * N + j] = net->w[j] * fw_act_d1(net->desc.act, H[(size_t)i * N + j]) / (fw_real)hw;
+            for (j = 0; j < N; ++j) {
+                const size_t e = (size_t)i * N + j;
+                G[e] = net->w[j] * fw__act_d1_given(net->desc.act, H[e], A[e]) / (fw_real)hw;
+            }
     }
     for (l = L - 2; l >= 0; --l) {
         fw_real *Gl = fw__net_block(net, net->Gr, l);
@@ -2379,7 +2387,10 @@ static void fw__conv_backward(fw_net *net, int n)
                      fw__net_weight(net, l + 1), 9 * N, 0, net->col, 9 * N);
             fw__conv_col2im(&net->desc, nb, net->col, N, Gl + (size_t)i0 * hw * N);
         }
-        for (i = 0; i < n * hw * N; ++i) Gl[i] *= fw_act_d1(net->desc.act, Hl[i]);
+        {
+            const fw_real *Al = fw__net_block(net, net->A, l);
+            for (i = 0; i < n * hw * N; ++i) Gl[i] *= fw__act_d1_given(net->desc.act, Hl[i], Al[i]);
+        }
     }
 }
 
@@ -2436,16 +2447,16 @@ static void fw__net_backward(fw_net *net)
     const int N = net->desc.width, L = net->desc.depth, n = net->n_rows;
     int l, i, j;
     fw_real *G = fw__net_block(net, net->Gr, L - 1);
-    const fw_real *H = fw__net_block(net, net->H, L - 1);
+    const fw_real *H = fw__net_block(net, net->H, L - 1), *A = fw__net_block(net, net->A, L - 1);
     for (i = 0; i < n; ++i)
         for (j = 0; j < N; ++j)
-            G[(size_t)i * N + j] = net->w[j] * fw_act_d1(net->desc.act, H[(size_t)i * N + j]);
+            G[(size_t)i * N + j] = net->w[j] * fw__act_d1_given(net->desc.act, H[(size_t)i * N + j], A[(size_t)i * N + j]);
     for (l = L - 2; l >= 0; --l) {
         fw_real *Gl = fw__net_block(net, net->Gr, l);
-        const fw_real *Hl = fw__net_block(net, net->H, l);
+        const fw_real *Hl = fw__net_block(net, net->H, l), *Al = fw__net_block(net, net->A, l);
         fw__gemm(FW_NO_TRANS, FW_NO_TRANS, n, N, N, 1 / fw__sqrt((fw_real)N), fw__net_block(net, net->Gr, l + 1),
                  N, fw__net_weight(net, l + 1), N, 0, Gl, N);
-        for (i = 0; i < n * N; ++i) Gl[i] *= fw_act_d1(net->desc.act, Hl[i]);
+        for (i = 0; i < n * N; ++i) Gl[i] *= fw__act_d1_given(net->desc.act, Hl[i], Al[i]);
     }
 }
 
@@ -2542,6 +2553,16 @@ FW_API fw_status fw_net_loss_gradient(fw_net *net, const fw_data *data, fw_real 
     return fw__all_finite(1, net->n_params, grad, net->n_params) ? FW_OK : FW_ERR_DIVERGED;
 }
 
+/* The rest of a GD step once fw__net_errors(net, data, 1) has run on the current weights (its
+   loss given): the checks, then the step eta gamma0^2 N on every weight (docs/model.md section 1). */
+static fw_status fw__net_step_after_errors(fw_net *net, const fw_data *data, fw_real eta, fw_real loss)
+{
+    if (!fw__finite(loss) || !fw__all_finite(1, data->P + data->Q, net->f, data->P + data->Q)) return FW_ERR_DIVERGED;
+    fw__net_descend(net, data->P, data->X, data->ldx == 0 ? data->D : data->ldx, net->params,
+                    eta * net->gamma0 * net->gamma0 * (fw_real)net->desc.width);
+    return fw__all_finite(1, net->n_params, net->params, net->n_params) ? FW_OK : FW_ERR_DIVERGED;
+}
+
 FW_API fw_status fw_net_gd_step(fw_net *net, const fw_data *data, fw_real eta, fw_real *train_loss)
 {
     fw_status s;
@@ -2551,11 +2572,7 @@ FW_API fw_status fw_net_gd_step(fw_net *net, const fw_data *data, fw_real eta, f
     if (!fw__finite(eta) || eta <= 0) return FW_ERR_ARG;
     loss = fw__net_errors(net, data, 1);
     if (train_loss != NULL) *train_loss = loss;
-    if (!fw__finite(loss) || !fw__all_finite(1, data->P + data->Q, net->f, data->P + data->Q)) return FW_ERR_DIVERGED;
-    /* Step eta gamma0^2 N on every weight (docs/model.md section 1). */
-    fw__net_descend(net, data->P, data->X, data->ldx == 0 ? data->D : data->ldx, net->params,
-                    eta * net->gamma0 * net->gamma0 * (fw_real)net->desc.width);
-    return fw__all_finite(1, net->n_params, net->params, net->n_params) ? FW_OK : FW_ERR_DIVERGED;
+    return fw__net_step_after_errors(net, data, eta, loss);
 }
 
 FW_API fw_status fw_teacher_label(const fw_teacher *t, int D, int n, const fw_real *X, int ldx,
@@ -2842,14 +2859,17 @@ FW_API fw_status fw_ensemble_run_ws(const fw_ensemble_desc *desc, const fw_data 
         for (t = 0, r = 0; t <= desc->steps; ++t) {
             /* Record the state at time t (outputs, losses and, if asked, kernels of the current
                weights), then take step t -> t+1. */
+            int fresh = 0;   /* the last forward and backward passes were on the current weights */
             if ((t % every == 0) || t == desc->steps) {
                 fw_real *dst = rec + (size_t)r * (size_t)len;
                 loss = fw__net_errors(&net, data, 1);
+                fresh = !desc->record_kernels;   /* fw_net_kernels runs passes of its own */
                 s = fw__finite(loss) ? fw__ensemble_record(&net, desc, data, loss, dst) : FW_ERR_DIVERGED;
                 if (s == FW_OK && !fw__all_finite(1, len, dst, len)) s = FW_ERR_DIVERGED;
                 ++r;
             }
-            if (s == FW_OK && t < desc->steps) s = fw_net_gd_step(&net, data, desc->lr, &loss);
+            if (s == FW_OK && t < desc->steps)   /* the step: the record's passes are its own when fresh */
+                s = fresh ? fw__net_step_after_errors(&net, data, desc->lr, loss) : fw_net_gd_step(&net, data, desc->lr, &loss);
             if (s != FW_OK) {
                 if (diverged_step != NULL) *diverged_step = t;
                 return s;

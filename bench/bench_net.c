@@ -1,6 +1,8 @@
 /* Time per full-batch GD step of the simulator (forward, backward, update on P points) for
    N = 256..4096, P = 16..256, depth 1..4, D = 64, in GFLOP/s next to this machine's DGEMM rate
-   measured in the same run. Built twice by build.ninja: portable and with FW_USE_CBLAS. */
+   measured in the same run; then a convolutional net's step (two 3 x 3 layers, N = 32..128
+   channels, 256 images of 8 x 8 pixels, the digits' shape). Built twice by build.ninja: portable
+   and with FW_USE_CBLAS. */
 #include "bench_clock.h"
 #define FINWIDTH_IMPLEMENTATION
 #include "../finwidth.h"
@@ -63,5 +65,34 @@ int main(void)
                 fw_net_destroy(&net);
                 free(X); free(y);
             }
+    /* CNN: per image and layer the im2col product 2 HW 9 C N (C = 1 below the first layer's
+       output); the backward pass skips the first layer's input gradient: forward 2 HW 9 (C + N) N,
+       backward 2 HW 9 N N, update 2 HW 9 (C + N) N, a step 2 P HW 9 N (2 C + 3 N) */
+    printf("\nCNN GD step, %s path: 3 x 3 convolutions, 8 x 8 images, 1 channel, depth 2 (two conv layers), tanh\n", path);
+    printf("%6s %5s %12s %10s %12s\n", "N", "P", "ms/step", "GFLOP/s", "of DGEMM");
+    for (a = 32; a <= 128; a *= 2) {
+        const int N = a, P = 256, HW = 64, L = 2;
+        int steps = 0;
+        fw_net_desc d;
+        fw_net net;
+        fw_data data;
+        fw_real *X = (fw_real *)malloc(sizeof(fw_real) * (size_t)P * HW), *y = (fw_real *)malloc(sizeof(fw_real) * (size_t)P);
+        fw_rng r;
+        double t0, t, flops;
+        memset(&d, 0, sizeof d);
+        d.arch = FW_ARCH_CNN; d.image_height = 8; d.image_width = 8; d.image_channels = 1;
+        d.width = N; d.depth = L; d.act = FW_ACT_TANH; d.gamma0 = 1; d.max_points = P;
+        fw_rng_init(&r, 1, 1);
+        fw_rng_fill_normal(&r, X, P * HW, 1);
+        fw_rng_fill_normal(&r, y, P, 1);
+        data.P = P; data.Q = 0; data.D = HW; data.X = X; data.ldx = HW; data.y = y; data.y_test = NULL;
+        if (fw_net_create(&net, &d, NULL) != FW_OK) { printf("out of memory\n"); return 1; }
+        t0 = bench_now();
+        do { fw_net_gd_step(&net, &data, (fw_real)1e-3, NULL); ++steps; t = bench_now() - t0; } while (t < 0.5);
+        flops = 2.0 * P * HW * 9.0 * N * (2.0 * 1 + 3.0 * N);
+        printf("%6d %5d %12.2f %10.2f %11.0f%%\n", N, P, 1e3 * t / steps, flops * steps / t * 1e-9, 100 * flops * steps / t * 1e-9 / peak);
+        fw_net_destroy(&net);
+        free(X); free(y);
+    }
     return 0;
 }

@@ -3,6 +3,8 @@
      finwidth simulate --data TRAIN.csv [--test TEST.csv] [--depth L] [--act tanh|relu|erf|linear]
                        [--width N] [--gamma0 G] [--ntk] [--lr ETA] [--steps T] [--seeds S]
                        [--seed K] [--every k] [--per-seed FILE.csv] [--threads K]
+                       [--arch mlp|cnn [--image HxW[xC]]]
+     (every command with --data: --data digits [--classes A,B] [--train-size P] [--test-size Q])
      finwidth dmft     --data TRAIN.csv [--test TEST.csv] [--depth L] [--act ...] [--gamma0 G]
                        [--ntk] [--lr ETA] [--steps T] [--seed K] [--every k] [--samples M]
                        [--replicates R] [--sampler mc|antithetic|quadrature|exact] [--kernels FILE.csv]
@@ -117,8 +119,21 @@ static const help_option help_options[] = {
     {CMD_PLOT, "  --by COLUMN      one series per value of this column (default point, when there is one)\n"},
     {CMD_PLOT, "  --logy           logarithmic y axis (default linear)\n"},
     {CMD_PLOT, "  --title TEXT     the figure's title (default: the file name)\n"},
-    {CMD_DATA, "  --data FILE      training CSV: x1..xD,y per row, no header (required)\n"},
+    {CMD_DATA, "  --data FILE      training CSV: x1..xD,y per row, no header; or digits: the 8 x 8 handwritten\n"
+               "                   digits (--classes, --train-size, --test-size) (required)\n"},
     {CMD_DATA, "  --test FILE      test CSV: x1..xD[,y] per row (default: none)\n"},
+    {CMD_DATA, "  --digits FILE    the file of --data digits: rows of 64 pixels 0..16, then the label; bash\n"
+               "                   tests/fetch_digits.sh writes it from Debian's python3-sklearn (default\n"
+               "                   build/data/digits.csv)\n"},
+    {CMD_DATA, "  --classes A,B    --data digits: the two digits, targets +1 (A) and -1 (B); the first images\n"
+               "                   of the two in file order, pixels standardised over the file (default 0,1)\n"},
+    {CMD_DATA, "  --train-size P   --data digits: training images (default 256)\n"},
+    {CMD_DATA, "  --test-size Q    --data digits: test images, the next Q (default 64)\n"},
+    {CMD_SIMULATE, "  --arch NAME      mlp, or cnn: every layer a 3 x 3 convolution (stride 1, zero padding) with\n"
+                   "                   --width channels, fan-in 9 C, global average pooling before the readout\n"
+                   "                   (default mlp)\n"},
+    {CMD_SIMULATE, "  --image HxW[xC]  --arch cnn: a data row is an image of H x W pixels, C channels innermost\n"
+                   "                   (default 8x8x1, the digits)\n"},
     {CMD_DATA | CMD_DLN, "  --depth L        hidden layers, L >= 1 (default 1)\n"},
     {CMD_DATA, "  --act NAME       tanh, relu, erf or linear (default tanh)\n"},
     {CMD_SIMULATE | CMD_THEORY | CMD_COMPARE, "  --width N        hidden width, N >= 1 (default 256)\n"},
@@ -337,12 +352,78 @@ static int parse_real(const char *s, double *out)
 }
 
 
+/* Options of the commands; `dmft` selects which set is accepted: 0 simulate, 1 dmft, 2 theory. */
+typedef struct options {
+    const char *train, *test, *kernels, *per_seed, *losses, *digits;
+    int depth, width, steps, seeds, every, ntk, samples, replicates, dmft, iterate, bias, control_variate, threads;
+    int cnn, image[3], classes[2], train_size, test_size, digits_given;   /* --arch cnn, --image HxW[xC], --data digits */
+    double gamma0, lr, damping;
+    long long seed;
+    fw_activation act;
+    fw_dmft_sampler sampler;
+} options;
+
 /* The problem read from the CSV files: X is (P+Q) x D, training rows first. */
 typedef struct problem { int P, Q, D; fw_real *X, *y, *yt; } problem;
 
 static void free_problem(problem *pb) { free(pb->X); free(pb->y); free(pb->yt); }
 
-static int load_problem(const char *train_path, const char *test_path, problem *pb)
+/* --data digits: the handwritten digits (rows of 64 pixels 0..16 row by row, then the label 0..9;
+   tests/fetch_digits.sh writes them to build/data/digits.csv). Two classes A, B become targets
+   +1, -1; the first P images of the two in file order train, the next Q test. Pixels are
+   standardised with the mean and standard deviation of every pixel of the file, so |x|^2 / D is
+   about 1 and the kernel Kx = X X^T / D is O(1). */
+static int load_digits(const options *o, problem *pb)
+{
+    table t;
+    char msg[512];
+    double mean = 0, sq = 0, sd;
+    size_t cells;
+    int i, r, have = 0, k = 0;
+    const int P = o->train_size, Q = o->test_size, D = 64;
+    memset(pb, 0, sizeof *pb);
+    if (read_csv(o->digits, &t)) {
+        fprintf(stderr, "finwidth: the digits come from Debian's python3-sklearn: bash tests/fetch_digits.sh writes them to "
+                        "build/data/digits.csv (or give --digits FILE)\n");
+        return 1;
+    }
+    if (t.cols != D + 1) {
+        snprintf(msg, sizeof msg, "%s has %d columns; the digits file has 64 pixels and a label per row", o->digits, t.cols);
+        free(t.v);
+        return fail(msg, NULL);
+    }
+    cells = (size_t)t.rows * (size_t)D;
+    for (i = 0; i < t.rows; ++i) {
+        const double lab = t.v[(size_t)i * t.cols + D];
+        for (r = 0; r < D; ++r) { const double x = t.v[(size_t)i * t.cols + r]; mean += x; sq += x * x; }
+        have += lab == o->classes[0] || lab == o->classes[1];
+    }
+    mean /= (double)cells;
+    sd = sqrt(fmax(sq / (double)cells - mean * mean, 0));
+    if (have < P + Q || sd <= 0) {
+        snprintf(msg, sizeof msg, "the digits %d and %d have %d images in %s; --train-size + --test-size (%d + %d) must not exceed that",
+                 o->classes[0], o->classes[1], have, o->digits, P, Q);
+        free(t.v);
+        return fail(msg, NULL);
+    }
+    pb->P = P; pb->Q = Q; pb->D = D;
+    pb->X = (fw_real *)malloc(sizeof(fw_real) * (size_t)(P + Q) * (size_t)D);
+    pb->y = (fw_real *)malloc(sizeof(fw_real) * (size_t)P);
+    pb->yt = Q > 0 ? (fw_real *)malloc(sizeof(fw_real) * (size_t)Q) : NULL;
+    if (pb->X == NULL || pb->y == NULL || (Q > 0 && pb->yt == NULL)) { free(t.v); free_problem(pb); return fail("out of memory", NULL); }
+    for (i = 0; i < t.rows && k < P + Q; ++i) {
+        const double lab = t.v[(size_t)i * t.cols + D];
+        if (lab != o->classes[0] && lab != o->classes[1]) continue;
+        for (r = 0; r < D; ++r) pb->X[(size_t)k * D + r] = (fw_real)((t.v[(size_t)i * t.cols + r] - mean) / sd);
+        if (k < P) pb->y[k] = lab == o->classes[0] ? 1 : -1;
+        else pb->yt[k - P] = lab == o->classes[0] ? 1 : -1;
+        ++k;
+    }
+    free(t.v);
+    return 0;
+}
+
+static int load_csv_problem(const char *train_path, const char *test_path, problem *pb)
 {
     table tr, te;
     char msg[512];
@@ -381,6 +462,40 @@ static int load_problem(const char *train_path, const char *test_path, problem *
     return 0;
 }
 
+/* The problem of --data (a CSV file, or digits) and --test; with --arch cnn, checks that the
+   inputs are images of the --image shape. */
+static int load_problem(const options *o, problem *pb)
+{
+    char msg[256];
+    memset(pb, 0, sizeof *pb);
+    if (strcmp(o->train, "digits") == 0) {
+        if (o->test != NULL) return fail("--data digits takes its test images from the same file (--test-size), not --test", NULL);
+        if (load_digits(o, pb)) return 1;
+    } else {
+        if (o->digits_given) return fail("--train-size, --test-size, --classes and --digits go with --data digits", NULL);
+        if (load_csv_problem(o->train, o->test, pb)) return 1;
+    }
+    if (o->cnn && (double)o->image[0] * o->image[1] * o->image[2] != (double)pb->D) {
+        snprintf(msg, sizeof msg, "--image %dx%dx%d has %.0f values a row; the data has D = %d", o->image[0], o->image[1], o->image[2],
+                 (double)o->image[0] * o->image[1] * o->image[2], pb->D);
+        free_problem(pb);
+        return fail(msg, NULL);
+    }
+    return 0;
+}
+
+/* The network of the options (its data dimension from the problem). */
+static void options_net(const options *o, const problem *pb, fw_net_desc *nd)
+{
+    memset(nd, 0, sizeof *nd);
+    nd->input_dim = pb->D; nd->width = o->width; nd->depth = o->depth; nd->act = o->act;
+    nd->gamma0 = (fw_real)o->gamma0; nd->ntk = o->ntk; nd->seed = (uint64_t)o->seed;
+    if (o->cnn) {
+        nd->arch = FW_ARCH_CNN;
+        nd->image_height = o->image[0]; nd->image_width = o->image[1]; nd->image_channels = o->image[2];
+    }
+}
+
 static fw_data problem_data(const problem *pb)
 {
     fw_data d;
@@ -389,15 +504,32 @@ static fw_data problem_data(const problem *pb)
     return d;
 }
 
-/* Options of the commands; `dmft` selects which set is accepted: 0 simulate, 1 dmft, 2 theory. */
-typedef struct options {
-    const char *train, *test, *kernels, *per_seed, *losses;
-    int depth, width, steps, seeds, every, ntk, samples, replicates, dmft, iterate, bias, control_variate, threads;
-    double gamma0, lr, damping;
-    long long seed;
-    fw_activation act;
-    fw_dmft_sampler sampler;
-} options;
+
+/* "A,B" (sep ',') of two digits 0..9. */
+static int parse_pair(const char *v, char sep, int out[2])
+{
+    if (!(v[0] >= '0' && v[0] <= '9' && v[1] == sep && v[2] >= '0' && v[2] <= '9' && v[3] == '\0')) return 0;
+    out[0] = v[0] - '0'; out[1] = v[2] - '0';
+    return 1;
+}
+
+/* "HxW" or "HxWxC", each >= 1. */
+static int parse_image(const char *v, int out[3])
+{
+    char buf[64], *p, *q;
+    int k = 0;
+    if (strlen(v) >= sizeof buf) return 0;
+    strcpy(buf, v);
+    out[2] = 1;
+    for (p = buf; k < 3; p = q + 1) {
+        q = strchr(p, 'x');
+        if (q != NULL) *q = '\0';
+        if (!parse_int(p, &out[k]) || out[k] < 1) return 0;
+        ++k;
+        if (q == NULL) break;
+    }
+    return k >= 2 && q == NULL;
+}
 
 static int parse_sampler(const char *v, fw_dmft_sampler *s)
 {
@@ -416,7 +548,8 @@ static int parse_options(int argc, char **argv, int dmft, options *o)
     memset(o, 0, sizeof *o);
     o->depth = 1; o->width = 256; o->steps = 100; o->seeds = 1; o->every = 1; o->gamma0 = 1; o->lr = 0.1;
     o->act = FW_ACT_TANH; o->samples = 8192; o->replicates = 8; o->sampler = FW_SAMPLER_ANTITHETIC; o->dmft = dmft;
-    o->threads = 1;
+    o->threads = 1; o->digits = "build/data/digits.csv"; o->classes[0] = 0; o->classes[1] = 1;
+    o->train_size = 256; o->test_size = 64; o->image[0] = 8; o->image[1] = 8; o->image[2] = 1;
     for (i = 0; i < argc; ++i) {
         const char *k = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         int ok = 1, known = 1;
@@ -426,6 +559,12 @@ static int parse_options(int argc, char **argv, int dmft, options *o)
         if (dmft == 1 && strcmp(k, "--control-variate") == 0) { o->control_variate = 1; continue; }
         if (strcmp(k, "--data") == 0) { if (v) o->train = v; }
         else if (strcmp(k, "--test") == 0) { if (v) o->test = v; }
+        else if (strcmp(k, "--digits") == 0) { if (v) o->digits = v; o->digits_given = 1; }
+        else if (strcmp(k, "--train-size") == 0) { if (v) ok = parse_int(v, &o->train_size) && o->train_size >= 1; o->digits_given = 1; }
+        else if (strcmp(k, "--test-size") == 0) { if (v) ok = parse_int(v, &o->test_size) && o->test_size >= 0; o->digits_given = 1; }
+        else if (strcmp(k, "--classes") == 0) { if (v) ok = parse_pair(v, ',', o->classes) && o->classes[0] != o->classes[1]; o->digits_given = 1; }
+        else if ((!dmft) && strcmp(k, "--arch") == 0) { if (v) { ok = strcmp(v, "cnn") == 0 || strcmp(v, "mlp") == 0; o->cnn = strcmp(v, "cnn") == 0; } }
+        else if ((!dmft) && strcmp(k, "--image") == 0) { if (v) ok = parse_image(v, o->image); }
         else if (strcmp(k, "--depth") == 0) { if (v) ok = parse_int(v, &o->depth) && o->depth >= 1; }
         else if (strcmp(k, "--act") == 0) { if (v) ok = fw_act_parse(v, &o->act) == FW_OK; }
         else if (strcmp(k, "--gamma0") == 0) { if (v) ok = parse_real(v, &o->gamma0) && o->gamma0 > 0; }
@@ -452,6 +591,10 @@ static int parse_options(int argc, char **argv, int dmft, options *o)
         if (v == NULL) { fprintf(stderr, "finwidth: %s needs a value (see --help)\n", k); return 2; }
         if (!ok) {
             const char *want = strcmp(k, "--act") == 0 ? "tanh, relu, erf or linear"
+                             : strcmp(k, "--arch") == 0 ? "mlp or cnn"
+                             : strcmp(k, "--image") == 0 ? "HxW or HxWxC (height, width, channels >= 1)"
+                             : strcmp(k, "--classes") == 0 ? "two different digits A,B in 0..9"
+                             : strcmp(k, "--test-size") == 0 ? "an integer >= 0"
                              : strcmp(k, "--sampler") == 0 ? "mc, antithetic, quadrature or exact"
                              : strcmp(k, "--steps") == 0 || strcmp(k, "--seed") == 0 ? "an integer >= 0"
                              : strcmp(k, "--replicates") == 0 ? "an integer >= 2"
@@ -700,8 +843,7 @@ static int ensemble_stats(const options *o, const problem *pb, int *R, int **tim
     char why[256] = "";
     *times = NULL; *mean = *var = NULL;
     memset(&ed, 0, sizeof ed);
-    ed.net.input_dim = pb->D; ed.net.width = o->width; ed.net.depth = o->depth; ed.net.act = o->act;
-    ed.net.gamma0 = (fw_real)o->gamma0; ed.net.ntk = o->ntk; ed.net.seed = (uint64_t)o->seed;
+    options_net(o, pb, &ed.net);
     ed.lr = (fw_real)o->lr; ed.steps = o->steps; ed.every = o->every;
     ed.net.log.fn = log_to_stderr; ed.net.log.user = why;
     s = fw_ensemble_shape(&ed, &data, &nrec, &len);
@@ -800,7 +942,7 @@ static int simulate(int argc, char **argv)
     double *mean, *var;
     int *times, R = 0, r, pt, rc, n, bad, diverged_at = -1;
     if ((rc = parse_options(argc, argv, 0, &o)) != 0) return rc == 1 ? 0 : rc;
-    if (load_problem(o.train, o.test, &pb)) return 1;
+    if (load_problem(&o, &pb)) return 1;
     n = pb.P + pb.Q;
     rc = ensemble_stats(&o, &pb, &R, &times, &mean, &var, &diverged_at);
     free_problem(&pb);
@@ -954,7 +1096,7 @@ static int dmft(int argc, char **argv)
     char why[256] = "";
     int r, pt, rc, diverged_at = -1;
     if ((rc = parse_options(argc, argv, 1, &o)) != 0) return rc == 1 ? 0 : rc;
-    if (load_problem(o.train, o.test, &pb)) return 1;
+    if (load_problem(&o, &pb)) return 1;
     data = problem_data(&pb);
     memset(&d, 0, sizeof d);
     d.depth = o.depth; d.act = o.act; d.gamma0 = (fw_real)o.gamma0; d.lr = (fw_real)o.lr; d.steps = o.steps;
@@ -1212,7 +1354,7 @@ static int theory(int argc, char **argv)
     theory_table tt;
     int r, pt, rc, diverged_at = -1;
     if ((rc = parse_options(argc, argv, 2, &o)) != 0) return rc == 1 ? 0 : rc;
-    if (load_problem(o.train, o.test, &pb)) return 1;
+    if (load_problem(&o, &pb)) return 1;
     rc = o.depth != 1 ? theory_deep(&o, &pb, &tt) : theory_two_layer(&o, &pb, &tt, &diverged_at);
     free_problem(&pb);
     if (rc != 0) return rc;
@@ -1240,7 +1382,7 @@ static int compare(int argc, char **argv)
     int *times, R = 0, r, pt, rc, n, within = 0, cells = 0;
     if ((rc = parse_options(argc, argv, 3, &o)) != 0) return rc == 1 ? 0 : rc;
     if (o.seeds < 2) return fail("compare needs --seeds S >= 2 (the ensemble's variance)", NULL);
-    if (load_problem(o.train, o.test, &pb)) return 1;
+    if (load_problem(&o, &pb)) return 1;
     n = pb.P + pb.Q;
     rc = o.depth != 1 ? theory_deep(&o, &pb, &tt) : theory_two_layer(&o, &pb, &tt, NULL);
     if (rc == 0) {

@@ -383,4 +383,40 @@ for c in simulate dmft theory; do   # gamma0 below 10 double epsilons: the same 
     expect_error "$c tiny gamma0" "--gamma0: below 2.2e-15" $c --data "$tmp/train.csv" --gamma0 1e-300 --steps 3
 done
 
+# --data digits (build/data/digits.csv, written by tests/fetch_digits.sh before the tests run): the
+# loader's images are the file's rows of the two classes in file order, standardised with the
+# mean and standard deviation of every pixel of the file. The same selection written by awk as
+# CSV (17 significant digits: the doubles round-trip) gives the same networks bit for bit.
+digits=build/data/digits.csv
+if [ -s "$digits" ]; then
+    awk -F, -v P=5 -v Q=3 'NR == FNR { for (i = 1; i <= 64; ++i) { s += $i; q += $i * $i; n++ } next }
+        FNR == 1 { m = s / n; sd = sqrt(q / n - m * m) }
+        ($65 == 3 || $65 == 8) && k < P + Q {
+            line = ""; for (i = 1; i <= 64; ++i) line = line sprintf("%.17g,", ($i - m) / sd)
+            if (k < P) print line ($65 == 3 ? 1 : -1) > "'"$tmp"'/dtrain.csv"
+            else print line ($65 == 3 ? 1 : -1) > "'"$tmp"'/dtest.csv"
+            k++ }' "$digits" "$digits"
+    "$bin" simulate --data digits --classes 3,8 --train-size 5 --test-size 3 --width 8 --steps 2 --seeds 2 >"$tmp/a"
+    "$bin" simulate --data "$tmp/dtrain.csv" --test "$tmp/dtest.csv" --width 8 --steps 2 --seeds 2 >"$tmp/b"
+    if [ "$(wc -l <"$tmp/a")" -eq 25 ] && cmp -s "$tmp/a" "$tmp/b"; then ok; else bad "--data digits differs from the same images as CSV"; fi
+    # --arch cnn on the digits: the simulate contract, the same numbers through --image 8x8 on the CSV
+    "$bin" simulate --data digits --classes 3,8 --train-size 5 --test-size 3 --arch cnn --width 4 --depth 2 --gamma0 0.5 \
+        --lr 0.02 --steps 4 --every 2 --seeds 3 >"$tmp/a" 2>"$tmp/err"
+    "$bin" simulate --data "$tmp/dtrain.csv" --test "$tmp/dtest.csv" --arch cnn --image 8x8x1 --width 4 --depth 2 --gamma0 0.5 \
+        --lr 0.02 --steps 4 --every 2 --seeds 3 >"$tmp/b"
+    if [ "$(head -n 1 "$tmp/a")" = "t,point,mean,var" ] && [ "$(wc -l <"$tmp/a")" -eq 25 ] && [ ! -s "$tmp/err" ] &&
+       awk -F, 'NR > 1 && (NF != 4 || $4 <= 0) { exit 1 }' "$tmp/a" && cmp -s "$tmp/a" "$tmp/b"; then ok
+    else bad "simulate --arch cnn on the digits"; fi
+    expect_error "digits: too many images" "have [0-9]+ images" simulate --data digits --classes 3,8 --train-size 5000 --steps 1
+    expect_error "digits and --test" "not --test" simulate --data digits --test "$tmp/test.csv" --steps 1
+    expect_error "cnn: image shape" "--image 8x8x1 has 64 values a row; the data has D = 2" simulate --data "$tmp/train.csv" --arch cnn --steps 1
+else
+    bad "build/data/digits.csv is missing: bash tests/fetch_digits.sh (ninja test fetches it first)"
+fi
+expect_error "digits options need digits" "go with --data digits" simulate --data "$tmp/train.csv" --classes 1,2 --steps 1
+expect_error "classes are two digits" "bad value '3,3' for --classes" simulate --data digits --classes 3,3
+expect_error "image shape syntax" "bad value '8x' for --image" simulate --data "$tmp/train.csv" --arch cnn --image 8x
+expect_error "arch names" "bad value 'rnn' for --arch" simulate --data "$tmp/train.csv" --arch rnn
+expect_error "theory has no --arch" "unknown option --arch" theory --data "$tmp/train.csv" --arch cnn
+
 summary

@@ -32,7 +32,7 @@ int main(int argc, char **argv)
     MPI_Comm_rank(MPI_COMM_WORLD, &rank);
     MPI_Comm_size(MPI_COMM_WORLD, &size);
     if (rank > 0 && freopen("/dev/null", "w", stderr) == NULL) MPI_Abort(MPI_COMM_WORLD, 1);
-    if ((rc = parse_options(argc - 1, argv + 1, 0, &o)) != 0 || load_problem(o.train, o.test, &pb) != 0) {
+    if ((rc = parse_options(argc - 1, argv + 1, 0, &o)) != 0 || load_problem(&o, &pb) != 0) {
         MPI_Finalize();   /* every rank parses the same arguments, so all stop here alike */
         return rc == 1 ? 0 : 1;
     }
@@ -44,8 +44,7 @@ int main(int argc, char **argv)
     }
     data = problem_data(&pb);
     memset(&ed, 0, sizeof ed);
-    ed.net.input_dim = pb.D; ed.net.width = o.width; ed.net.depth = o.depth; ed.net.act = o.act;
-    ed.net.gamma0 = (fw_real)o.gamma0; ed.net.ntk = o.ntk; ed.net.seed = (uint64_t)o.seed;
+    options_net(&o, &pb, &ed.net);
     ed.lr = (fw_real)o.lr; ed.steps = o.steps; ed.every = o.every;
     s = fw_ensemble_shape(&ed, &data, &nrec, &len);
     if (s == FW_OK && (double)nrec * len > (double)(INT_MAX / 2 - 3) / (size > 1 ? size : 1)) s = FW_ERR_SIZE;   /* MPI counts are int */
