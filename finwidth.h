@@ -7,7 +7,8 @@
        core          status codes, allocators and workspaces, a counter-based RNG, dense linear
                      algebra, activations and their Gaussian expectations (fw_act_kernel)
        simulator     MLPs in mean-field/muP (gamma0) and NTK parameterization, full-batch GD and
-                     online SGD, seed ensembles with mergeable statistics (fw_net_*, fw_ensemble_*)
+                     online SGD, seed ensembles with mergeable statistics (fw_net_*, fw_ensemble_*);
+                     convolutional nets on images in the same parameterizations (arch = FW_ARCH_CNN)
        DMFT          infinite-width training dynamics in discrete time, any depth and activation,
                      sampled or exact (linear); the lazy limit in closed form; an optional lazy
                      control variate for two-layer nets (fw_dmft_run, fw_kernels_infinite)
@@ -52,8 +53,9 @@
      0.126 on the first point; the networks' variance carries a 4.5% standard error).
 
    What each solver computes (shapes and units in the comment above each function)
-     fw_ensemble_run   S networks trained from seeds; running mean and variance of f, losses,
-                       and optionally the kernels, at the recorded steps (fw_stats, mergeable)
+     fw_ensemble_run   S networks (MLPs or CNNs) trained from seeds; running mean and variance of
+                       f, losses, and optionally the kernels (MLPs), at the recorded steps (fw_stats,
+                       mergeable)
      fw_dmft_run       infinite-width training: mean predictions, losses, NTK, sharpness and
                        two-time kernels Phi(l)(t,s), G(l)(t,s), with Monte Carlo standard errors
      fw_lazy_predict   kernel gradient descent with the closed-form NTK (fw_kernels_infinite)

@@ -32,6 +32,7 @@
 #include "../finwidth.h"
 #include "svgplot.h"
 #include "parallel/fw_threads.h"
+#include "digits.h"
 #include <ctype.h>
 #include <errno.h>
 #include <math.h>
@@ -368,58 +369,22 @@ typedef struct problem { int P, Q, D; fw_real *X, *y, *yt; } problem;
 
 static void free_problem(problem *pb) { free(pb->X); free(pb->y); free(pb->yt); }
 
-/* --data digits: the handwritten digits (rows of 64 pixels 0..16 row by row, then the label 0..9;
-   tests/fetch_digits.sh writes them to build/data/digits.csv). Two classes A, B become targets
-   +1, -1; the first P images of the two in file order train, the next Q test. Pixels are
-   standardised with the mean and standard deviation of every pixel of the file, so |x|^2 / D is
-   about 1 and the kernel Kx = X X^T / D is O(1). */
+/* --data digits: the handwritten digits (examples/digits.h: two classes as +1, -1 targets, the
+   first P images of the two in file order train, the next Q test, pixels standardised). */
 static int load_digits(const options *o, problem *pb)
 {
-    table t;
-    char msg[512];
-    double mean = 0, sq = 0, sd;
-    size_t cells;
-    int i, r, have = 0, k = 0;
-    const int P = o->train_size, Q = o->test_size, D = 64;
+    char err[512];
+    const int P = o->train_size, Q = o->test_size, D = DIGITS_PIXELS;
     memset(pb, 0, sizeof *pb);
-    if (read_csv(o->digits, &t)) {
-        fprintf(stderr, "finwidth: the digits come from Debian's python3-sklearn: bash tests/fetch_digits.sh writes them to "
-                        "build/data/digits.csv (or give --digits FILE)\n");
-        return 1;
-    }
-    if (t.cols != D + 1) {
-        snprintf(msg, sizeof msg, "%s has %d columns; the digits file has 64 pixels and a label per row", o->digits, t.cols);
-        free(t.v);
-        return fail(msg, NULL);
-    }
-    cells = (size_t)t.rows * (size_t)D;
-    for (i = 0; i < t.rows; ++i) {
-        const double lab = t.v[(size_t)i * t.cols + D];
-        for (r = 0; r < D; ++r) { const double x = t.v[(size_t)i * t.cols + r]; mean += x; sq += x * x; }
-        have += lab == o->classes[0] || lab == o->classes[1];
-    }
-    mean /= (double)cells;
-    sd = sqrt(fmax(sq / (double)cells - mean * mean, 0));
-    if (have < P + Q || sd <= 0) {
-        snprintf(msg, sizeof msg, "the digits %d and %d have %d images in %s; --train-size + --test-size (%d + %d) must not exceed that",
-                 o->classes[0], o->classes[1], have, o->digits, P, Q);
-        free(t.v);
-        return fail(msg, NULL);
-    }
     pb->P = P; pb->Q = Q; pb->D = D;
     pb->X = (fw_real *)malloc(sizeof(fw_real) * (size_t)(P + Q) * (size_t)D);
     pb->y = (fw_real *)malloc(sizeof(fw_real) * (size_t)P);
     pb->yt = Q > 0 ? (fw_real *)malloc(sizeof(fw_real) * (size_t)Q) : NULL;
-    if (pb->X == NULL || pb->y == NULL || (Q > 0 && pb->yt == NULL)) { free(t.v); free_problem(pb); return fail("out of memory", NULL); }
-    for (i = 0; i < t.rows && k < P + Q; ++i) {
-        const double lab = t.v[(size_t)i * t.cols + D];
-        if (lab != o->classes[0] && lab != o->classes[1]) continue;
-        for (r = 0; r < D; ++r) pb->X[(size_t)k * D + r] = (fw_real)((t.v[(size_t)i * t.cols + r] - mean) / sd);
-        if (k < P) pb->y[k] = lab == o->classes[0] ? 1 : -1;
-        else pb->yt[k - P] = lab == o->classes[0] ? 1 : -1;
-        ++k;
+    if (pb->X == NULL || pb->y == NULL || (Q > 0 && pb->yt == NULL)) { free_problem(pb); return fail("out of memory", NULL); }
+    if (digits_load(o->digits, o->classes[0], o->classes[1], P, Q, pb->X, pb->y, pb->yt, err, sizeof err)) {
+        free_problem(pb);
+        return fail(err, NULL);
     }
-    free(t.v);
     return 0;
 }
 

@@ -413,6 +413,9 @@ if [ -s "$digits" ]; then
 else
     bad "build/data/digits.csv is missing: bash tests/fetch_digits.sh (ninja test fetches it first)"
 fi
+expect_error "digits file missing" "cannot read $tmp/none.csv" simulate --data digits --digits "$tmp/none.csv" --steps 1
+printf '1,2,3\n' >"$tmp/notdigits.csv"
+expect_error "not a digits file" "row 1 is not 64 pixels" simulate --data digits --digits "$tmp/notdigits.csv" --steps 1
 expect_error "digits options need digits" "go with --data digits" simulate --data "$tmp/train.csv" --classes 1,2 --steps 1
 expect_error "classes are two digits" "bad value '3,3' for --classes" simulate --data digits --classes 3,3
 expect_error "image shape syntax" "bad value '8x' for --image" simulate --data "$tmp/train.csv" --arch cnn --image 8x

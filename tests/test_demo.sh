@@ -8,21 +8,21 @@ out=$tmp
 
 if "$bin" --quick --out "$out" >"$out/log" 2>&1; then ok; else bad "demo --quick exited non-zero: $(tail -n 3 "$out/log")"; fi
 missing=""
-for k in 1 2 3 4 5 6 7 8 9 10; do
+for k in 1 2 3 4 5 6 7 8 9 10 11; do
     grep -q "<section id=\"fig$k\">" "$out/report.html" && grep -q "data-file=\"fig$k.svg\"" "$out/report.html" &&
         [ -s "$out/fig$k.svg" ] || missing="$missing $k"
 done
 if [ -s "$out/report.html" ] && [ -z "$missing" ]; then ok; else bad "report.html misses figures:$missing"; fi
 # every figure's panels are inline SVG in the report (they wrap to the page width)
-if [ "$(grep -c '<svg class="panel"' "$out/report.html")" -ge 20 ]; then ok; else bad "inline panels in the report"; fi
-if [ "$(grep -c '^figure [0-9]* done (.*), [0-9]* s; elapsed [0-9]* s, about [0-9]* s left$' "$out/log")" -eq 10 ] &&
+if [ "$(grep -c '<svg class="panel"' "$out/report.html")" -ge 22 ]; then ok; else bad "inline panels in the report"; fi
+if [ "$(grep -c '^figure [0-9]* done (.*), [0-9]* s; elapsed [0-9]* s, about [0-9]* s left$' "$out/log")" -eq 11 ] &&
    grep -q '^report: ' "$out/log"; then ok; else bad "one progress line per figure (with elapsed and estimate)"; fi
 # a preview says so: every verdict "preview", no z-score
-if [ "$(grep -cE '^[0-9]+ .* - +preview ' "$out/log")" -ge 10 ] && ! grep -qE ' (holds|FAILS) ' "$out/log"; then ok; else bad "quick verdicts say preview"; fi
+if [ "$(grep -cE '^[0-9]+ .* - +preview ' "$out/log")" -ge 11 ] && ! grep -qE ' (holds|FAILS) ' "$out/log"; then ok; else bad "quick verdicts say preview"; fi
 # the same figure in one process (--jobs 1, --only) as in the parallel run: identical
 mkdir -p "$out/one"
 if "$bin" --quick --only 3 --jobs 1 --out "$out/one" >"$out/one/log" 2>&1 && cmp -s "$out/fig3.svg" "$out/one/fig3.svg"; then ok; else bad "figure 3 differs between one process and several"; fi
-if ! "$bin" --only 11 --out "$out/one" >/dev/null 2>&1; then ok; else bad "--only 11 accepted"; fi
+if ! "$bin" --only 12 --out "$out/one" >/dev/null 2>&1; then ok; else bad "--only 12 accepted"; fi
 
 # figure file, then the series it must hold
 check_svg() {
@@ -47,6 +47,7 @@ if xmllint --noout "$out/fig10.svg" 2>/dev/null && grep -qF 'data-name="rich (mu
    grep -qF 'data-name="rich (muP) simulation, t^-' "$out/fig10.svg" && grep -qF 'data-name="lazy (NTK) theory, t^-' "$out/fig10.svg" &&
    grep -qF 'data-name="lazy (NTK) simulation, t^-' "$out/fig10.svg"; then ok; else bad "fig10.svg: XML and the four series"; fi
 check_svg fig9.svg "theory alpha = 0.5" "theory alpha = 4" "simulation alpha = 0.5" "simulation alpha = 4"
+check_svg fig11.svg "N = 8 (6 seeds)" "N = 32 (6 seeds)" "variance part (1/2) Var f"
 
 # the report's layout in a real browser (skips when chromium is missing)
 if bash "$(dirname "$0")/test_report_layout.sh" "$out" >"$out/layout.log" 2>&1; then ok; else bad "report layout: $(grep -E 'FAIL|SKIP' "$out/layout.log" | head -n 5 | tr '\n' ';')"; fi
