@@ -17,19 +17,14 @@
 #define DIGITS_ROWS 1797
 #define DIGITS_PIXELS 64
 
-static int digits_load(const char *path, int A, int B, int P, int Q, fw_real *X, fw_real *y, fw_real *yt, char *err, size_t cap)
+/* The same from an open stream (path names it in the messages); does not close fp. */
+static int digits_read(FILE *fp, const char *path, int A, int B, int P, int Q, fw_real *X, fw_real *y, fw_real *yt, char *err, size_t cap)
 {
-    FILE *fp = fopen(path, "r");
     unsigned char *v;
     double mean = 0, sq = 0, sd;
     int n = 0, have = 0, k = 0, i, j;
-    if (fp == NULL) {
-        snprintf(err, cap, "cannot read %s: the digits come from Debian's python3-sklearn; bash tests/fetch_digits.sh writes "
-                           "build/data/digits.csv", path);
-        return 1;
-    }
     v = (unsigned char *)malloc((size_t)DIGITS_ROWS * (DIGITS_PIXELS + 1));
-    if (v == NULL) { fclose(fp); snprintf(err, cap, "out of memory"); return 1; }
+    if (v == NULL) { snprintf(err, cap, "out of memory"); return 1; }
     for (n = 0; n < DIGITS_ROWS; ++n) {   /* integers 0..16 and a label 0..9, comma separated */
         for (j = 0; j <= DIGITS_PIXELS; ++j) {
             int x, c;
@@ -40,7 +35,6 @@ static int digits_load(const char *path, int A, int B, int P, int Q, fw_real *X,
         }
         if (j != DIGITS_PIXELS + 1) break;
     }
-    fclose(fp);
     if (n != DIGITS_ROWS) {
         snprintf(err, cap, "%s: row %d is not 64 pixels 0..16 and a label 0..9 (the file has %d rows of them)", path, n + 1, DIGITS_ROWS);
         free(v);
@@ -69,6 +63,20 @@ static int digits_load(const char *path, int A, int B, int P, int Q, fw_real *X,
     }
     free(v);
     return 0;
+}
+
+static int digits_load(const char *path, int A, int B, int P, int Q, fw_real *X, fw_real *y, fw_real *yt, char *err, size_t cap)
+{
+    FILE *fp = fopen(path, "r");
+    int rc;
+    if (fp == NULL) {
+        snprintf(err, cap, "cannot read %s: the digits come from Debian's python3-sklearn; bash tests/fetch_digits.sh writes "
+                           "build/data/digits.csv", path);
+        return 1;
+    }
+    rc = digits_read(fp, path, A, B, P, Q, X, y, yt, err, cap);
+    fclose(fp);
+    return rc;
 }
 
 #endif
