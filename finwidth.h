@@ -2088,7 +2088,8 @@ static int fw__net_chunk_images(const fw_net_desc *d)
     return c < d->max_points ? c : d->max_points;
 }
 
-/* Fills the defaults of a description into out and checks it. */
+/* A CNN's image fields (channels 0 means 1; input_dim 0 means H W C) and their checks; nothing
+   for an MLP. */
 static fw_status fw__net_resolve_cnn(fw_net_desc *out)
 {
     const fw_log *log = &out->log;
@@ -2110,6 +2111,7 @@ static fw_status fw__net_resolve_cnn(fw_net_desc *out)
     return FW_OK;
 }
 
+/* Fills the defaults of a description into out and checks it. */
 static fw_status fw__net_resolve(const fw_net_desc *desc, fw_net_desc *out)
 {
     const fw_log *log;

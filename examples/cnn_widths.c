@@ -4,8 +4,8 @@
 
      cnn_widths [--scale K] [--digits FILE]
 
-   K multiplies the seeds per width (48, 48, 24, 12, 8); `ninja validate` runs --scale 4 (about
-   25 minutes on one core with a CBLAS). Prints the CSV N,seeds,t,n_var,n_var_se (N times the
+   K multiplies the seeds per width (96, 64, 24, 12, 8); `ninja validate` runs --scale 4 (about
+   23 minutes on one core with a CBLAS). Prints the CSV N,seeds,t,n_var,n_var_se (N times the
    seed variance of f averaged over the test images, jackknife standard error), then per width at
    t = T the variance part and the bias part with their standard errors, the fitted exponents, and
    the verdict lines "variance: ..." and "bias: ..." with PASS or FAIL: the variance part's slope

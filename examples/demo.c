@@ -1128,8 +1128,8 @@ static void figure11(demo *d)
     }
     ref = c.nw - 1;
     if (cnn_study_run(&c, "build/data/digits.csv", err, sizeof err)) { fprintf(stderr, "demo: figure 11: %s\n", err); exit(1); }
+    for (w = 0; w < c.nw; ++w) N[w] = c.widths[w];
     for (w = 0; w < c.nw; ++w) {
-        N[w] = c.widths[w];
         fit_v[w] = c.vpart[0] * pow(N[w] / N[0], c.slope_v);
         if (w < ref && c.bias[w] > 2 * c.bias_se[w]) { cb += log(c.bias[w] / (1 / N[w] - 1 / N[ref])); ++nb; }
     }
@@ -1163,7 +1163,8 @@ static void figure11(demo *d)
              "averaged over the test images (error bars: jackknife over seeds). Right, at t = %d: the variance part of "
              "the test loss, (1/2) mean Var f (the mean single-network loss minus the loss of the ensemble mean), and the "
              "bias part, the RMS distance of the ensemble mean from the widest width's (corrected for the seed noise of "
-             "both means; points where it exceeds twice its standard error set the O(1/N) line). What to see: N Var f is "
+             "both means; points where it exceeds twice its standard error set the O(1/N) line; where the seed noise hides it, "
+             "the point is left out of the log scale). What to see: N Var f is "
              "nearly the same at every width, so the variance falls like 1/N (fitted N^%.2f +- %.2f); the ensemble mean "
              "itself moves with width (the narrow nets' predictions are smaller in magnitude), as the fluctuation paper "
              "found for CNNs on CIFAR-10: finite width changes the mean, not only the spread. These ensembles resolve the "
