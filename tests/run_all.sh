@@ -5,6 +5,7 @@
 set -u
 b=${1:-build}
 jobs=${JOBS:-$(nproc 2>/dev/null || echo 2)}
+export OPENBLAS_NUM_THREADS=1   # the suites share the cores; OpenBLAS's own threads would oversubscribe them
 mkdir -p "$b/logs"
 rm -f "$b"/logs/*.log "$b"/logs/*.rc "$b"/logs/*.time
 start=$(date +%s)
