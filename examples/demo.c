@@ -1116,7 +1116,7 @@ static void figure10(demo *d)
 static void figure11(demo *d)
 {
     cnn_study c;
-    double N[CNN_WIDTHS], fit_v[CNN_WIDTHS], fit_b[CNN_WIDTHS], ratio[2], zmax, cb = 0;
+    double N[CNN_WIDTHS], invN[CNN_WIDTHS], fit_v[CNN_WIDTHS], fit_b[CNN_WIDTHS], ratio[2], zmax, cb = 0;
     char err[512], caption[2200];
     static char names[CNN_WIDTHS + 4][48];
     svg_panel pan[2];
@@ -1135,6 +1135,7 @@ static void figure11(demo *d)
     }
     cb = nb > 0 ? exp(cb / nb) : 0;   /* the O(1/N) line through the resolved points (geometric mean) */
     for (w = 0; w < ref; ++w) fit_b[w] = cb * (1 / N[w] - 1 / N[ref]);
+    for (w = 0; w < c.nw; ++w) invN[w] = 1 / N[w];   /* the right panel's axis: 1/N */
     ratio[0] = c.bias[1] > 0 ? c.bias[0] / c.bias[1] : NAN;
     ratio[1] = ref > 2 && c.bias[2] > 0 ? c.bias[1] / c.bias[2] : NAN;
     svg_panel_init(&pan[0], "N Var f over seeds, mean over the test images", "GD step t", "N Var f");
@@ -1142,17 +1143,17 @@ static void figure11(demo *d)
         snprintf(names[w], sizeof names[w], "N = %d (%d seeds)", c.widths[w], c.seeds[w]);
         svg_add(&pan[0], names[w], SVG_POINTS, w, c.nrec, c.t, c.nvar[w], c.nvar_se[w]);
     }
-    svg_panel_init(&pan[1], "variance part and bias part at t = T", "width N", "loss or distance");
+    svg_panel_init(&pan[1], "variance part and bias part at t = T", "1/N", "loss or distance");
     pan[1].logx = 1; pan[1].logy = 1; pan[1].legend_out = 1;
     snprintf(names[CNN_WIDTHS], sizeof names[0], "variance part (1/2) Var f");
-    svg_add(&pan[1], names[CNN_WIDTHS], SVG_POINTS, 0, c.nw, N, c.vpart, c.vpart_se);
-    snprintf(names[CNN_WIDTHS + 1], sizeof names[0], "fit: N^%.2f", c.slope_v);
-    svg_add(&pan[1], names[CNN_WIDTHS + 1], SVG_DASHED, 0, c.nw, N, fit_v, NULL);
+    svg_add(&pan[1], names[CNN_WIDTHS], SVG_POINTS, 0, c.nw, invN, c.vpart, c.vpart_se);
+    snprintf(names[CNN_WIDTHS + 1], sizeof names[0], "fit: (1/N)^%.2f", -c.slope_v);
+    svg_add(&pan[1], names[CNN_WIDTHS + 1], SVG_DASHED, 0, c.nw, invN, fit_v, NULL);
     snprintf(names[CNN_WIDTHS + 2], sizeof names[0], "bias: |E f_N - E f_%d|", c.widths[ref]);
-    svg_add(&pan[1], names[CNN_WIDTHS + 2], SVG_POINTS, 1, ref, N, c.bias, c.bias_se);
+    svg_add(&pan[1], names[CNN_WIDTHS + 2], SVG_POINTS, 1, ref, invN, c.bias, c.bias_se);
     if (nb > 0) {
         snprintf(names[CNN_WIDTHS + 3], sizeof names[0], "O(1/N): c (1/N - 1/%d)", c.widths[ref]);
-        svg_add(&pan[1], names[CNN_WIDTHS + 3], SVG_DASHED, 1, ref, N, fit_b, NULL);
+        svg_add(&pan[1], names[CNN_WIDTHS + 3], SVG_DASHED, 1, ref, invN, fit_b, NULL);
     }
     write_svg(d, 11, "Figure 11: convolutional nets on handwritten digits, variance and bias over width", pan, 2);
     snprintf(caption, sizeof caption,
@@ -1160,7 +1161,7 @@ static void figure11(demo *d)
              "average pooling, readout 1/(gamma0 N); mean-field parameterization, gamma0 = %.1f) trained by full-batch GD "
              "(eta = %.2f, %d steps) on %d handwritten digits %d vs %d (targets +1, -1; the 8 x 8 images of Debian's "
              "python3-sklearn), tested on the next %d. Left: N times the variance over seeds of the test predictions, "
-             "averaged over the test images (error bars: jackknife over seeds). Right, at t = %d: the variance part of "
+             "averaged over the test images (error bars: jackknife over seeds). Right, at t = %d and against 1/N: the variance part of "
              "the test loss, (1/2) mean Var f (the mean single-network loss minus the loss of the ensemble mean), and the "
              "bias part, the RMS distance of the ensemble mean from the widest width's (corrected for the seed noise of "
              "both means; points where it exceeds twice its standard error set the O(1/N) line; where the seed noise hides it, "
