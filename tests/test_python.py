@@ -68,6 +68,18 @@ rows = cli("simulate", *data, "--depth", 2, "--act", "relu", "--width", 32, "--g
 rows_match("simulate", rows, res, [("mean", "mean"), ("var", "var")], 6)
 check("simulate records", res["t"] == [0, 2, 4, 6], str(res["t"]))
 
+# a CNN on 2 x 2 two-channel images (the rows of Xi, channels innermost)
+Xi = [[0.5, 1.0, -0.2, 0.3, 0.1, -0.8, 0.7, 0.2], [-1.0, 0.3, 0.4, -0.6, 0.9, 0.1, -0.3, 0.5],
+      [0.2, -0.7, 0.6, 0.8, -0.4, 0.3, 0.2, -0.9]]
+yi = [1.0, -1.0, 0.5]
+imgs = os.path.join(tmp, "images.csv")
+with open(imgs, "w") as f:
+    f.writelines(",".join("%r" % v for v in row + [c]) + "\n" for row, c in zip(Xi, yi))
+res = finwidth.simulate(Xi, yi, arch="cnn", image=(2, 2, 2), depth=2, width=4, gamma0=0.5, lr=0.1, steps=4, every=2, seeds=3)
+rows = cli("simulate", "--data", imgs, "--arch", "cnn", "--image", "2x2x2", "--depth", 2, "--width", 4, "--gamma0", 0.5,
+           "--lr", 0.1, "--steps", 4, "--every", 2, "--seeds", 3)
+rows_match("simulate --arch cnn", rows, res, [("mean", "mean"), ("var", "var")], 3)
+
 res = finwidth.dmft(X, y, Xt, act="tanh", gamma0=1, lr=0.3, steps=5, samples=1024, replicates=4)
 rows = cli("dmft", *data, "--act", "tanh", "--gamma0", 1, "--lr", 0.3, "--steps", 5, "--samples", 1024,
            "--replicates", 4, "--losses", os.path.join(tmp, "l.csv"))
@@ -107,7 +119,8 @@ check("dln simulate equals the CLI", len(rows) == 5 and all(
 for name, call in [("unknown activation", lambda: finwidth.theory(X, y, act="softplus")),
                    ("ragged rows", lambda: finwidth.simulate([[1, 2], [3]], [1, 2])),
                    ("divergence", lambda: finwidth.simulate(X, y, lr=1e6, steps=50, width=16)),
-                   ("bad width", lambda: finwidth.simulate(X, y, width=0, steps=1))]:
+                   ("bad width", lambda: finwidth.simulate(X, y, width=0, steps=1)),
+                   ("image shape", lambda: finwidth.simulate(X, y, arch="cnn", image=(3, 3), steps=1))]:
     try:
         call()
         check(name + " raises", False)

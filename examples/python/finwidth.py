@@ -39,7 +39,7 @@ def _load():
     lib.fwpy_record_count.restype = I
     lib.fwpy_record_times.argtypes = [I, I, PI]
     lib.fwpy_record_times.restype = None
-    lib.fwpy_simulate.argtypes = [PD, PD, I, I, I, I, S, I, D, I, D, I, I, I, LL, PD, PD, S]
+    lib.fwpy_simulate.argtypes = [PD, PD, I, I, I, I, S, I, D, I, D, I, I, I, LL, I, PI, PD, PD, S]
     lib.fwpy_dmft.argtypes = [PD, PD, I, I, I, I, S, D, D, I, I, I, I, S, LL, PD, PD, PD, PD, PD, S]
     lib.fwpy_theory.argtypes = [PD, PD, I, I, I, I, S, I, D, I, D, I, I, I, I, S, LL, PD, PD, PD, S]
     lib.fwpy_dln.argtypes = [D, D, I, D, I, I, D, I, I, D, D, D, D, D, I, I, I, LL, PD, PD, PD, PD, S]
@@ -99,14 +99,24 @@ def _check(rc, err):
 
 
 def simulate(X, y, X_test=None, depth=1, act="tanh", width=256, gamma0=1.0, ntk=False, lr=0.1, steps=100,
-             every=1, seeds=1, seed=0):
-    """Trains `seeds` networks; returns t, mean and var (over seeds) of f on every point."""
+             every=1, seeds=1, seed=0, arch="mlp", image=(8, 8, 1)):
+    """Trains `seeds` networks; returns t, mean and var (over seeds) of f on every point.
+    arch="cnn": every row of X is an image of image = (height, width[, channels]) pixels, channels
+    innermost (3 x 3 convolutions with `width` channels, global average pooling)."""
     Xc, yc, P, Q, D = _problem(X, y, X_test)
     t, R = _times(steps, every)
+    if arch not in ("mlp", "cnn"):
+        raise FinwidthError("arch: mlp or cnn, not %r" % (arch,))
+    img = list(image) + [1] * (3 - len(image))
+    if len(img) != 3 or any(int(v) < 1 for v in img):
+        raise FinwidthError("image: (height, width[, channels]) of integers >= 1, not %r" % (image,))
+    if arch == "cnn" and img[0] * img[1] * img[2] != D:
+        raise FinwidthError("image %dx%dx%d has %d values a row; X has %d" % (img[0], img[1], img[2], img[0] * img[1] * img[2], D))
     mean, var = (ctypes.c_double * (R * (P + Q)))(), (ctypes.c_double * (R * (P + Q)))()
     err = ctypes.create_string_buffer(256)
     _check(_L().fwpy_simulate(Xc, yc, P, Q, D, depth, act.encode(), width, gamma0, int(ntk), lr, steps, every,
-                              seeds, seed, mean, var, err), err)
+                              seeds, seed, int(arch == "cnn"), (ctypes.c_int * 3)(*[int(v) for v in img]), mean, var,
+                              err), err)
     return {"t": t, "mean": _out(mean, R, P + Q), "var": _out(var, R, P + Q)}
 
 

@@ -66,10 +66,11 @@ FWPY_EXPORT void fwpy_record_times(int steps, int every, int *times)
     for (r = 0; r < R; ++r) times[r] = fw_dmft_record_time(&d, r);
 }
 
-/* simulate: mean and var (R x n) of f over `seeds` networks (member s: stream s of seed). */
+/* simulate: mean and var (R x n) of f over `seeds` networks (member s: stream s of seed); arch 1 a
+   CNN on images of image[0] x image[1] pixels, image[2] channels. */
 FWPY_EXPORT int fwpy_simulate(const double *X, const double *y, int P, int Q, int D, int depth, const char *act,
                               int width, double gamma0, int ntk, double lr, int steps, int every, int seeds,
-                              long long seed, double *mean, double *var, char *err)
+                              long long seed, int arch, const int *image, double *mean, double *var, char *err)
 {
     fw_ensemble_desc ed;
     fw_data data = fwpy_data(X, y, P, Q, D);
@@ -82,6 +83,8 @@ FWPY_EXPORT int fwpy_simulate(const double *X, const double *y, int P, int Q, in
     if (fw_act_parse(act, &ed.net.act) != FW_OK) { snprintf(err, 256, "act: unknown activation '%s'", act); return FW_ERR_ARG; }
     ed.net.input_dim = D; ed.net.width = width; ed.net.depth = depth; ed.net.gamma0 = gamma0; ed.net.ntk = ntk;
     ed.net.seed = (uint64_t)seed; ed.net.log.fn = fwpy_log; ed.net.log.user = err;
+    ed.net.arch = (fw_arch)arch;
+    if (arch == FW_ARCH_CNN) { ed.net.image_height = image[0]; ed.net.image_width = image[1]; ed.net.image_channels = image[2]; }
     ed.lr = lr; ed.steps = steps; ed.every = every;
     if (seeds < 1) { snprintf(err, 256, "seeds: must be >= 1"); return FW_ERR_SIZE; }
     if ((s = fw_ensemble_shape(&ed, &data, &nrec, &len)) != FW_OK) return fwpy_fail(err, s);
