@@ -23,6 +23,10 @@ static int digits_read(FILE *fp, const char *path, int A, int B, int P, int Q, f
     unsigned char *v;
     double mean = 0, sq = 0, sd;
     int n = 0, have = 0, k = 0, i, j;
+    if (P < 1 || Q < 0 || (double)P + Q > DIGITS_ROWS) {
+        snprintf(err, cap, "--train-size %d and --test-size %d: the digits file has %d images (P >= 1, Q >= 0)", P, Q, DIGITS_ROWS);
+        return 1;
+    }
     v = (unsigned char *)malloc((size_t)DIGITS_ROWS * (DIGITS_PIXELS + 1));
     if (v == NULL) { snprintf(err, cap, "out of memory"); return 1; }
     for (n = 0; n < DIGITS_ROWS; ++n) {   /* integers 0..16 and a label 0..9, comma separated */

@@ -376,6 +376,10 @@ static int load_digits(const options *o, problem *pb)
     char err[512];
     const int P = o->train_size, Q = o->test_size, D = DIGITS_PIXELS;
     memset(pb, 0, sizeof *pb);
+    if ((double)P + Q > DIGITS_ROWS) {   /* before P + Q is formed in int */
+        snprintf(err, sizeof err, "--train-size %d and --test-size %d: the digits file has %d images", P, Q, DIGITS_ROWS);
+        return fail(err, NULL);
+    }
     pb->P = P; pb->Q = Q; pb->D = D;
     pb->X = (fw_real *)malloc(sizeof(fw_real) * (size_t)(P + Q) * (size_t)D);
     pb->y = (fw_real *)malloc(sizeof(fw_real) * (size_t)P);
@@ -468,7 +472,6 @@ static fw_data problem_data(const problem *pb)
     d.P = pb->P; d.Q = pb->Q; d.D = pb->D; d.X = pb->X; d.ldx = pb->D; d.y = pb->y; d.y_test = pb->yt;
     return d;
 }
-
 
 /* "A,B" (sep ',') of two digits 0..9. */
 static int parse_pair(const char *v, char sep, int out[2])

@@ -407,8 +407,9 @@ if [ -s "$digits" ]; then
     if [ "$(head -n 1 "$tmp/a")" = "t,point,mean,var" ] && [ "$(wc -l <"$tmp/a")" -eq 25 ] && [ ! -s "$tmp/err" ] &&
        awk -F, 'NR > 1 && (NF != 4 || $4 <= 0) { exit 1 }' "$tmp/a" && cmp -s "$tmp/a" "$tmp/b"; then ok
     else bad "simulate --arch cnn on the digits"; fi
-    expect_error "digits: too many images" "have [0-9]+ images" simulate --data digits --classes 3,8 --train-size 5000 --steps 1
+    expect_error "digits: too many images" "have [0-9]+ images" simulate --data digits --classes 3,8 --train-size 500 --steps 1
     expect_error "digits and --test" "not --test" simulate --data digits --test "$tmp/test.csv" --steps 1
+    expect_error "digits: sizes beyond int" "the digits file has 1797 images" simulate --data digits --train-size 2147483647 --test-size 2147483647 --steps 1
     expect_error "cnn: image shape" "--image 8x8x1 has 64 values a row; the data has D = 2" simulate --data "$tmp/train.csv" --arch cnn --steps 1
 else
     bad "build/data/digits.csv is missing: bash tests/fetch_digits.sh (ninja test fetches it first)"
