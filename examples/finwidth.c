@@ -473,10 +473,10 @@ static fw_data problem_data(const problem *pb)
     return d;
 }
 
-/* "A,B" (sep ',') of two digits 0..9. */
-static int parse_pair(const char *v, char sep, int out[2])
+/* "A,B": two digits 0..9. */
+static int parse_pair(const char *v, int out[2])
 {
-    if (!(v[0] >= '0' && v[0] <= '9' && v[1] == sep && v[2] >= '0' && v[2] <= '9' && v[3] == '\0')) return 0;
+    if (!(v[0] >= '0' && v[0] <= '9' && v[1] == ',' && v[2] >= '0' && v[2] <= '9' && v[3] == '\0')) return 0;
     out[0] = v[0] - '0'; out[1] = v[2] - '0';
     return 1;
 }
@@ -530,7 +530,7 @@ static int parse_options(int argc, char **argv, int dmft, options *o)
         else if (strcmp(k, "--digits") == 0) { if (v) o->digits = v; o->digits_given = 1; }
         else if (strcmp(k, "--train-size") == 0) { if (v) ok = parse_int(v, &o->train_size) && o->train_size >= 1; o->digits_given = 1; }
         else if (strcmp(k, "--test-size") == 0) { if (v) ok = parse_int(v, &o->test_size) && o->test_size >= 0; o->digits_given = 1; }
-        else if (strcmp(k, "--classes") == 0) { if (v) ok = parse_pair(v, ',', o->classes) && o->classes[0] != o->classes[1]; o->digits_given = 1; }
+        else if (strcmp(k, "--classes") == 0) { if (v) ok = parse_pair(v, o->classes) && o->classes[0] != o->classes[1]; o->digits_given = 1; }
         else if ((!dmft) && strcmp(k, "--arch") == 0) { if (v) { ok = strcmp(v, "cnn") == 0 || strcmp(v, "mlp") == 0; o->cnn = strcmp(v, "cnn") == 0; } }
         else if ((!dmft) && strcmp(k, "--image") == 0) { if (v) ok = parse_image(v, o->image); }
         else if (strcmp(k, "--depth") == 0) { if (v) ok = parse_int(v, &o->depth) && o->depth >= 1; }
