@@ -967,6 +967,15 @@ typedef struct fw_dln_desc {
                                  (W0, hidden, readout); NTK: gamma0 = sqrt(D/N). The input layer's random
                                  part then stays comparable to its learned part, the initial function has
                                  variance G1/(gamma0^2 nu), and the limit depends on nu = N/D */
+    fw_real source;           /* > 0: the capacity/source convention (docs/dln.md section 9) with source exponent
+                                 beta = source: lambda_k = k^-a exactly (a = spectrum > 0; trace zeta(a), not D),
+                                 the teacher beta*_k = k^((a - a beta - 1)/2) (lambda_k beta*_k^2 = k^-(a beta + 1),
+                                 the same for every seed), f = beta_eff.x and y = beta*.x (no 1/sqrt(D)), the step
+                                 eta gamma0^2 N on every layer, and training on the population loss (exact
+                                 gradients, no samples: alpha = batch_ratio = 0; train = test loss). In
+                                 fw_dln_theory and fw_dln_lazy D = 0 means infinitely many modes */
+    int centered;             /* simulator: train and score f - f(0) (beta_eff - beta_eff(0)), removing the
+                                 random initial function; fw_dln_lazy then starts from 0 under NTK as well */
     uint64_t seed;            /* member s draws its data, teacher and weights from stream s */
     fw_log log;
 } fw_dln_desc;
@@ -7693,8 +7702,9 @@ FW_API void fw_online_result_free(fw_online_result *res)
 typedef struct fw__dln {
     fw_dln_desc d;
     int D, N, L, B, nrec, online;   /* B: rows per step (P, or the SGD batch) */
+    int pop;                        /* the capacity/source convention: population gradients, no samples */
     fw_real gam, c, eta;            /* gamma0; residual branch scale (0: plain); eta */
-    fw_real *lam, *sl, *bstar, *W0, *W, *w, *X, *y, *a, *b, *beff, *f, *r, *rec;
+    fw_real *lam, *sl, *bstar, *W0, *W, *w, *X, *y, *a, *b, *beff, *beff0, *f, *r, *rec;
 } fw__dln;
 
 #define FW__DLN_FAIL(st, field, text) do { fw__report(&desc->log, st, field, text); return st; } while (0)
@@ -7712,15 +7722,22 @@ static fw_status fw__dln_resolve(const fw_dln_desc *desc, fw__dln *z)
         FW__DLN_FAIL(FW_ERR_SIZE, "fw_dln_desc", "needs D >= 1, width >= 1, depth >= 1, 0 <= steps <= 2^31 - 2");
     if (fw__gamma0_problem(z->d.gamma0, z->d.ntk) != NULL) FW__DLN_FAIL(FW_ERR_ARG, "fw_dln_desc.gamma0", fw__gamma0_problem(z->d.gamma0, z->d.ntk));
     if (!fw__finite(z->d.lr) || z->d.lr <= 0) FW__DLN_FAIL(FW_ERR_ARG, "fw_dln_desc.lr", "must be finite and > 0");
-    if (!fw__finite(z->d.alpha) || !fw__finite(z->d.batch_ratio) || z->d.alpha < 0 || z->d.batch_ratio < 0 ||
-        (z->d.batch_ratio == 0 && z->d.alpha <= 0))
+    if (!fw__finite(z->d.source) || z->d.source < 0) FW__DLN_FAIL(FW_ERR_ARG, "fw_dln_desc.source", "must be finite and >= 0");
+    z->pop = z->d.source > 0;
+    if (z->pop && (z->d.alpha != 0 || z->d.batch_ratio != 0))
+        FW__DLN_FAIL(FW_ERR_ARG, "fw_dln_desc.source", "the capacity/source convention trains on the population loss: alpha and batch_ratio must be 0");
+    if (z->pop && (!fw__finite(z->d.spectrum) || z->d.spectrum <= 0 || z->d.task != 0))
+        FW__DLN_FAIL(FW_ERR_ARG, "fw_dln_desc.source", "needs spectrum a > 0 (lambda_k = k^-a) and task = 0 (the source exponent sets the teacher)");
+    if (z->pop && z->d.balanced) FW__DLN_FAIL(FW_ERR_ARG, "fw_dln_desc.source", "the balanced scaling is a proportional-limit scaling; not with source");
+    if (!z->pop && (!fw__finite(z->d.alpha) || !fw__finite(z->d.batch_ratio) || z->d.alpha < 0 || z->d.batch_ratio < 0 ||
+                    (z->d.batch_ratio == 0 && z->d.alpha <= 0)))
         FW__DLN_FAIL(FW_ERR_ARG, "fw_dln_desc.alpha", "alpha > 0 (repeated data) or batch_ratio > 0 (one-pass SGD)");
     if (!fw__finite(z->d.residual) || !fw__finite(z->d.spectrum) || !fw__finite(z->d.task) || !fw__finite(z->d.noise) ||
         z->d.residual < 0 || z->d.spectrum < 0 || z->d.task < 0 || z->d.noise < 0)
         FW__DLN_FAIL(FW_ERR_ARG, "fw_dln_desc", "residual, spectrum, task and noise must be finite and >= 0");
     z->D = z->d.D; z->N = z->d.width; z->L = z->d.depth;
     z->online = z->d.batch_ratio > 0;
-    rows = floor((double)(z->online ? z->d.batch_ratio : z->d.alpha) * z->D + 0.5);
+    rows = z->pop ? 1 : floor((double)(z->online ? z->d.batch_ratio : z->d.alpha) * z->D + 0.5);
     z->B = rows < 1 ? 1 : rows > 2147483647.0 ? 0 : (int)rows;
     if (z->B < 1 || (double)z->B * z->D > 2147483647.0 || (double)z->N * z->N > 2147483647.0 ||
         (double)z->N * z->D > 2147483647.0)
@@ -7756,6 +7773,7 @@ static void fw__dln_lay(fw_arena *ar, fw__dln *z)
     z->a = FW__PUSH(ar, L * N);
     z->b = FW__PUSH(ar, L * N);
     z->beff = FW__PUSH(ar, D);
+    z->beff0 = FW__PUSH(ar, D);
     z->f = FW__PUSH(ar, B);
     z->r = FW__PUSH(ar, D);
     z->rec = FW__PUSH(ar, 2 * (size_t)z->nrec);
@@ -7816,8 +7834,8 @@ static void fw__dln_pullback(fw__dln *z)
 static fw_status fw__dln_member(fw__dln *z, uint64_t stream, int *bad_step)
 {
     const int D = z->D, N = z->N, L = z->L, B = z->B, T = z->d.steps;
-    const fw_real isd = 1 / fw__sqrt((fw_real)D), isn = 1 / fw__sqrt((fw_real)N);
-    const fw_real step0 = z->eta * z->gam * z->gam * (fw_real)N * (fw_real)D;   /* W0 */
+    const fw_real isd = z->pop ? 1 : 1 / fw__sqrt((fw_real)D), isn = 1 / fw__sqrt((fw_real)N);
+    const fw_real step0 = z->eta * z->gam * z->gam * (fw_real)N * (z->pop ? 1 : (fw_real)D);   /* W0 */
     const fw_real step = z->d.balanced ? step0 : z->eta * z->gam * z->gam * (fw_real)N;   /* hidden and readout */
     fw_rng rng;
     fw_real norm = 0, tnorm = 0;
@@ -7828,8 +7846,13 @@ static fw_status fw__dln_member(fw__dln *z, uint64_t stream, int *bad_step)
         z->lam[k] = z->d.spectrum > 0 ? (fw_real)pow((double)(k + 1), -(double)z->d.spectrum) : 1;
         norm += z->lam[k];
     }
-    for (k = 0; k < D; ++k) { z->lam[k] *= (fw_real)D / norm; z->sl[k] = fw__sqrt(z->lam[k]); }
-    fw_rng_fill_normal(&rng, z->bstar, D, 1);
+    if (z->pop) {   /* capacity/source: lambda_k = k^-a, beta*_k = k^((a - a beta - 1)/2), no draw */
+        const double a = (double)z->d.spectrum;
+        for (k = 0; k < D; ++k) z->bstar[k] = (fw_real)pow((double)(k + 1), (a - a * (double)z->d.source - 1) / 2);
+    } else {
+        for (k = 0; k < D; ++k) { z->lam[k] *= (fw_real)D / norm; z->sl[k] = fw__sqrt(z->lam[k]); }
+        fw_rng_fill_normal(&rng, z->bstar, D, 1);
+    }
     if (z->d.task > 0) {
         for (k = 0; k < D; ++k) tnorm += (fw_real)pow((double)(k + 1), -(double)z->d.task);
         for (k = 0; k < D; ++k)
@@ -7839,23 +7862,37 @@ static fw_status fw__dln_member(fw__dln *z, uint64_t stream, int *bad_step)
     fw_rng_fill_normal(&rng, z->W0, N * D, 1);
     if (L > 1) fw_rng_fill_normal(&rng, z->W, (L - 1) * N * N, 1);
     fw_rng_fill_normal(&rng, z->w, N, 1);
-    if (!z->online) fw__dln_draw_data(z, &rng);
+    if (!z->online && !z->pop) fw__dln_draw_data(z, &rng);
     for (t = 0; t <= T; ++t) {
         fw_real train = 0, test = 0;
         if (z->online) fw__dln_draw_data(z, &rng);
         fw__dln_pullback(z);
-        fw__gemv(FW_NO_TRANS, B, D, isd, z->X, D, z->beff, 0, z->f);
-        for (i = 0; i < B; ++i) { z->f[i] -= z->y[i]; train += z->f[i] * z->f[i]; }   /* f <- e = f - y */
+        if (z->d.centered) {   /* f - f(0): beta_eff - beta_eff(0) */
+            if (t == 0) memcpy(z->beff0, z->beff, (size_t)D * sizeof(fw_real));
+            for (k = 0; k < D; ++k) z->beff[k] -= z->beff0[k];
+        }
+        if (z->pop) {   /* population gradient: r = Sigma (beta_eff - beta*), loss (sum_k lambda_k v_k^2 + s^2)/2 */
+            for (k = 0; k < D; ++k) {
+                const fw_real v = z->beff[k] - z->bstar[k];
+                z->r[k] = z->lam[k] * v;
+                test += z->r[k] * v;
+            }
+            train = test;
+        } else {
+            fw__gemv(FW_NO_TRANS, B, D, isd, z->X, D, z->beff, 0, z->f);
+            for (i = 0; i < B; ++i) { z->f[i] -= z->y[i]; train += z->f[i] * z->f[i]; }   /* f <- e = f - y */
+        }
         if (!fw__all_finite(1, D, z->beff, D) || !fw__finite(train)) { *bad_step = t; return FW_ERR_DIVERGED; }
         if (rr < z->nrec && fw_dln_record_time(&z->d, rr) == t) {
-            for (k = 0; k < D; ++k) test += z->lam[k] * (z->beff[k] - z->bstar[k]) * (z->beff[k] - z->bstar[k]);
-            z->rec[2 * rr] = train / (2 * (fw_real)B);
-            z->rec[2 * rr + 1] = (test / (fw_real)D + z->d.noise * z->d.noise) / 2;
+            if (!z->pop)
+                for (k = 0; k < D; ++k) test += z->lam[k] * (z->beff[k] - z->bstar[k]) * (z->beff[k] - z->bstar[k]);
+            z->rec[2 * rr] = z->pop ? (train + z->d.noise * z->d.noise) / 2 : train / (2 * (fw_real)B);
+            z->rec[2 * rr + 1] = (test / (z->pop ? 1 : (fw_real)D) + z->d.noise * z->d.noise) / 2;
             ++rr;
         }
         if (t == T) break;
-        /* r = X^T e / B; b(1) = W0 r / sqrt(D), b(l+1) = M(l) b(l) */
-        fw__gemv(FW_TRANS, B, D, 1 / (fw_real)B, z->X, D, z->f, 0, z->r);
+        /* r = X^T e / B (population: computed above); b(1) = W0 r / sqrt(D), b(l+1) = M(l) b(l) */
+        if (!z->pop) fw__gemv(FW_TRANS, B, D, 1 / (fw_real)B, z->X, D, z->f, 0, z->r);
         fw__gemv(FW_NO_TRANS, N, D, isd, z->W0, D, z->r, 0, z->b);
         for (l = 0; l + 1 < L; ++l) {
             const fw_real *bl = z->b + (size_t)l * N, *Wl = z->W + (size_t)l * N * N;
@@ -7926,6 +7963,210 @@ FW_API fw_status fw_dln_simulate(const fw_dln_desc *desc, uint64_t seed_begin, u
     return st;
 }
 
+/* ---- the capacity/source convention (docs/dln.md section 9) ---- */
+
+/* Modes 1..FW__SRC_EXACT are carried one by one; the rest, up to D (or FW__SRC_KMAX when D = 0), by
+   8-point Gauss-Legendre panels a factor 4 long in k: a sum over modes of a function smooth in log k
+   becomes an integral from FW__SRC_EXACT + 1/2 (midpoint rule; relative error ~ p^2/(24 k^2) of that
+   part for a power k^-p, 1e-5 measured). Past FW__SRC_KMAX (D = 0) the modes are frozen for any run
+   (lambda = 1e-18) and their loss is added in closed form. */
+#define FW__SRC_EXACT 64
+#define FW__SRC_KMAX 1e12
+static const double fw__gl8_x[4] = {0.18343464249564980494, 0.52553240991632898582, 0.79666647741362673959,
+                                    0.96028985649753623168};
+static const double fw__gl8_w[4] = {0.36268378337836198297, 0.31370664587788728734, 0.22238103445337447054,
+                                    0.10122853629037625915};
+
+typedef struct fw__src {
+    int K, T, nrec, rich;          /* nodes; steps; records; 1: the muP theory (depth 1), 0: lazy closed form */
+    double a, beta, eta, e, g0, s2, c0, tail;   /* e: lazy step (L + 1) eta; c0: E beta_eff(0)_k^2 (NTK, not centered);
+                                                   tail: (1/2) sum over frozen modes of lambda_k (beta*_k^2 + c0) */
+    double *lam, *m, *bs;          /* per node: eigenvalue, the number of modes it stands for, teacher */
+    double *B, *g, *x, *Qg, *Q;    /* muP: B = gamma0 beta_eff, g = Sigma v, x = m g, Qg, and Q - I (packed upper triangle) */
+} fw__src;
+
+static fw_status fw__src_setup(const fw_dln_desc *desc, fw__src *y, fw_arena *ar, int rich)
+{
+    const fw_dln_desc *d = desc;
+    double lo, hi, h;
+    int k0, np = 0, j, k, p, i;
+    if (desc == NULL) return FW_ERR_NULL;
+    memset(y, 0, sizeof *y);
+    if (d->D < 0 || d->steps < 0 || d->steps > FW__MAX_STEPS || d->every < 0 || d->width < 0 || d->depth < 0)
+        FW__DLN_FAIL(FW_ERR_SIZE, "fw_dln_desc", "needs D >= 0 (0: infinitely many modes), depth >= 1, 0 <= steps <= 2^31 - 2");
+    if (!fw__finite(d->source) || d->source <= 0) FW__DLN_FAIL(FW_ERR_ARG, "fw_dln_desc.source", "must be finite and >= 0 (0: the default convention)");
+    if (!fw__finite(d->spectrum) || d->spectrum <= 0 || d->task != 0)
+        FW__DLN_FAIL(FW_ERR_ARG, "fw_dln_desc.source", "needs spectrum a > 0 (lambda_k = k^-a) and task = 0 (the source exponent sets the teacher)");
+    if (d->D == 0 && d->spectrum <= 1)
+        FW__DLN_FAIL(FW_ERR_ARG, "fw_dln_desc.spectrum", "infinitely many modes (D = 0) need a > 1: the trace sum_k k^-a must be finite");
+    if (d->alpha != 0 || d->batch_ratio != 0)
+        FW__DLN_FAIL(FW_ERR_ARG, "fw_dln_desc.source", "the capacity/source convention trains on the population loss: alpha and batch_ratio must be 0");
+    if (d->balanced || d->residual != 0 || d->init_term)
+        FW__DLN_FAIL(FW_ERR_ARG, "fw_dln_desc.source", "the capacity/source theory covers plain nets (no balanced scaling, residual branches or init_term)");
+    if (fw__gamma0_problem(d->gamma0 == 0 ? 1 : d->gamma0, d->ntk) != NULL)
+        FW__DLN_FAIL(FW_ERR_ARG, "fw_dln_desc.gamma0", fw__gamma0_problem(d->gamma0, d->ntk));
+    if (!fw__finite(d->lr) || d->lr <= 0) FW__DLN_FAIL(FW_ERR_ARG, "fw_dln_desc.lr", "must be finite and > 0");
+    if (!fw__finite(d->noise) || d->noise < 0) FW__DLN_FAIL(FW_ERR_ARG, "fw_dln_desc.noise", "must be finite and >= 0");
+    y->rich = rich && !d->ntk;
+    if (y->rich && d->depth > 1)
+        FW__DLN_FAIL(FW_ERR_ARG, "fw_dln_desc.depth", "the capacity/source theory at finite gamma0 covers depth 1 (deeper nets: the lazy limit, ntk = 1 or fw_dln_lazy)");
+    y->T = d->steps; y->nrec = fw_dln_record_count(d);
+    y->a = (double)d->spectrum; y->beta = (double)d->source; y->eta = (double)d->lr;
+    y->e = y->eta * ((d->depth == 0 ? 1 : d->depth) + 1);   /* each of the L + 1 layers adds x.x' to the tangent kernel */
+    y->g0 = (double)(d->gamma0 == 0 ? 1 : d->gamma0); y->s2 = (double)d->noise * d->noise;
+    y->c0 = d->ntk && !d->centered ? 1 : 0;   /* NTK: beta_eff(0) has variance 1/(gamma0^2 N) = 1 per entry */
+    k0 = d->D > 0 && d->D < FW__SRC_EXACT ? d->D : FW__SRC_EXACT;
+    lo = log(k0 + 0.5); hi = log((d->D > 0 ? (double)d->D : FW__SRC_KMAX) + 0.5);
+    if (hi > lo) np = (int)ceil((hi - lo) / log(4.0));
+    y->K = k0 + 8 * np;
+    {   /* K <= 64 + 8 * 20; Q is K x K */
+        const size_t K = (size_t)y->K;
+        y->lam = (double *)fw_arena_push(ar, sizeof(double) * K);
+        y->m = (double *)fw_arena_push(ar, sizeof(double) * K);
+        y->bs = (double *)fw_arena_push(ar, sizeof(double) * K);
+        if (y->rich) {
+            y->B = (double *)fw_arena_push(ar, sizeof(double) * K);
+            y->g = (double *)fw_arena_push(ar, sizeof(double) * K);
+            y->x = (double *)fw_arena_push(ar, sizeof(double) * 4 * K);   /* x, then the previous g, B and u */
+            y->Qg = (double *)fw_arena_push(ar, sizeof(double) * K);
+            y->Q = (double *)fw_arena_push(ar, sizeof(double) * K * (K + 1) / 2);   /* packed upper triangle */
+        }
+    }
+    if (ar->failed || ar->base == NULL) return FW_OK;   /* sizing only */
+    for (j = 0; j < k0; ++j) { y->lam[j] = pow(j + 1.0, -y->a); y->m[j] = 1; }
+    h = np > 0 ? (hi - lo) / np : 0;
+    for (p = 0, j = k0; p < np; ++p)
+        for (i = 0; i < 8; ++i, ++j) {
+            const double xg = i < 4 ? -fw__gl8_x[3 - i] : fw__gl8_x[i - 4], wg = fw__gl8_w[i < 4 ? 3 - i : i - 4];
+            const double kk = exp(lo + h * (p + 0.5) + 0.5 * h * xg);
+            y->lam[j] = pow(kk, -y->a); y->m[j] = 0.5 * h * wg * kk;
+        }
+    for (k = 0; k < y->K; ++k) y->bs[k] = sqrt(pow(y->lam[k], y->beta + 1 / y->a) / y->lam[k]);   /* lambda beta*^2 = k^-(a beta + 1) */
+    if (d->D == 0) {   /* frozen modes past KMAX: integrals of k^-(a beta + 1) and c0 k^-a from KMAX + 1/2 */
+        const double kx = FW__SRC_KMAX + 0.5;
+        y->tail = 0.5 * (pow(kx, -y->a * y->beta) / (y->a * y->beta) + y->c0 * pow(kx, 1 - y->a) / (y->a - 1));
+    }
+    return FW_OK;
+}
+
+/* Lazy: every mode decays alone, v_k(t) = (1 - e lambda_k)^t v_k(0), E v_k(0)^2 = beta*_k^2 + c0. */
+static void fw__src_lazy(const fw_dln_desc *d, const fw__src *y, fw_real *train, fw_real *test)
+{
+    int r, k;
+    for (r = 0; r < y->nrec; ++r) {
+        const double t = (double)fw_dln_record_time(d, r);
+        double acc = 0;
+        for (k = 0; k < y->K; ++k) {
+            const double q = 1 - y->e * y->lam[k];
+            acc += y->m[k] * y->lam[k] * (y->bs[k] * y->bs[k] + y->c0) * pow(q * q, t);
+        }
+        train[r] = test[r] = (fw_real)((acc + y->s2) / 2 + y->tail);
+    }
+}
+
+/* muP, depth 1, infinite width: the network's weights U = [w, W0] (N x (1 + modes)) move by
+   U <- U (I - eps J), eps = eta gamma0, J = e0 g^T + g e0^T, g = Sigma v. Everything the losses need is
+   the Gram S = U^T U/N = [[C, B^T], [B, I + Q]] (C = |w|^2/N = G1, B = gamma0 beta_eff), which at
+   infinite width starts at the identity and obeys S <- (I - eps J) S (I - eps J) exactly:
+     C <- C - 2 eps B.g + eps^2 g.(I+Q)g,  B <- B - eps ((I+Q)g + C g) + eps^2 (B.g) g,
+     Q <- Q - eps (g B^T + B g^T) + eps^2 C g g^T.
+   Dot products are sums over modes (sum_k m_k ...); time K^2 per step, memory K^2/2 doubles. */
+static fw_status fw__src_rich(const fw_dln_desc *desc, fw__src *y, fw_real *train, fw_real *test, fw_real *gkernel)
+{
+    const int K = y->K;
+    const double eps = y->eta * y->g0, e2 = eps * eps;
+    double C = 1, Bg, gQg;
+    double *gp = y->x + K, *bp = gp + K, *up = bp + K;   /* the previous step's g and B, and its row factor */
+    int t, j, l, r = 0;
+    for (j = 0; j < K; ++j) { y->B[j] = 0; gp[j] = 0; bp[j] = 0; up[j] = 0; }
+    for (j = 0; j < K * (K + 1) / 2; ++j) y->Q[j] = 0;
+    for (t = 0; t <= y->T; ++t) {
+        double loss = 0, *q = y->Q;
+        for (j = 0; j < K; ++j) {
+            const double v = y->B[j] / y->g0 - y->bs[j];
+            y->g[j] = y->lam[j] * v;
+            y->x[j] = y->m[j] * y->g[j];
+            y->Qg[j] = 0;
+            loss += y->x[j] * v;
+        }
+        loss = (loss + y->s2) / 2 + y->tail;
+        if (!(loss < HUGE_VAL)) FW__DLN_FAIL(FW_ERR_DIVERGED, "fw_dln_theory", "the loss overflows: eta (1 + G1) times the top eigenvalue passed 2");
+        if (r < y->nrec && fw_dln_record_time(desc, r) == t) {
+            train[r] = test[r] = (fw_real)loss;
+            if (gkernel != NULL) gkernel[r] = (fw_real)C;
+            ++r;
+        }
+        if (t == y->T) break;
+        /* one pass over the packed upper triangle: the previous step's update
+           Q += g_p u_p^T - eps B_p g_p^T (u_p = eps^2 C_p g_p - eps B_p; symmetric), then Q x */
+        for (j = 0; j < K; ++j) {
+            const double gj = gp[j], bj = -eps * bp[j], xj = y->x[j];
+            double acc;
+            q[0] += gj * up[j] + bj * gp[j];
+            acc = q[0] * xj;
+            for (l = j + 1; l < K; ++l) {
+                const double v = q[l - j] + gj * up[l] + bj * gp[l];
+                q[l - j] = v;
+                acc += v * y->x[l];
+                y->Qg[l] += v * xj;
+            }
+            y->Qg[j] += acc;
+            q += K - j;
+        }
+        Bg = 0; gQg = 0;
+        for (j = 0; j < K; ++j) {
+            y->Qg[j] += y->g[j];
+            Bg += y->B[j] * y->x[j];
+            gQg += y->x[j] * y->Qg[j];
+        }
+        for (j = 0; j < K; ++j) {
+            gp[j] = y->g[j]; bp[j] = y->B[j];
+            up[j] = e2 * C * gp[j] - eps * bp[j];
+            y->B[j] += -eps * (y->Qg[j] + C * y->g[j]) + e2 * Bg * y->g[j];
+        }
+        C += -2 * eps * Bg + e2 * gQg;
+    }
+    return FW_OK;
+}
+
+/* The entry points for desc->source > 0 (fw_dln_lazy: rich = 0; fw_dln_theory: rich = 1). */
+static fw_status fw__src_size(const fw_dln_desc *desc, size_t *bytes, int rich)
+{
+    fw__src y;
+    fw_arena ar;
+    fw_status st;
+    if (bytes == NULL) return FW_ERR_NULL;
+    fw_arena_init(&ar, NULL, 0);
+    if ((st = fw__src_setup(desc, &y, &ar, rich)) != FW_OK) return st;
+    if (ar.failed) return FW_ERR_SIZE;
+    *bytes = ar.used;
+    return FW_OK;
+}
+
+static fw_status fw__src_run(const fw_dln_desc *desc, fw_real *train, fw_real *test, fw_real *gkernel,
+                             void *ws, size_t ws_bytes, int rich)
+{
+    fw__src y;
+    fw_arena ar;
+    fw_status st;
+    int r;
+    if (train == NULL || test == NULL || ws == NULL) return FW_ERR_NULL;
+    fw_arena_init(&ar, ws, ws_bytes);
+    if ((st = fw__src_setup(desc, &y, &ar, rich)) != FW_OK) return st;
+    if (ar.failed) FW__DLN_FAIL(FW_ERR_WORKSPACE, rich ? "fw_dln_theory_ws" : "fw_dln_lazy_ws", "workspace smaller than the size query reports");
+    if (y.rich) {
+        if ((st = fw__src_rich(desc, &y, train, test, gkernel)) != FW_OK) return st;
+    } else {
+        fw__src_lazy(desc, &y, train, test);
+        if (gkernel != NULL)   /* lazy: the backward kernels stay at their initial value 1 */
+            for (r = 0; r < y.nrec * (desc->depth == 0 ? 1 : desc->depth); ++r) gkernel[r] = 1;
+    }
+    for (r = 0; r < y.nrec; ++r)
+        if (!fw__finite(train[r]) || !fw__finite(test[r]))
+            FW__DLN_FAIL(FW_ERR_DIVERGED, rich ? "fw_dln_theory" : "fw_dln_lazy", "the losses overflow: eta times the tangent kernel's top eigenvalue is past 2");
+    return FW_OK;
+}
+
 /* ---- the lazy limit (docs/dln.md section 2) ---- */
 
 /* Checks desc for the lazy theory; *gain = (1 + c^2)^(L-1). */
@@ -7958,6 +8199,7 @@ FW_API fw_status fw_dln_lazy_workspace_size(const fw_dln_desc *desc, size_t *byt
     double gain;
     fw_status st;
     if (bytes == NULL) return FW_ERR_NULL;
+    if (desc != NULL && desc->source != 0) return fw__src_size(desc, bytes, 0);
     if ((st = fw__dln_lazy_check(desc, &z, &gain, 1)) != FW_OK) return st;
     fw_arena_init(&ar, NULL, 0);
     fw__dln_lazy_lay(&ar, &z);
@@ -8051,6 +8293,7 @@ FW_API fw_status fw_dln_lazy_ws(const fw_dln_desc *desc, fw_real *train, fw_real
     fw_status st;
     int r;
     if (train == NULL || test == NULL || ws == NULL) return FW_ERR_NULL;
+    if (desc != NULL && desc->source != 0) return fw__src_run(desc, train, test, NULL, ws, ws_bytes, 0);
     if ((st = fw__dln_lazy_check(desc, &z, &gain, 1)) != FW_OK) return st;
     if (z.d.balanced) FW__DLN_FAIL(FW_ERR_ARG, "fw_dln_desc.balanced", "the lazy closed form is the default scaling's; use fw_dln_theory for the balanced one");
     fw_arena_init(&ar, NULL, 0);   /* the size fw_dln_lazy_workspace_size reports */
@@ -8194,6 +8437,7 @@ FW_API fw_status fw_dln_theory_workspace_size(const fw_dln_desc *desc, size_t *b
     fw_arena ar;
     fw_status st;
     if (bytes == NULL) return FW_ERR_NULL;
+    if (desc != NULL && desc->source != 0) return fw__src_size(desc, bytes, 1);
     fw_arena_init(&ar, NULL, 0);
     if ((st = fw__dlt_setup(desc, &z, &y, &ar)) != FW_OK) return st;
     if (ar.failed) return FW_ERR_SIZE;
@@ -8469,6 +8713,7 @@ FW_API fw_status fw_dln_theory_ws(const fw_dln_desc *desc, fw_real *train, fw_re
     size_t nv;
     int t, l, s, r = 0, j;
     if (train == NULL || test == NULL || ws == NULL) return FW_ERR_NULL;
+    if (desc != NULL && desc->source != 0) return fw__src_run(desc, train, test, gkernel, ws, ws_bytes, 1);
     fw_arena_init(&ar, ws, ws_bytes);
     if ((st = fw__dlt_setup(desc, &z, &y, &ar)) != FW_OK) return st;
     if (ar.failed) FW__DLN_FAIL(FW_ERR_WORKSPACE, "fw_dln_theory_ws", "workspace smaller than fw_dln_theory_workspace_size");

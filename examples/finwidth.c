@@ -15,6 +15,7 @@
      finwidth dln      --alpha A --nu V --depth L --gamma0 G [--ntk | --lazy] [--balanced] --lr ETA --steps T
                        [--residual B] [--batch-ratio b | --repeat] [--spectrum a,b] [--noise s]
                        [--simulate D --seeds S [--seed K] | --dim D | --deep-limit] [--every k]
+     finwidth dln      --source beta --spectrum a [--width N] [--centered] ... (capacity/source convention)
 
    CSV: one row per point, columns x1..xD then y (test files may omit y), no header.
    Output (stdout): simulate prints "t,point,mean,var" (mean and unbiased variance of f over the
@@ -93,7 +94,11 @@ static const char *const help_head[] = {
     "Deep linear nets on random data (docs/model.md section 4, docs/dln.md): D inputs, width\n"
     "N = nu D, P = alpha D samples (repeated data) or a fresh batch of b D samples per step.\n"
     "The theory (D, N, P -> infinity at fixed alpha, nu) prints t,train_loss,test_loss;\n"
-    "--simulate prints t,train_loss,test_loss,train_loss_sd,test_loss_sd (mean and sd over seeds).\n",
+    "--simulate prints t,train_loss,test_loss,train_loss_sd,test_loss_sd (mean and sd over seeds).\n"
+    "       finwidth dln --source beta --spectrum a [options]  (capacity/source convention)\n"
+    "Power-law data with eigenvalues k^-a and source exponent beta, trained on the population loss:\n"
+    "the theory is the infinite-width limit over all modes (--dim inf; depth 1 at finite gamma0, any\n"
+    "depth with --lazy or --ntk); --simulate D trains width --width N networks on D modes.\n",
     /* compare */
     "usage: finwidth compare --data TRAIN.csv --seeds S [options]\n"
     "Runs simulate (S networks) and theory on the same flags and prints, per recorded step and point,\n"
@@ -189,10 +194,18 @@ static const help_option help_options[] = {
     {CMD_DLN, "  --batch-ratio b  one-pass SGD: a fresh batch of b D samples per step (default: off)\n"},
     {CMD_DLN, "  --residual B     residual branches scaled B/sqrt(L) (default 0: plain)\n"},
     {CMD_DLN, "  --spectrum a,b   data eigenvalues ~ k^-a, teacher power ~ k^-b (default 0,0: isotropic)\n"},
+    {CMD_DLN, "  --source beta    the capacity/source convention: eigenvalues exactly k^-a (--spectrum a),\n"
+              "                   teacher power lambda_k beta*_k^2 = k^-(a beta + 1), f = beta.x, step eta gamma0^2 N\n"
+              "                   on every layer, trained on the population loss (docs/dln.md section 9)\n"
+              "                   (default off)\n"},
+    {CMD_DLN, "  --width N        network width, overrides --nu (default: nu D)\n"},
+    {CMD_DLN, "  --centered       with --simulate: train and score f - f(0), removing the random initial\n"
+              "                   function (default off)\n"},
     {CMD_DLN, "  --noise s        label noise standard deviation (default 0)\n"},
     {CMD_DLN, "  --simulate D     train --seeds networks at input dimension D instead of the theory\n"
               "                   (default: the theory)\n"},
-    {CMD_DLN, "  --dim D          data modes of a power-law spectrum in the theory (default 1024)\n"},
+    {CMD_DLN, "  --dim D          data modes of a power-law spectrum in the theory; inf: all of them, with\n"
+              "                   --source (default 1024; with --source inf)\n"},
     {CMD_DLN, "  --lazy           the closed form of the lazy limit gamma0 -> 0 (default off)\n"},
     {CMD_DLN, "  --layers         add columns G1..GL: each layer's backward-kernel diagonal g_l(t).g_l(t)/N\n"
               "                   (layer L: the readout |w|^2/N) (default off)\n"},
@@ -617,6 +630,7 @@ static const char *option_of(const char *where)
         {"width", "--width"}, {"alpha", "--alpha"}, {"batch_ratio", "--batch-ratio"}, {"residual", "--residual"},
         {"noise", "--noise"}, {"spectrum", "--spectrum"}, {"task", "--spectrum"}, {"balanced", "--balanced"},
         {"init_term", "--init-term"}, {"D", "--simulate or --dim"}, {"ntk", "--ntk"}, {"bias", "--bias"},
+        {"source", "--source"}, {"centered", "--centered"},
         {"kernels", "--kernels"}, {"seed", "--seed"}, {"y", "--data (the targets)"}, {"X", "--data"},
     };
     const char *dot = strrchr(where, '.');
@@ -1437,8 +1451,9 @@ static int dln(int argc, char **argv)
     fw_dln_desc d;
     fw_stats st;
     fw_real *mem;
-    double alpha = 0, nu = 1, gamma0 = 1, lr = 0.1, residual = 0, br = 0, sa = 0, sb = 0, noise = 0;
-    int i, depth = 1, steps = 100, every = 1, Dsim = 0, seeds = 1, seed = 0, ntk = 0, repeat = 0, lazy = 0, layers = 0, initterm = 0, deeplim = 0, balanced = 0, dim = 1024, nrec, r, l, bad = -1, diverged_at = -1, threads = 1;
+    double alpha = 0, nu = 1, gamma0 = 1, lr = 0.1, residual = 0, br = 0, sa = 0, sb = 0, noise = 0, source = 0;
+    int i, depth = 1, steps = 100, every = 1, Dsim = 0, seeds = 1, seed = 0, ntk = 0, repeat = 0, lazy = 0, layers = 0, initterm = 0, deeplim = 0, balanced = 0, dim = -1, nrec, r, l, bad = -1, diverged_at = -1, threads = 1;
+    int width = 0, centered = 0;
     char why[256] = "";
     fw_status s;
     for (i = 0; i < argc; ++i) {
@@ -1452,8 +1467,11 @@ static int dln(int argc, char **argv)
         if (strcmp(k, "--init-term") == 0) { initterm = 1; continue; }
         if (strcmp(k, "--deep-limit") == 0) { deeplim = 1; continue; }
         if (strcmp(k, "--balanced") == 0) { balanced = 1; continue; }
+        if (strcmp(k, "--centered") == 0) { centered = 1; continue; }
         if (v == NULL) { fprintf(stderr, "finwidth: %s needs a value (see --help)\n", k); return 2; }
         if (strcmp(k, "--alpha") == 0) ok = parse_real(v, &alpha) && alpha > 0;
+        else if (strcmp(k, "--source") == 0) ok = parse_real(v, &source) && source > 0;
+        else if (strcmp(k, "--width") == 0) ok = parse_int(v, &width) && width >= 1;
         else if (strcmp(k, "--nu") == 0) ok = parse_real(v, &nu) && nu > 0;
         else if (strcmp(k, "--depth") == 0) ok = parse_int(v, &depth) && depth >= 1;
         else if (strcmp(k, "--gamma0") == 0) ok = parse_real(v, &gamma0) && gamma0 > 0;
@@ -1466,13 +1484,17 @@ static int dln(int argc, char **argv)
         else if (strcmp(k, "--simulate") == 0) ok = parse_int(v, &Dsim) && Dsim >= 1;
         else if (strcmp(k, "--seeds") == 0) ok = parse_int(v, &seeds) && seeds >= 1;
         else if (strcmp(k, "--threads") == 0) ok = parse_int(v, &threads) && threads >= 1 && threads <= FWT_MAX;
-        else if (strcmp(k, "--dim") == 0) ok = parse_int(v, &dim) && dim >= 1;
+        else if (strcmp(k, "--dim") == 0) {
+            if (strcmp(v, "inf") == 0) dim = 0;
+            else ok = parse_int(v, &dim) && dim >= 1;
+        }
         else if (strcmp(k, "--seed") == 0) ok = parse_int(v, &seed) && seed >= 0;
         else if (strcmp(k, "--spectrum") == 0) {
             char a[64], b[64];
             const char *comma = strchr(v, ',');
-            ok = comma != NULL && (size_t)(comma - v) < sizeof a && strlen(comma + 1) < sizeof b;
-            if (ok) {
+            if (comma == NULL) ok = parse_real(v, &sa) && sa >= 0;   /* a alone: the teacher is set by --source or isotropic */
+            else ok = (size_t)(comma - v) < sizeof a && strlen(comma + 1) < sizeof b;
+            if (ok && comma != NULL) {
                 memcpy(a, v, (size_t)(comma - v)); a[comma - v] = 0;
                 strcpy(b, comma + 1);
                 ok = parse_real(a, &sa) && parse_real(b, &sb) && sa >= 0 && sb >= 0;
@@ -1485,18 +1507,27 @@ static int dln(int argc, char **argv)
         ++i;
     }
     if (repeat && br > 0) { fprintf(stderr, "finwidth: --repeat and --batch-ratio exclude each other\n"); return 2; }
-    if (br == 0 && alpha <= 0) { fprintf(stderr, "finwidth: dln needs --alpha A (repeated data) or --batch-ratio b\n"); return 2; }
+    if (source > 0 && (alpha > 0 || br > 0 || repeat)) {
+        fprintf(stderr, "finwidth: --source trains on the population loss; it excludes --alpha, --batch-ratio and --repeat\n");
+        return 2;
+    }
+    if (source > 0 && (sa <= 0 || sb != 0)) { fprintf(stderr, "finwidth: --source needs --spectrum a (a > 0, no teacher exponent: the source sets it)\n"); return 2; }
+    if (source > 0 && (balanced || initterm || deeplim)) { fprintf(stderr, "finwidth: --source excludes --balanced, --init-term and --deep-limit\n"); return 2; }
+    if (source == 0 && (dim == 0 || centered)) { fprintf(stderr, "finwidth: --dim inf and --centered go with --source\n"); return 2; }
+    if (source == 0 && br == 0 && alpha <= 0) { fprintf(stderr, "finwidth: dln needs --alpha A (repeated data), --batch-ratio b or --source beta\n"); return 2; }
+    if (dim < 0) dim = source > 0 ? 0 : 1024;   /* the capacity/source theory: infinitely many modes by default */
     if (balanced && (lazy || initterm)) { fprintf(stderr, "finwidth: --balanced excludes --lazy and --init-term (its limit keeps the initial function)\n"); return 2; }
     if (Dsim > 0 && lazy) { fprintf(stderr, "finwidth: --lazy is a theory; it excludes --simulate\n"); return 2; }
     if (deeplim && (Dsim > 0 || lazy || layers)) { fprintf(stderr, "finwidth: --deep-limit is a theory of its own; it excludes --simulate, --lazy and --layers\n"); return 2; }
     memset(&d, 0, sizeof d);
     /* the theory uses D only as the number of modes of a power-law spectrum (isotropic: any D) */
     d.D = Dsim > 0 ? Dsim : dim;
-    if (!(nu * d.D + 0.5 < 2147483647.0)) {
+    if (width == 0 && !(nu * d.D + 0.5 < 2147483647.0)) {
         fprintf(stderr, "finwidth: --nu %g times D = %d gives a width beyond 2^31 - 1\n", nu, d.D);
         return 2;
     }
-    d.width = (int)floor(nu * d.D + 0.5); d.depth = depth; d.gamma0 = (fw_real)gamma0; d.ntk = ntk;
+    d.width = width > 0 ? width : (int)floor(nu * d.D + 0.5); d.depth = depth; d.gamma0 = (fw_real)gamma0; d.ntk = ntk;
+    d.source = (fw_real)source; d.centered = centered;
     d.lr = (fw_real)lr; d.steps = steps; d.every = every; d.alpha = (fw_real)alpha; d.batch_ratio = (fw_real)br;
     d.residual = (fw_real)residual; d.spectrum = (fw_real)sa; d.task = (fw_real)sb; d.noise = (fw_real)noise;
     d.seed = (uint64_t)seed; d.log.fn = log_to_stderr; d.log.user = why; d.init_term = initterm;

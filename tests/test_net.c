@@ -757,6 +757,213 @@ static void deep_linear_theory_reduces_to_its_limits(void)
     }
 }
 
+/* A two-layer linear net in the capacity/source convention written out: lambda_k = k^-a, teacher
+   beta*_k = k^((a - a beta - 1)/2), beta_eff = W0^T w/(gamma0 N), population loss
+   (1/2) sum_k lambda_k v_k^2 (v = beta_eff - beta*), both layers stepped by eta gamma0^2 N times
+   their gradient (grad w = W0 g/(gamma0 N), grad W0 = w g^T/(gamma0 N), g = Sigma v). W0 (N x D)
+   and w (N) are the initial weights, overwritten. Writes the loss and C = |w|^2/N at every step. */
+static void source_net(int D, int N, double gam, double eta, double a, double beta, int T,
+                       double *W0, double *w, double *loss, double *C)
+{
+    double *be = (double *)calloc((size_t)D, sizeof(double)), *g = (double *)calloc((size_t)D, sizeof(double));
+    double *gw = (double *)calloc((size_t)N, sizeof(double));
+    int t, i, k;
+    for (t = 0; t <= T; ++t) {
+        double L = 0, c = 0;
+        for (k = 0; k < D; ++k) {
+            const double lam = pow(k + 1.0, -a), bs = pow(k + 1.0, (a - a * beta - 1) / 2);
+            double acc = 0;
+            for (i = 0; i < N; ++i) acc += W0[(size_t)i * D + k] * w[i];
+            be[k] = acc / (gam * N);
+            g[k] = lam * (be[k] - bs);
+            L += g[k] * (be[k] - bs);
+        }
+        for (i = 0; i < N; ++i) c += w[i] * w[i];
+        loss[t] = L / 2; C[t] = c / N;
+        if (t == T) break;
+        for (i = 0; i < N; ++i) {
+            double acc = 0;
+            for (k = 0; k < D; ++k) acc += W0[(size_t)i * D + k] * g[k];
+            gw[i] = acc / (gam * N);
+        }
+        for (i = 0; i < N; ++i)
+            for (k = 0; k < D; ++k) W0[(size_t)i * D + k] -= eta * gam * gam * N * w[i] * g[k] / (gam * N);
+        for (i = 0; i < N; ++i) w[i] -= eta * gam * gam * N * gw[i];
+    }
+    free(be); free(g); free(gw);
+}
+
+/* Columns [w, W0] of an N x (D + 1) matrix with U^T U = N I exactly (modified Gram-Schmidt, twice,
+   on Gaussian columns). */
+static void orthogonal_start(int D, int N, uint64_t seed, double *W0, double *w)
+{
+    double *U = (double *)calloc((size_t)N * (D + 1), sizeof(double));
+    fw_rng rng;
+    int i, j, c, pass;
+    fw_rng_init(&rng, seed, 0);
+    for (i = 0; i < N * (D + 1); ++i) U[i] = (double)fw_rng_normal(&rng);
+    for (c = 0; c <= D; ++c)
+        for (pass = 0; pass < 2; ++pass) {
+            double nrm = 0;
+            for (j = 0; j < c; ++j) {
+                double dot = 0;
+                for (i = 0; i < N; ++i) dot += U[(size_t)i * (D + 1) + j] * U[(size_t)i * (D + 1) + c];
+                for (i = 0; i < N; ++i) U[(size_t)i * (D + 1) + c] -= dot * U[(size_t)i * (D + 1) + j];
+            }
+            for (i = 0; i < N; ++i) nrm += U[(size_t)i * (D + 1) + c] * U[(size_t)i * (D + 1) + c];
+            for (i = 0; i < N; ++i) U[(size_t)i * (D + 1) + c] /= sqrt(nrm);
+        }
+    for (i = 0; i < N; ++i) {
+        w[i] = sqrt((double)N) * U[(size_t)i * (D + 1)];
+        for (j = 0; j < D; ++j) W0[(size_t)i * D + j] = sqrt((double)N) * U[(size_t)i * (D + 1) + 1 + j];
+    }
+    free(U);
+}
+
+static void source_theory_is_exact_for_an_orthogonally_started_network(void)
+{
+    /* docs/dln.md section 9: the infinite-width theory follows the Gram matrix S = U^T U/N of the
+       weights U = [w, W0], which starts at the identity in the limit. A finite network started with
+       U^T U = N I exactly therefore follows the theory exactly, at any width N >= D + 1. Checked on
+       the written-out network (source_net): D = 12 modes (carried one by one: relative 1e-11, double
+       rounding over 40 steps; measured below 1e-13) and D = 200 (modes past 64 by the quadrature
+       over log k: measured 4e-7 relative, asserted 1e-5); also the readout norm C = |w|^2/N against the
+       theory's gkernel. Float: the theory runs in double inside, outputs rounded (1e-5). */
+    const int Ds[2] = {12, 200}, T = 40;
+    int v, t;
+    for (v = 0; v < 2; ++v) {
+        const int D = Ds[v], N = D + 8;
+        const double tol = v == 0 ? (TEST_IS_FLOAT ? 1e-5 : 1e-11) : 1e-5;
+        double *W0 = (double *)calloc((size_t)N * D, sizeof(double)), *w = (double *)calloc((size_t)N, sizeof(double));
+        double loss[41], C[41];
+        fw_real tr[41], te[41], gk[41];
+        fw_dln_desc d;
+        memset(&d, 0, sizeof d);
+        d.D = D; d.width = N; d.depth = 1; d.gamma0 = (fw_real)0.8; d.lr = (fw_real)0.3; d.steps = T;
+        d.spectrum = (fw_real)1.5; d.source = (fw_real)0.5; d.noise = 0;
+        orthogonal_start(D, N, 7 + (uint64_t)v, W0, w);
+        source_net(D, N, 0.8, 0.3, 1.5, 0.5, T, W0, w, loss, C);
+        FW_CHECK_STATUS(fw_dln_theory(&d, tr, te, gk, NULL), FW_OK);
+        for (t = 0; t <= T; ++t) {
+            FW_CHECK_NEAR(te[t], loss[t], tol * loss[t]);
+            FW_CHECK_NEAR(tr[t], te[t], 0);   /* population: one loss */
+            FW_CHECK_NEAR(gk[t], C[t], tol * C[t]);
+        }
+        FW_CHECK(C[T] > 1.5 && loss[T] < 0.5 * loss[0]);   /* features moved: not the lazy run */
+        free(W0); free(w);
+    }
+}
+
+static void source_simulator_equals_the_written_out_network(void)
+{
+    /* fw_dln_simulate in the capacity/source convention (population gradients, depth 1) against
+       source_net started from the same Gaussian weights (drawn in the documented order: W0, then w,
+       from stream s), to rounding (relative 1e-10; float 1e-4). Also centered: the recorded loss is
+       that of beta_eff - beta_eff(0), checked against the same net with the teacher shifted by
+       beta_eff(0) (the loss of f - f(0) - y equals that of f - (y + f(0))). */
+    const int D = 9, N = 7, T = 12;
+    fw_dln_desc d;
+    fw_stats st;
+    fw_real mean[2 * 13], m2[2 * 13], *W0f = test_alloc((size_t)N * D), *wf = test_alloc(N);
+    double W0[7 * 9], w[7], loss[13], C[13];
+    const double tol = TEST_IS_FLOAT ? 1e-4 : 1e-10;
+    fw_rng rng;
+    int i, t;
+    memset(&d, 0, sizeof d);
+    d.D = D; d.width = N; d.depth = 1; d.gamma0 = (fw_real)0.6; d.lr = (fw_real)0.2; d.steps = T;
+    d.spectrum = (fw_real)1.2; d.source = (fw_real)0.3; d.seed = 5;
+    fw_rng_init(&rng, 5, 2);
+    fw_rng_fill_normal(&rng, W0f, N * D, 1);
+    fw_rng_fill_normal(&rng, wf, N, 1);
+    for (i = 0; i < N * D; ++i) W0[i] = W0f[i];
+    for (i = 0; i < N; ++i) w[i] = wf[i];
+    source_net(D, N, 0.6, 0.2, 1.2, 0.3, T, W0, w, loss, C);
+    FW_CHECK_STATUS(fw_stats_init(&st, 2 * (T + 1), mean, m2), FW_OK);
+    FW_CHECK_STATUS(fw_dln_simulate(&d, 2, 3, &st, NULL, NULL), FW_OK);
+    for (t = 0; t <= T; ++t) {
+        FW_CHECK_NEAR(mean[2 * t + 1], loss[t], tol * loss[t]);
+        FW_CHECK_NEAR(mean[2 * t], loss[t], tol * loss[t]);
+    }
+    d.centered = 1;
+    FW_CHECK_STATUS(fw_stats_init(&st, 2 * (T + 1), mean, m2), FW_OK);
+    FW_CHECK_STATUS(fw_dln_simulate(&d, 2, 3, &st, NULL, NULL), FW_OK);
+    FW_CHECK(mean[1] < 0.6 * loss[0] || mean[1] > 1.4 * loss[0] || fabs(mean[1] - loss[0]) > 1e-3);   /* f(0) removed: a different start */
+    FW_CHECK(mean[2 * T + 1] < mean[1]);
+    test_free(W0f); test_free(wf);
+}
+
+static void source_lazy_limit_is_the_mode_sum_and_the_small_gamma0_theory(void)
+{
+    /* fw_dln_lazy in the capacity/source convention with infinitely many modes (D = 0) against the
+       mode sum written out: sum_{k <= 2 10^5} lambda_k (beta*_k^2 + c0) (1 - e lambda_k)^(2t) plus
+       the integral of the frozen rest (for t <= 200 a mode past 2 10^5 moves by 5e-6 relative, and
+       the rest is 1e-3 of the loss), e = (L + 1) eta, c0 = 1 under NTK (the initial function) and
+       0 under muP or centered. The quadrature over log k carries the modes past 64: error 1e-5
+       relative asserted (measured 6e-7, the midpoint rule's k^-2 term at k = 64). Then the muP
+       theory at gamma0 = 1e-5 (the smallest float allows) equals the lazy curve (the feature-learning
+       correction is O(gamma0^2): 1e-9 relative asserted). */
+    const int T = 200, every = 50, R = 5;
+    fw_dln_desc d;
+    fw_real tr[5], te[5], tr2[5], te2[5];
+    int v, r;
+    memset(&d, 0, sizeof d);
+    d.D = 0; d.depth = 1; d.gamma0 = 1; d.lr = (fw_real)0.4; d.steps = T; d.every = every;
+    d.spectrum = (fw_real)1.5; d.source = (fw_real)0.4; d.noise = (fw_real)0.1;
+    for (v = 0; v < 3; ++v) {   /* muP depth 1; NTK depth 2 (initial function); NTK depth 2 centered */
+        const double e = (v == 0 ? 2 : 3) * 0.4, c0 = v == 1 ? 1 : 0;
+        d.depth = v == 0 ? 1 : 2; d.ntk = v > 0; d.centered = v == 2;
+        FW_CHECK_STATUS(fw_dln_lazy(&d, tr, te, NULL), FW_OK);
+        for (r = 0; r < R; ++r) {
+            const double t = r * every, K = 2e5, a = 1.5, b = 0.4;
+            double acc = 0;
+            long k;
+            for (k = 1; k <= (long)K; ++k) {
+                const double lam = pow((double)k, -a), q = 1 - e * lam;
+                acc += (pow((double)k, -(a * b + 1)) + c0 * lam) * pow(q * q, t);
+            }
+            acc += pow(K + 0.5, -a * b) / (a * b) + c0 * pow(K + 0.5, 1 - a) / (a - 1);
+            acc = (acc + 0.01) / 2;
+            FW_CHECK_NEAR(te[r], acc, 1e-5 * acc);
+            FW_CHECK_NEAR(tr[r], te[r], 0);
+        }
+    }
+    d.depth = 1; d.ntk = 0; d.centered = 0; d.gamma0 = (fw_real)1e-5;
+    FW_CHECK_STATUS(fw_dln_lazy(&d, tr, te, NULL), FW_OK);
+    FW_CHECK_STATUS(fw_dln_theory(&d, tr2, te2, NULL, NULL), FW_OK);
+    for (r = 0; r < R; ++r) FW_CHECK_NEAR(te2[r], te[r], (TEST_IS_FLOAT ? 1e-6 : 1e-9) * te[r]);
+}
+
+static void source_convention_rejects_what_it_does_not_cover(void)
+{
+    fw_dln_desc d;
+    fw_real tr[4], te[4];
+    fw_stats st;
+    fw_real mean[8], m2[8];
+    memset(&d, 0, sizeof d);
+    d.D = 0; d.depth = 1; d.lr = (fw_real)0.1; d.steps = 3; d.spectrum = (fw_real)1.5; d.source = (fw_real)0.5;
+    FW_CHECK_STATUS(fw_dln_theory(&d, tr, te, NULL, NULL), FW_OK);
+    FW_CHECK_STATUS(fw_stats_init(&st, 8, mean, m2), FW_OK);
+    d.width = 4;
+    FW_CHECK_STATUS(fw_dln_simulate(&d, 0, 1, &st, NULL, NULL), FW_ERR_SIZE);   /* a network needs D >= 1 modes */
+    d.width = 0;
+    d.alpha = 1; FW_CHECK_STATUS(fw_dln_theory(&d, tr, te, NULL, NULL), FW_ERR_ARG); d.alpha = 0;
+    d.batch_ratio = 1; FW_CHECK_STATUS(fw_dln_lazy(&d, tr, te, NULL), FW_ERR_ARG); d.batch_ratio = 0;
+    d.spectrum = 1; FW_CHECK_STATUS(fw_dln_theory(&d, tr, te, NULL, NULL), FW_ERR_ARG);   /* D = 0 needs a > 1 */
+    d.D = 100; FW_CHECK_STATUS(fw_dln_theory(&d, tr, te, NULL, NULL), FW_OK); d.D = 0; d.spectrum = (fw_real)1.5;
+    d.spectrum = 0; FW_CHECK_STATUS(fw_dln_theory(&d, tr, te, NULL, NULL), FW_ERR_ARG); d.spectrum = (fw_real)1.5;
+    d.task = 1; FW_CHECK_STATUS(fw_dln_theory(&d, tr, te, NULL, NULL), FW_ERR_ARG); d.task = 0;
+    d.depth = 2; FW_CHECK_STATUS(fw_dln_theory(&d, tr, te, NULL, NULL), FW_ERR_ARG);   /* muP beyond depth 1: not built */
+    FW_CHECK_STATUS(fw_dln_lazy(&d, tr, te, NULL), FW_OK); d.depth = 1;
+    d.residual = 1; FW_CHECK_STATUS(fw_dln_lazy(&d, tr, te, NULL), FW_ERR_ARG); d.residual = 0;
+    d.source = (fw_real)NAN; FW_CHECK_STATUS(fw_dln_theory(&d, tr, te, NULL, NULL), FW_ERR_ARG);
+    d.D = 4; d.width = 4; d.source = (fw_real)-1;
+    FW_CHECK_STATUS(fw_dln_simulate(&d, 0, 1, &st, NULL, NULL), FW_ERR_ARG);
+    d.D = 0; d.width = 0; d.source = (fw_real)0.5;
+    d.lr = 5; d.steps = 200; d.every = 100;   /* e lambda_1 = 10 > 2: |1 - 10|^400 overflows */
+    FW_CHECK_STATUS(fw_dln_theory(&d, tr, te, NULL, NULL), FW_ERR_DIVERGED);
+    FW_CHECK_STATUS(fw_dln_lazy(&d, tr, te, NULL), FW_ERR_DIVERGED);
+}
+
 static void deep_linear_theory_rejects_bad_input(void)
 {
     fw_dln_desc d;
@@ -1320,6 +1527,10 @@ const fw_test_case fw_tests_net[] = {
     FW_TEST(deep_linear_lazy_theory_rejects_bad_input),
     FW_TEST(deep_linear_theory_reduces_to_its_limits),
     FW_TEST(deep_linear_theory_rejects_bad_input),
+    FW_TEST(source_theory_is_exact_for_an_orthogonally_started_network),
+    FW_TEST(source_simulator_equals_the_written_out_network),
+    FW_TEST(source_lazy_limit_is_the_mode_sum_and_the_small_gamma0_theory),
+    FW_TEST(source_convention_rejects_what_it_does_not_cover),
     FW_TEST(balanced_deep_linear_theory_tends_to_the_lazy_limit_at_large_nu),
     FW_TEST(data_cavity_needs_one_mode_on_isotropic_data),
     FW_TEST(residual_deep_limit_is_the_limit_of_the_finite_depth_theory),
