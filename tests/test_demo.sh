@@ -42,10 +42,11 @@ check_svg fig5.svg "theory Phi(l)_11" "simulation Phi(l)_11" "theory G(l)_11" "s
 check_svg fig6.svg "proportional limit" "theory nu = 0.5" "simulation nu = 0.5" "theory nu = 4" "simulation nu = 4"
 check_svg fig7.svg "theory" "theory (lazy limit)" "simulation nu = 0.5" "simulation nu = 2"
 check_svg fig8.svg "theory L = 2" "theory L = 32" "theory L = infinity" "simulation L = 2" "simulation L = 32"
-# figure 10's series names carry the fitted exponents: match their prefixes
-if xmllint --noout "$out/fig10.svg" 2>/dev/null && grep -qF 'data-name="rich (muP) theory, t^-' "$out/fig10.svg" &&
-   grep -qF 'data-name="rich (muP) simulation, t^-' "$out/fig10.svg" && grep -qF 'data-name="lazy (NTK) theory, t^-' "$out/fig10.svg" &&
-   grep -qF 'data-name="lazy (NTK) simulation, t^-' "$out/fig10.svg"; then ok; else bad "fig10.svg: XML and the four series"; fi
+check_svg fig10.svg "rich theory, all modes" "lazy theory, all modes" "rich asymptote t^-0.40" "lazy asymptote t^-0.25" \
+    "rich, beta = 0.25" "lazy, beta = 1.5" "2 beta/(1 + beta) = 0.40"
+# its network series name their D and N: match the prefixes
+if grep -qF 'data-name="rich networks (D = ' "$out/fig10.svg" && grep -qF 'data-name="lazy networks (D = ' "$out/fig10.svg"
+then ok; else bad "fig10.svg: the network series"; fi
 check_svg fig9.svg "theory alpha = 0.5" "theory alpha = 4" "simulation alpha = 0.5" "simulation alpha = 4"
 check_svg fig11.svg "N = 8 (6 seeds)" "N = 32 (6 seeds)" "variance part (1/2) Var f"
 
