@@ -16,7 +16,8 @@
                      shift, online SGD (fw_fluct_run, fw_online_run); kernel variances of deep nets
                      at initialization (fw_kcov_init) and over training (fw_dlfluct_run)
        deep linear   nets on random data: simulator, lazy closed forms, the proportional limit and
-                     its infinite-depth residual limit (fw_dln_*)
+                     its infinite-depth residual limit; power-law data over infinitely many modes
+                     in the capacity/source convention, rich and lazy, to 10^5 steps (fw_dln_*)
 
    How to include it (STB style)
      In exactly one C or C++ file:
@@ -67,7 +68,10 @@
                        sampled single sites for tanh and erf)
      fw_dln_simulate, fw_dln_theory, fw_dln_lazy, fw_dln_deep_limit
                        deep linear nets on random data: networks, the proportional limit, the lazy
-                       closed form, the infinite-depth residual limit (train and test loss over t)
+                       closed form, the infinite-depth residual limit (train and test loss over t);
+                       with desc.source > 0 power-law data with eigenvalues k^-a and source exponent
+                       beta on the population loss, the infinite-width theory over all modes
+                       (depth 1 rich, any depth lazy; docs/dln.md section 9)
 
    Many cores and machines (docs/parallel.md)
      The library creates no thread and knows no MPI; it splits work when told how to combine it.
@@ -1001,7 +1005,11 @@ FW_API fw_status fw_dln_simulate(const fw_dln_desc *desc, uint64_t seed_begin, u
    SGD: the exact mode-by-mode second moments over desc->D modes of Sigma (any spectrum; for
    isotropic inputs the result does not depend on D). Writes R = fw_dln_record_count(desc) values
    into train and test (expected losses at the recorded steps; train: on the batch before the step).
-   width, gamma0 and seed are not used. FW_ERR_DIVERGED if the losses overflow. */
+   width, gamma0 and seed are not used. FW_ERR_DIVERGED if the losses overflow.
+   desc->source > 0 (docs/dln.md section 9): every mode decays alone with step (L + 1) eta, from
+   beta*_k (plus an initial function of variance 1 per mode under NTK unless centered); D = 0: all
+   modes (1..64 one by one, the rest by Gauss-Legendre panels in log k, relative error ~1e-6);
+   plain nets of any depth; time K R for K <= 224 nodes. */
 FW_API fw_status fw_dln_lazy_workspace_size(const fw_dln_desc *desc, size_t *bytes);
 FW_API fw_status fw_dln_lazy_ws(const fw_dln_desc *desc, fw_real *train, fw_real *test, void *ws, size_t ws_bytes);
 FW_API fw_status fw_dln_lazy(const fw_dln_desc *desc, fw_real *train, fw_real *test, const fw_allocator *alloc);
@@ -1023,7 +1031,13 @@ FW_API fw_status fw_dln_lazy(const fw_dln_desc *desc, fw_real *train, fw_real *t
    1/B terms, any spectrum (power law: D modes, memory D (T+1)^2 doubles more). Writes R = fw_dln_record_count(desc) expected train and test losses, and
    if gkernel != NULL the diagonal G_l(t,t) of every layer's backward kernel (R x L, row r, column
    l-1; layer L is the readout |w|^2/N). Memory ~ 8 L (T+1)^2 doubles, 8 L^2 (T+1)^2 with residual
-   branches (fw_dln_theory_workspace_size); time ~ L T^3 (L^2 T^3 residual). FW_ERR_DIVERGED if a loss or kernel overflows. */
+   branches (fw_dln_theory_workspace_size); time ~ L T^3 (L^2 T^3 residual). FW_ERR_DIVERGED if a loss or kernel overflows.
+   desc->source > 0 (the capacity/source convention, docs/dln.md section 9): the infinite-width limit
+   of a net with one hidden layer under muP, the exact discrete recursion of the Gram matrix of the
+   weights [w, W0] over the modes (D = 0: all of them, as in fw_dln_lazy); train = test (population
+   loss); gkernel: the readout kernel C = |w|^2/N. Time K^2/2 per step (K <= 224 nodes: 3 s for
+   10^5 steps), memory K^2/2 doubles. Depth >= 2 under muP: FW_ERR_ARG (not built); NTK: the lazy
+   closed form at any depth. */
 FW_API fw_status fw_dln_theory_workspace_size(const fw_dln_desc *desc, size_t *bytes);
 FW_API fw_status fw_dln_theory_ws(const fw_dln_desc *desc, fw_real *train, fw_real *test, fw_real *gkernel,
                                   void *ws, size_t ws_bytes);
