@@ -976,8 +976,11 @@ typedef struct fw_dln_desc {
                                  the teacher beta*_k = k^((a - a beta - 1)/2) (lambda_k beta*_k^2 = k^-(a beta + 1),
                                  the same for every seed), f = beta_eff.x and y = beta*.x (no 1/sqrt(D)), the step
                                  eta gamma0^2 N on every layer, and training on the population loss (exact
-                                 gradients, no samples: alpha = batch_ratio = 0; train = test loss). In
-                                 fw_dln_theory and fw_dln_lazy D = 0 means infinitely many modes */
+                                 gradients, no samples: alpha = batch_ratio = 0; train = test loss) or, with
+                                 batch > 0, by one-pass SGD. In fw_dln_theory and fw_dln_lazy D = 0 means
+                                 infinitely many modes */
+    int batch;                /* capacity/source convention: > 0 trains by one-pass SGD on `batch` fresh
+                                 samples per step (x ~ N(0, Sigma), y = beta*.x + noise); 0: the population loss */
     int centered;             /* simulator: train and score f - f(0) (beta_eff - beta_eff(0)), removing the
                                  random initial function; fw_dln_lazy then starts from 0 under NTK as well */
     uint64_t seed;            /* member s draws its data, teacher and weights from stream s */
@@ -1009,7 +1012,8 @@ FW_API fw_status fw_dln_simulate(const fw_dln_desc *desc, uint64_t seed_begin, u
    desc->source > 0 (docs/dln.md section 9): every mode decays alone with step (L + 1) eta, from
    beta*_k (plus an initial function of variance 1 per mode under NTK unless centered); D = 0: all
    modes (1..64 one by one, the rest by Gauss-Legendre panels in log k, relative error ~1e-6);
-   plain nets of any depth; time K R for K <= 224 nodes. */
+   plain nets of any depth; time K R for K <= 224 nodes. desc->batch > 0: one-pass SGD, the exact
+   per-mode second moments (time K T). */
 FW_API fw_status fw_dln_lazy_workspace_size(const fw_dln_desc *desc, size_t *bytes);
 FW_API fw_status fw_dln_lazy_ws(const fw_dln_desc *desc, fw_real *train, fw_real *test, void *ws, size_t ws_bytes);
 FW_API fw_status fw_dln_lazy(const fw_dln_desc *desc, fw_real *train, fw_real *test, const fw_allocator *alloc);
@@ -7716,7 +7720,7 @@ FW_API void fw_online_result_free(fw_online_result *res)
 typedef struct fw__dln {
     fw_dln_desc d;
     int D, N, L, B, nrec, online;   /* B: rows per step (P, or the SGD batch) */
-    int pop;                        /* the capacity/source convention: population gradients, no samples */
+    int src, pop;                   /* the capacity/source convention; with population gradients (no samples) */
     fw_real gam, c, eta;            /* gamma0; residual branch scale (0: plain); eta */
     fw_real *lam, *sl, *bstar, *W0, *W, *w, *X, *y, *a, *b, *beff, *beff0, *f, *r, *rec;
 } fw__dln;
@@ -7737,21 +7741,24 @@ static fw_status fw__dln_resolve(const fw_dln_desc *desc, fw__dln *z)
     if (fw__gamma0_problem(z->d.gamma0, z->d.ntk) != NULL) FW__DLN_FAIL(FW_ERR_ARG, "fw_dln_desc.gamma0", fw__gamma0_problem(z->d.gamma0, z->d.ntk));
     if (!fw__finite(z->d.lr) || z->d.lr <= 0) FW__DLN_FAIL(FW_ERR_ARG, "fw_dln_desc.lr", "must be finite and > 0");
     if (!fw__finite(z->d.source) || z->d.source < 0) FW__DLN_FAIL(FW_ERR_ARG, "fw_dln_desc.source", "must be finite and >= 0");
-    z->pop = z->d.source > 0;
-    if (z->pop && (z->d.alpha != 0 || z->d.batch_ratio != 0))
-        FW__DLN_FAIL(FW_ERR_ARG, "fw_dln_desc.source", "the capacity/source convention trains on the population loss: alpha and batch_ratio must be 0");
-    if (z->pop && (!fw__finite(z->d.spectrum) || z->d.spectrum <= 0 || z->d.task != 0))
+    if (z->d.batch < 0 || (z->d.batch > 0 && z->d.source <= 0))
+        FW__DLN_FAIL(FW_ERR_ARG, "fw_dln_desc.batch", "batch >= 0, and > 0 only with source (the proportional convention's SGD: batch_ratio)");
+    z->src = z->d.source > 0;
+    z->pop = z->src && z->d.batch == 0;
+    if (z->src && (z->d.alpha != 0 || z->d.batch_ratio != 0))
+        FW__DLN_FAIL(FW_ERR_ARG, "fw_dln_desc.source", "the capacity/source convention trains on the population loss or by SGD with batch: alpha and batch_ratio must be 0");
+    if (z->src && (!fw__finite(z->d.spectrum) || z->d.spectrum <= 0 || z->d.task != 0))
         FW__DLN_FAIL(FW_ERR_ARG, "fw_dln_desc.source", "needs spectrum a > 0 (lambda_k = k^-a) and task = 0 (the source exponent sets the teacher)");
-    if (z->pop && z->d.balanced) FW__DLN_FAIL(FW_ERR_ARG, "fw_dln_desc.source", "the balanced scaling is a proportional-limit scaling; not with source");
-    if (!z->pop && (!fw__finite(z->d.alpha) || !fw__finite(z->d.batch_ratio) || z->d.alpha < 0 || z->d.batch_ratio < 0 ||
+    if (z->src && z->d.balanced) FW__DLN_FAIL(FW_ERR_ARG, "fw_dln_desc.source", "the balanced scaling is a proportional-limit scaling; not with source");
+    if (!z->src && (!fw__finite(z->d.alpha) || !fw__finite(z->d.batch_ratio) || z->d.alpha < 0 || z->d.batch_ratio < 0 ||
                     (z->d.batch_ratio == 0 && z->d.alpha <= 0)))
         FW__DLN_FAIL(FW_ERR_ARG, "fw_dln_desc.alpha", "alpha > 0 (repeated data) or batch_ratio > 0 (one-pass SGD)");
     if (!fw__finite(z->d.residual) || !fw__finite(z->d.spectrum) || !fw__finite(z->d.task) || !fw__finite(z->d.noise) ||
         z->d.residual < 0 || z->d.spectrum < 0 || z->d.task < 0 || z->d.noise < 0)
         FW__DLN_FAIL(FW_ERR_ARG, "fw_dln_desc", "residual, spectrum, task and noise must be finite and >= 0");
     z->D = z->d.D; z->N = z->d.width; z->L = z->d.depth;
-    z->online = z->d.batch_ratio > 0;
-    rows = z->pop ? 1 : floor((double)(z->online ? z->d.batch_ratio : z->d.alpha) * z->D + 0.5);
+    z->online = z->d.batch_ratio > 0 || z->d.batch > 0;
+    rows = z->pop ? 1 : z->src ? (double)z->d.batch : floor((double)(z->online ? z->d.batch_ratio : z->d.alpha) * z->D + 0.5);
     z->B = rows < 1 ? 1 : rows > 2147483647.0 ? 0 : (int)rows;
     if (z->B < 1 || (double)z->B * z->D > 2147483647.0 || (double)z->N * z->N > 2147483647.0 ||
         (double)z->N * z->D > 2147483647.0)
@@ -7811,7 +7818,7 @@ FW_API fw_status fw_dln_workspace_size(const fw_dln_desc *desc, size_t *bytes)
 static void fw__dln_draw_data(fw__dln *z, fw_rng *rng)
 {
     const int D = z->D;
-    const fw_real isd = 1 / fw__sqrt((fw_real)D);
+    const fw_real isd = z->src ? 1 : 1 / fw__sqrt((fw_real)D);   /* capacity/source: y = beta*.x */
     int i, k;
     fw_rng_fill_normal(rng, z->X, z->B * D, 1);
     for (i = 0; i < z->B; ++i) {
@@ -7848,8 +7855,8 @@ static void fw__dln_pullback(fw__dln *z)
 static fw_status fw__dln_member(fw__dln *z, uint64_t stream, int *bad_step)
 {
     const int D = z->D, N = z->N, L = z->L, B = z->B, T = z->d.steps;
-    const fw_real isd = z->pop ? 1 : 1 / fw__sqrt((fw_real)D), isn = 1 / fw__sqrt((fw_real)N);
-    const fw_real step0 = z->eta * z->gam * z->gam * (fw_real)N * (z->pop ? 1 : (fw_real)D);   /* W0 */
+    const fw_real isd = z->src ? 1 : 1 / fw__sqrt((fw_real)D), isn = 1 / fw__sqrt((fw_real)N);
+    const fw_real step0 = z->eta * z->gam * z->gam * (fw_real)N * (z->src ? 1 : (fw_real)D);   /* W0 */
     const fw_real step = z->d.balanced ? step0 : z->eta * z->gam * z->gam * (fw_real)N;   /* hidden and readout */
     fw_rng rng;
     fw_real norm = 0, tnorm = 0;
@@ -7860,9 +7867,12 @@ static fw_status fw__dln_member(fw__dln *z, uint64_t stream, int *bad_step)
         z->lam[k] = z->d.spectrum > 0 ? (fw_real)pow((double)(k + 1), -(double)z->d.spectrum) : 1;
         norm += z->lam[k];
     }
-    if (z->pop) {   /* capacity/source: lambda_k = k^-a, beta*_k = k^((a - a beta - 1)/2), no draw */
+    if (z->src) {   /* capacity/source: lambda_k = k^-a, beta*_k = k^((a - a beta - 1)/2), no draw */
         const double a = (double)z->d.spectrum;
-        for (k = 0; k < D; ++k) z->bstar[k] = (fw_real)pow((double)(k + 1), (a - a * (double)z->d.source - 1) / 2);
+        for (k = 0; k < D; ++k) {
+            z->bstar[k] = (fw_real)pow((double)(k + 1), (a - a * (double)z->d.source - 1) / 2);
+            z->sl[k] = fw__sqrt(z->lam[k]);
+        }
     } else {
         for (k = 0; k < D; ++k) { z->lam[k] *= (fw_real)D / norm; z->sl[k] = fw__sqrt(z->lam[k]); }
         fw_rng_fill_normal(&rng, z->bstar, D, 1);
@@ -7901,7 +7911,7 @@ static fw_status fw__dln_member(fw__dln *z, uint64_t stream, int *bad_step)
             if (!z->pop)
                 for (k = 0; k < D; ++k) test += z->lam[k] * (z->beff[k] - z->bstar[k]) * (z->beff[k] - z->bstar[k]);
             z->rec[2 * rr] = z->pop ? (train + z->d.noise * z->d.noise) / 2 : train / (2 * (fw_real)B);
-            z->rec[2 * rr + 1] = (test / (z->pop ? 1 : (fw_real)D) + z->d.noise * z->d.noise) / 2;
+            z->rec[2 * rr + 1] = (test / (z->src ? 1 : (fw_real)D) + z->d.noise * z->d.noise) / 2;
             ++rr;
         }
         if (t == T) break;
@@ -7992,7 +8002,8 @@ static const double fw__gl8_w[4] = {0.36268378337836198297, 0.313706645877887287
                                     0.10122853629037625915};
 
 typedef struct fw__src {
-    int K, T, nrec, rich;          /* nodes; steps; records; 1: the muP theory (depth 1), 0: lazy closed form */
+    int K, T, nrec, rich, batch;   /* nodes; steps; records; 1: the muP theory (depth 1), 0: lazy closed form;
+                                      one-pass SGD batch (0: population) */
     double a, beta, eta, e, g0, s2, c0, tail;   /* e: lazy step (L + 1) eta; c0: E beta_eff(0)_k^2 (NTK, not centered);
                                                    tail: (1/2) sum over frozen modes of lambda_k (beta*_k^2 + c0) */
     double *lam, *m, *bs;          /* per node: eigenvalue, the number of modes it stands for, teacher */
@@ -8014,17 +8025,20 @@ static fw_status fw__src_setup(const fw_dln_desc *desc, fw__src *y, fw_arena *ar
     if (d->D == 0 && d->spectrum <= 1)
         FW__DLN_FAIL(FW_ERR_ARG, "fw_dln_desc.spectrum", "infinitely many modes (D = 0) need a > 1: the trace sum_k k^-a must be finite");
     if (d->alpha != 0 || d->batch_ratio != 0)
-        FW__DLN_FAIL(FW_ERR_ARG, "fw_dln_desc.source", "the capacity/source convention trains on the population loss: alpha and batch_ratio must be 0");
+        FW__DLN_FAIL(FW_ERR_ARG, "fw_dln_desc.source", "the capacity/source convention trains on the population loss or by SGD with batch: alpha and batch_ratio must be 0");
     if (d->balanced || d->residual != 0 || d->init_term)
         FW__DLN_FAIL(FW_ERR_ARG, "fw_dln_desc.source", "the capacity/source theory covers plain nets (no balanced scaling, residual branches or init_term)");
     if (fw__gamma0_problem(d->gamma0 == 0 ? 1 : d->gamma0, d->ntk) != NULL)
         FW__DLN_FAIL(FW_ERR_ARG, "fw_dln_desc.gamma0", fw__gamma0_problem(d->gamma0, d->ntk));
     if (!fw__finite(d->lr) || d->lr <= 0) FW__DLN_FAIL(FW_ERR_ARG, "fw_dln_desc.lr", "must be finite and > 0");
     if (!fw__finite(d->noise) || d->noise < 0) FW__DLN_FAIL(FW_ERR_ARG, "fw_dln_desc.noise", "must be finite and >= 0");
+    if (d->batch < 0) FW__DLN_FAIL(FW_ERR_ARG, "fw_dln_desc.batch", "must be >= 0 (0: the population loss)");
     y->rich = rich && !d->ntk;
+    if (y->rich && d->batch > 0)
+        FW__DLN_FAIL(FW_ERR_ARG, "fw_dln_desc.batch", "one-pass SGD in the capacity/source convention: the lazy limit only (fw_dln_lazy, or ntk = 1); the rich dynamics with batch noise has no closed recursion here");
     if (y->rich && d->depth > 1)
         FW__DLN_FAIL(FW_ERR_ARG, "fw_dln_desc.depth", "the capacity/source theory at finite gamma0 covers depth 1 (deeper nets: the lazy limit, ntk = 1 or fw_dln_lazy)");
-    y->T = d->steps; y->nrec = fw_dln_record_count(d);
+    y->T = d->steps; y->nrec = fw_dln_record_count(d); y->batch = d->batch;
     y->a = (double)d->spectrum; y->beta = (double)d->source; y->eta = (double)d->lr;
     y->e = y->eta * ((d->depth == 0 ? 1 : d->depth) + 1);   /* each of the L + 1 layers adds x.x' to the tangent kernel */
     y->g0 = (double)(d->gamma0 == 0 ? 1 : d->gamma0); y->s2 = (double)d->noise * d->noise;
@@ -8044,6 +8058,8 @@ static fw_status fw__src_setup(const fw_dln_desc *desc, fw__src *y, fw_arena *ar
             y->x = (double *)fw_arena_push(ar, sizeof(double) * 4 * K);   /* x, then the previous g, B and u */
             y->Qg = (double *)fw_arena_push(ar, sizeof(double) * K);
             y->Q = (double *)fw_arena_push(ar, sizeof(double) * K * (K + 1) / 2);   /* packed upper triangle */
+        } else if (y->batch > 0) {
+            y->g = (double *)fw_arena_push(ar, sizeof(double) * K);   /* lazy SGD: E v_k^2 per node */
         }
     }
     if (ar->failed || ar->base == NULL) return FW_OK;   /* sizing only */
@@ -8063,10 +8079,29 @@ static fw_status fw__src_setup(const fw_dln_desc *desc, fw__src *y, fw_arena *ar
     return FW_OK;
 }
 
-/* Lazy: every mode decays alone, v_k(t) = (1 - e lambda_k)^t v_k(0), E v_k(0)^2 = beta*_k^2 + c0. */
+/* Lazy: every mode decays alone, v_k(t) = (1 - e lambda_k)^t v_k(0), E v_k(0)^2 = beta*_k^2 + c0.
+   One-pass SGD with B samples (Gaussian x): the second moments m_k = E v_k^2 close exactly,
+     m_k <- (1 - 2 e lambda_k + e^2 lambda_k^2 (1 + 1/B)) m_k + (e^2 lambda_k / B) (S + s^2),
+   S = sum_k lambda_k m_k; the expected loss on a fresh batch (train) and on the population (test) are
+   both (S + s^2)/2. The frozen modes past KMAX add their constant share to S. */
 static void fw__src_lazy(const fw_dln_desc *d, const fw__src *y, fw_real *train, fw_real *test)
 {
-    int r, k;
+    int r, k, t;
+    if (y->batch > 0) {
+        const double Bn = (double)y->batch;
+        double *mk = y->g;
+        for (k = 0; k < y->K; ++k) mk[k] = y->bs[k] * y->bs[k] + y->c0;
+        for (t = 0, r = 0; t <= y->T && r < y->nrec; ++t) {
+            double S = 2 * y->tail;
+            for (k = 0; k < y->K; ++k) S += y->m[k] * y->lam[k] * mk[k];
+            if (fw_dln_record_time(d, r) == t) { train[r] = test[r] = (fw_real)((S + y->s2) / 2); ++r; }
+            for (k = 0; k < y->K; ++k) {
+                const double el = y->e * y->lam[k];
+                mk[k] = (1 - 2 * el + el * el * (1 + 1 / Bn)) * mk[k] + el * y->e / Bn * (S + y->s2);
+            }
+        }
+        return;
+    }
     for (r = 0; r < y->nrec; ++r) {
         const double t = (double)fw_dln_record_time(d, r);
         double acc = 0;

@@ -198,6 +198,8 @@ static const help_option help_options[] = {
               "                   teacher power lambda_k beta*_k^2 = k^-(a beta + 1), f = beta.x, step eta gamma0^2 N\n"
               "                   on every layer, trained on the population loss (docs/dln.md section 9)\n"
               "                   (default off)\n"},
+    {CMD_DLN, "  --batch B        with --source: one-pass SGD on B fresh samples per step (theory: the lazy\n"
+              "                   limit, --lazy or --ntk) (default: the population loss)\n"},
     {CMD_DLN, "  --width N        network width, overrides --nu (default: nu D)\n"},
     {CMD_DLN, "  --centered       with --simulate: train and score f - f(0), removing the random initial\n"
               "                   function (default off)\n"},
@@ -630,7 +632,7 @@ static const char *option_of(const char *where)
         {"width", "--width"}, {"alpha", "--alpha"}, {"batch_ratio", "--batch-ratio"}, {"residual", "--residual"},
         {"noise", "--noise"}, {"spectrum", "--spectrum"}, {"task", "--spectrum"}, {"balanced", "--balanced"},
         {"init_term", "--init-term"}, {"D", "--simulate or --dim"}, {"ntk", "--ntk"}, {"bias", "--bias"},
-        {"source", "--source"}, {"centered", "--centered"},
+        {"source", "--source"}, {"centered", "--centered"}, {"batch", "--batch"},
         {"kernels", "--kernels"}, {"seed", "--seed"}, {"y", "--data (the targets)"}, {"X", "--data"},
     };
     const char *dot = strrchr(where, '.');
@@ -1453,7 +1455,7 @@ static int dln(int argc, char **argv)
     fw_real *mem;
     double alpha = 0, nu = 1, gamma0 = 1, lr = 0.1, residual = 0, br = 0, sa = 0, sb = 0, noise = 0, source = 0;
     int i, depth = 1, steps = 100, every = 1, Dsim = 0, seeds = 1, seed = 0, ntk = 0, repeat = 0, lazy = 0, layers = 0, initterm = 0, deeplim = 0, balanced = 0, dim = -1, nrec, r, l, bad = -1, diverged_at = -1, threads = 1;
-    int width = 0, centered = 0;
+    int width = 0, centered = 0, batch = 0;
     char why[256] = "";
     fw_status s;
     for (i = 0; i < argc; ++i) {
@@ -1472,6 +1474,7 @@ static int dln(int argc, char **argv)
         if (strcmp(k, "--alpha") == 0) ok = parse_real(v, &alpha) && alpha > 0;
         else if (strcmp(k, "--source") == 0) ok = parse_real(v, &source) && source > 0;
         else if (strcmp(k, "--width") == 0) ok = parse_int(v, &width) && width >= 1;
+        else if (strcmp(k, "--batch") == 0) ok = parse_int(v, &batch) && batch >= 1;
         else if (strcmp(k, "--nu") == 0) ok = parse_real(v, &nu) && nu > 0;
         else if (strcmp(k, "--depth") == 0) ok = parse_int(v, &depth) && depth >= 1;
         else if (strcmp(k, "--gamma0") == 0) ok = parse_real(v, &gamma0) && gamma0 > 0;
@@ -1513,7 +1516,7 @@ static int dln(int argc, char **argv)
     }
     if (source > 0 && (sa <= 0 || sb != 0)) { fprintf(stderr, "finwidth: --source needs --spectrum a (a > 0, no teacher exponent: the source sets it)\n"); return 2; }
     if (source > 0 && (balanced || initterm || deeplim)) { fprintf(stderr, "finwidth: --source excludes --balanced, --init-term and --deep-limit\n"); return 2; }
-    if (source == 0 && (dim == 0 || centered)) { fprintf(stderr, "finwidth: --dim inf and --centered go with --source\n"); return 2; }
+    if (source == 0 && (dim == 0 || centered || batch > 0)) { fprintf(stderr, "finwidth: --dim inf, --centered and --batch go with --source\n"); return 2; }
     if (source == 0 && br == 0 && alpha <= 0) { fprintf(stderr, "finwidth: dln needs --alpha A (repeated data), --batch-ratio b or --source beta\n"); return 2; }
     if (dim < 0) dim = source > 0 ? 0 : 1024;   /* the capacity/source theory: infinitely many modes by default */
     if (balanced && (lazy || initterm)) { fprintf(stderr, "finwidth: --balanced excludes --lazy and --init-term (its limit keeps the initial function)\n"); return 2; }
@@ -1527,7 +1530,7 @@ static int dln(int argc, char **argv)
         return 2;
     }
     d.width = width > 0 ? width : (int)floor(nu * d.D + 0.5); d.depth = depth; d.gamma0 = (fw_real)gamma0; d.ntk = ntk;
-    d.source = (fw_real)source; d.centered = centered;
+    d.source = (fw_real)source; d.centered = centered; d.batch = batch;
     d.lr = (fw_real)lr; d.steps = steps; d.every = every; d.alpha = (fw_real)alpha; d.batch_ratio = (fw_real)br;
     d.residual = (fw_real)residual; d.spectrum = (fw_real)sa; d.task = (fw_real)sb; d.noise = (fw_real)noise;
     d.seed = (uint64_t)seed; d.log.fn = log_to_stderr; d.log.user = why; d.init_term = initterm;
