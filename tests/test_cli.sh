@@ -76,7 +76,7 @@ want[theory]="$common --width --seed --samples --replicates --sampler --kernels 
 want[compare]="$common --width --seeds --seed --samples --replicates --sampler --bias --per-seed --threads"
 want[plot]="--x --y --points --err --by --logy --title --help"
 want[dln]="--alpha --nu --depth --gamma0 --ntk --lr --steps --every --seeds --seed --threads --repeat --batch-ratio --residual \
-    --spectrum --noise --simulate --dim --lazy --layers --init-term --deep-limit --balanced --help"
+    --spectrum --noise --simulate --dim --lazy --layers --init-term --deep-limit --balanced --source --width --centered --batch --help"
 for c in simulate dmft theory dln compare plot; do
     "$bin" $c --help >"$tmp/help_$c" 2>&1 || bad "$c --help exit status"
     missing=""
@@ -296,6 +296,24 @@ expect_error "dln deep limit needs residual branches" "needs residual branches" 
 expect_error "dln --deep-limit is a theory" "excludes --simulate" dln --alpha 2 --residual 1 --deep-limit --simulate 8
 expect_error "dln repeat vs sgd" "exclude each other" dln --repeat --batch-ratio 1 --simulate 8
 expect_error "dln spectrum" "bad value 'x' for --spectrum" dln --alpha 1 --spectrum x --simulate 8
+# the capacity/source convention (docs/dln.md section 9): the all-mode theory with the readout kernel;
+# its lazy curve equals the muP theory at gamma0 1e-6; networks on D modes; SGD lazy only
+"$bin" dln --source 0.5 --spectrum 1.5 --gamma0 1 --lr 0.1 --steps 20 --every 10 --layers >"$tmp/a" 2>"$tmp/err"
+"$bin" dln --source 0.5 --spectrum 1.5 --lr 0.1 --steps 20 --every 10 --lazy >"$tmp/b" 2>>"$tmp/err"
+"$bin" dln --source 0.5 --spectrum 1.5 --gamma0 1e-6 --lr 0.1 --steps 20 --every 10 >"$tmp/c" 2>>"$tmp/err"
+if [ "$(head -n 1 "$tmp/a")" = "t,train_loss,test_loss,G1" ] && [ "$(wc -l <"$tmp/a")" -eq 4 ] &&
+   awk -F, 'NR > 1 && $2 == $3 && $4 >= 1 { n++ } END { exit n != 3 }' "$tmp/a" &&
+   awk -F, 'NR == FNR { if (FNR > 1) v[FNR] = $3; next } FNR > 1 { d = $3 - v[FNR]; if (d < 0) d = -d; if (d > 1e-8 * $3) bad = 1 }
+            END { exit bad }' "$tmp/b" "$tmp/c" &&
+   awk -F, 'NR == FNR { if (FNR == 4) rich = $3; next } FNR == 4 { exit !(rich < $3) }' "$tmp/a" "$tmp/b" && [ ! -s "$tmp/err" ]
+then ok; else bad "dln --source theory, lazy and the small-gamma0 limit ($(cat "$tmp/err"))"; fi
+if "$bin" dln --source 0.5 --spectrum 1.5 --lr 0.1 --steps 4 --simulate 16 --width 32 --seeds 2 --centered --batch 4 >/dev/null 2>&1
+then ok; else bad "dln --source networks with --batch"; fi
+expect_error "dln source excludes alpha" "excludes --alpha" dln --source 0.5 --spectrum 1.5 --alpha 1
+expect_error "dln source needs a spectrum" "needs --spectrum a" dln --source 0.5
+expect_error "dln source rich SGD" "the lazy limit only" dln --source 0.5 --spectrum 1.5 --batch 4
+expect_error "dln batch needs source" "go with --source" dln --alpha 1 --batch 4
+expect_error "dln source depth 2 rich" "covers depth 1" dln --source 0.5 --spectrum 1.5 --depth 2
 expect_error "theory deep, 100 steps" "must be <= 256" theory --data "$tmp/train.csv" --depth 2
 expect_error "theory exact" "no single-site covariance" theory --data "$tmp/train.csv" --sampler exact
 expect_rows_then_error "theory divergence" theory --data "$tmp/train.csv" --act linear --lr 100 --steps 300 --samples 64 --replicates 2
