@@ -18,8 +18,8 @@ acts=(tanh relu erf linear sigmoid "")
 samplers=(mc antithetic quadrature exact foo)
 opts_net=(--width --depth --gamma0 --lr --steps --seeds --seed --every)
 opts_dmft=(--depth --gamma0 --lr --steps --seed --every --samples --replicates --iterate --damping)
-opts_dln=(--alpha --nu --depth --gamma0 --lr --steps --seeds --simulate --dim --noise --every --residual --batch-ratio)
-flags=(--ntk --bias --control-variate --lazy --balanced --layers --init-term --deep-limit --help)
+opts_dln=(--alpha --nu --depth --gamma0 --lr --steps --seeds --simulate --dim --noise --every --residual --batch-ratio --source --width --batch)
+flags=(--ntk --bias --control-variate --lazy --balanced --layers --init-term --deep-limit --centered --help)
 
 # base data: 4 train rows in D = 2, 2 test rows
 printf '0.5,1.0,1\n-1.0,0.3,-1\n0.2,-0.7,0.5\n1.5,0.1,0.2\n' >"$tmp/base.csv"
@@ -67,7 +67,8 @@ for ((i = 0; i < runs; i++)); do
     esac
     # small sane defaults so that most runs finish, then 0-2 hostile values on top
     case $c in
-        dln) args+=(--alpha 1 --nu 1 --depth 1 --gamma0 1 --lr 0.1 --steps 4)
+        dln) if [ $((RANDOM % 2)) -eq 0 ]; then args+=(--alpha 1 --nu 1 --depth 1 --gamma0 1 --lr 0.1 --steps 4)
+             else args+=(--source 0.5 --spectrum 1.5 --depth 1 --gamma0 1 --lr 0.1 --steps 4); fi
              [ $((RANDOM % 2)) -eq 0 ] && args+=(--simulate 16 --seeds 2) ;;
         dmft) args+=(--steps 3 --samples 64) ;;
         compare) args+=(--steps 3 --width 8 --seeds 3 --samples 64) ;;
