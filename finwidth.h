@@ -982,7 +982,7 @@ typedef struct fw_dln_desc {
     int batch;                /* capacity/source convention: > 0 trains by one-pass SGD on `batch` fresh
                                  samples per step (x ~ N(0, Sigma), y = beta*.x + noise); 0: the population loss */
     int centered;             /* simulator: train and score f - f(0) (beta_eff - beta_eff(0)), removing the
-                                 random initial function; fw_dln_lazy then starts from 0 under NTK as well */
+                                 random initial function; the theories then start from 0 under NTK as well */
     uint64_t seed;            /* member s draws its data, teacher and weights from stream s */
     fw_log log;
 } fw_dln_desc;
@@ -8352,7 +8352,7 @@ FW_API fw_status fw_dln_lazy_ws(const fw_dln_desc *desc, fw_real *train, fw_real
     fw_arena_init(&ar, ws, ws_bytes);
     F = fw__dln_lazy_lay(&ar, &z);
     {
-        const double e = (double)z.eta * gain, c0 = z.d.ntk ? gain : 0;
+        const double e = (double)z.eta * gain, c0 = z.d.ntk && !z.d.centered ? gain : 0;   /* centered: no initial function */
         if (z.online) fw__dln_lazy_sgd(&z, e, c0, F, F + z.d.steps + 1, F + 2 * ((size_t)z.d.steps + 1), train, test);
         else fw__dln_lazy_repeated(&z, e, c0, train, test);
     }
@@ -8434,7 +8434,7 @@ static fw_status fw__dlt_setup(const fw_dln_desc *desc, fw__dln *z, fw__dlt *y, 
         y->g0 = z->d.ntk ? 1 / sqrt(nu) : (double)z->d.gamma0; y->c0 = 0; y->rn = 1 / sqrt(nu);
         y->xi = 1 / (y->g0 * y->g0 * nu);
     } else {
-        y->g0 = z->d.ntk ? 0 : (double)z->d.gamma0; y->c0 = z->d.ntk ? gain : 0;
+        y->g0 = z->d.ntk ? 0 : (double)z->d.gamma0; y->c0 = z->d.ntk && !z->d.centered ? gain : 0;
         if (z->d.init_term && !z->d.ntk) y->xi = 1 / ((double)z->d.gamma0 * (double)z->d.gamma0 * (double)z->N);
     }
     y->nv = y->res ? (2 * y->L - 2 + y->bal) * y->T1 + 1 : y->L == 1 && !y->bal ? 1 : 2 * y->T1 + 1;

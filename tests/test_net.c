@@ -986,6 +986,33 @@ static void source_lazy_sgd_is_linear_regression_sgd(void)
     FW_CHECK_STATUS(fw_dln_theory(&d, tr, te, NULL, NULL), FW_ERR_ARG);
 }
 
+static void centered_ntk_theories_start_from_zero(void)
+{
+    /* desc.centered removes the random initial function: under NTK the lazy closed form and the
+       theory then equal the muP lazy curve (the same step, beta_eff(0) = 0), on repeated data and
+       one-pass SGD alike (to rounding: the same arithmetic with c0 = 0). */
+    fw_dln_desc d;
+    fw_real tr[3], te[3], tr2[3], te2[3], tr3[3], te3[3];
+    int v, r;
+    for (v = 0; v < 2; ++v) {
+        memset(&d, 0, sizeof d);
+        d.D = 64; d.width = 64; d.depth = 2; d.lr = (fw_real)0.2; d.steps = 8; d.every = 4; d.noise = (fw_real)0.2;
+        if (v) d.batch_ratio = (fw_real)0.5; else d.alpha = 2;
+        FW_CHECK_STATUS(fw_dln_lazy(&d, tr, te, NULL), FW_OK);            /* muP: no initial function */
+        d.ntk = 1; d.centered = 1;
+        FW_CHECK_STATUS(fw_dln_lazy(&d, tr2, te2, NULL), FW_OK);
+        FW_CHECK_STATUS(fw_dln_theory(&d, tr3, te3, NULL, NULL), FW_OK);
+        for (r = 0; r < 3; ++r) {
+            FW_CHECK_NEAR(te2[r], te[r], 1e-12 * te[r]);
+            FW_CHECK_NEAR(tr2[r], tr[r], 1e-12 * tr[r]);
+            FW_CHECK_NEAR(te3[r], te[r], (TEST_IS_FLOAT ? 1e-5 : 1e-10) * te[r]);
+        }
+        d.centered = 0;   /* uncentered NTK starts higher: the initial function's variance */
+        FW_CHECK_STATUS(fw_dln_lazy(&d, tr2, te2, NULL), FW_OK);
+        FW_CHECK(te2[0] > te[0] + 0.1);
+    }
+}
+
 static void source_convention_rejects_what_it_does_not_cover(void)
 {
     fw_dln_desc d;
@@ -1588,6 +1615,7 @@ const fw_test_case fw_tests_net[] = {
     FW_TEST(source_lazy_limit_is_the_mode_sum_and_the_small_gamma0_theory),
     FW_TEST(source_lazy_sgd_is_linear_regression_sgd),
     FW_TEST(source_convention_rejects_what_it_does_not_cover),
+    FW_TEST(centered_ntk_theories_start_from_zero),
     FW_TEST(balanced_deep_linear_theory_tends_to_the_lazy_limit_at_large_nu),
     FW_TEST(data_cavity_needs_one_mode_on_isotropic_data),
     FW_TEST(residual_deep_limit_is_the_limit_of_the_finite_depth_theory),
