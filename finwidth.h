@@ -8013,26 +8013,22 @@ typedef struct fw__src {
 static fw_status fw__src_setup(const fw_dln_desc *desc, fw__src *y, fw_arena *ar, int rich)
 {
     const fw_dln_desc *d = desc;
+    fw_dln_desc chk;
+    fw__dln z;
+    fw_status st;
     double lo, hi, h;
     int k0, np = 0, j, k, p, i;
     if (desc == NULL) return FW_ERR_NULL;
     memset(y, 0, sizeof *y);
-    if (d->D < 0 || d->steps < 0 || d->steps > FW__MAX_STEPS || d->every < 0 || d->width < 0 || d->depth < 0)
-        FW__DLN_FAIL(FW_ERR_SIZE, "fw_dln_desc", "needs D >= 0 (0: infinitely many modes), depth >= 1, 0 <= steps <= 2^31 - 2");
-    if (!fw__finite(d->source) || d->source <= 0) FW__DLN_FAIL(FW_ERR_ARG, "fw_dln_desc.source", "must be finite and >= 0 (0: the default convention)");
-    if (!fw__finite(d->spectrum) || d->spectrum <= 0 || d->task != 0)
-        FW__DLN_FAIL(FW_ERR_ARG, "fw_dln_desc.source", "needs spectrum a > 0 (lambda_k = k^-a) and task = 0 (the source exponent sets the teacher)");
+    chk = *desc;   /* the simulator's checks; the limit needs no width, and D = 0 means all modes */
+    if (chk.width == 0) chk.width = 1;
+    if (chk.D == 0) chk.D = 1;
+    if (!(chk.source > 0)) FW__DLN_FAIL(FW_ERR_ARG, "fw_dln_desc.source", "must be finite and >= 0 (0: the default convention)");
+    if ((st = fw__dln_resolve(&chk, &z)) != FW_OK) return st;
     if (d->D == 0 && d->spectrum <= 1)
         FW__DLN_FAIL(FW_ERR_ARG, "fw_dln_desc.spectrum", "infinitely many modes (D = 0) need a > 1: the trace sum_k k^-a must be finite");
-    if (d->alpha != 0 || d->batch_ratio != 0)
-        FW__DLN_FAIL(FW_ERR_ARG, "fw_dln_desc.source", "the capacity/source convention trains on the population loss or by SGD with batch: alpha and batch_ratio must be 0");
-    if (d->balanced || d->residual != 0 || d->init_term)
-        FW__DLN_FAIL(FW_ERR_ARG, "fw_dln_desc.source", "the capacity/source theory covers plain nets (no balanced scaling, residual branches or init_term)");
-    if (fw__gamma0_problem(d->gamma0 == 0 ? 1 : d->gamma0, d->ntk) != NULL)
-        FW__DLN_FAIL(FW_ERR_ARG, "fw_dln_desc.gamma0", fw__gamma0_problem(d->gamma0, d->ntk));
-    if (!fw__finite(d->lr) || d->lr <= 0) FW__DLN_FAIL(FW_ERR_ARG, "fw_dln_desc.lr", "must be finite and > 0");
-    if (!fw__finite(d->noise) || d->noise < 0) FW__DLN_FAIL(FW_ERR_ARG, "fw_dln_desc.noise", "must be finite and >= 0");
-    if (d->batch < 0) FW__DLN_FAIL(FW_ERR_ARG, "fw_dln_desc.batch", "must be >= 0 (0: the population loss)");
+    if (d->residual != 0 || d->init_term)
+        FW__DLN_FAIL(FW_ERR_ARG, "fw_dln_desc.source", "the capacity/source theory covers plain nets (no residual branches or init_term)");
     y->rich = rich && !d->ntk;
     if (y->rich && d->batch > 0)
         FW__DLN_FAIL(FW_ERR_ARG, "fw_dln_desc.batch", "one-pass SGD in the capacity/source convention: the lazy limit only (fw_dln_lazy, or ntk = 1); the rich dynamics with batch noise has no closed recursion here");
